@@ -1,0 +1,5 @@
+export * from './port-map.js';
+export * from './certificate.js';
+export * from './settings.js';
+export * from './bus.js';
+export * from './api.js';

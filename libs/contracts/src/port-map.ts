@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+/** An inclusive range of TCP ports; a single port is a range of one. */
+export const portRangeSchema = z
+  .object({
+    from: z.number().int().min(1).max(65535),
+    to: z.number().int().min(1).max(65535),
+  })
+  .refine((range) => range.from <= range.to, { message: 'range is reversed: "from" must not exceed "to"' });
+export type PortRange = z.infer<typeof portRangeSchema>;
+
+export const listenerProtocols = ['http', 'ftp-control', 'ftp-data'] as const;
+export type ListenerProtocol = (typeof listenerProtocols)[number];
+
+/** implicit: TLS from the first byte; explicit: plain until AUTH TLS (FTP control only). */
+export const tlsModes = ['implicit', 'explicit'] as const;
+export type TlsMode = (typeof tlsModes)[number];
+
+export const tlsPolicySchema = z.object({
+  minVersion: z.enum(['TLSv1.2', 'TLSv1.3']),
+  /** PROT C is refused with 534 unless this is set. */
+  allowClearData: z.boolean(),
+  /** Data connections must resume the control connection's TLS session (vsftpd's require_ssl_reuse). */
+  requireSessionReuse: z.boolean(),
+});
+export type TlsPolicy = z.infer<typeof tlsPolicySchema>;
+
+export const timeoutsSchema = z.object({
+  handshakeMs: z.number().int().min(100).max(600_000),
+  controlIdleMs: z.number().int().min(1000).max(86_400_000),
+  dataIdleMs: z.number().int().min(1000).max(86_400_000),
+  /** How long a passive lease waits for the client's data connection. */
+  passiveLeaseMs: z.number().int().min(1000).max(3_600_000),
+  /** How long a closed listener's open connections may continue. */
+  drainMs: z.number().int().min(0).max(86_400_000),
+});
+export type Timeouts = z.infer<typeof timeoutsSchema>;
+
+export const limitsSchema = z.object({
+  maxCommandLength: z.number().int().min(64).max(65_536),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+/**
+ * One socket (or one range of sockets) the gateway opens. For ftp-data the
+ * public range and the upstream range have the same size in offset mode; in
+ * pool mode any public port may carry any upstream data port.
+ */
+export const listenerSchema = z.object({
+  id: z.string().min(1),
+  protocol: z.enum(listenerProtocols),
+  tlsMode: z.enum(tlsModes),
+  bindHost: z.string().min(1),
+  ports: portRangeSchema,
+  upstream: z.object({ host: z.string().min(1), ports: portRangeSchema }),
+});
+export type Listener = z.infer<typeof listenerSchema>;
+
+export const passiveMappingSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('offset'), offset: z.number().int() }),
+  z.object({ mode: z.literal('pool') }),
+]);
+export type PassiveMapping = z.infer<typeof passiveMappingSchema>;
+
+/** Every listener the gateway must open, derived by config-service from the server settings. */
+export const portMapSchema = z.object({
+  version: z.number().int().min(1),
+  generatedAt: z.string(),
+  tunnelEnabled: z.boolean(),
+  /** Address announced in 227/229 replies; null means "the address the client connected to". */
+  publicAddress: z.string().nullable(),
+  passive: passiveMappingSchema,
+  tls: tlsPolicySchema,
+  timeouts: timeoutsSchema,
+  limits: limitsSchema,
+  listeners: z.array(listenerSchema),
+});
+export type PortMap = z.infer<typeof portMapSchema>;
+
+export function rangeSize(range: PortRange): number {
+  return range.to - range.from + 1;
+}
+
+export function rangeContains(range: PortRange, port: number): boolean {
+  return port >= range.from && port <= range.to;
+}
+
+export function rangesOverlap(a: PortRange, b: PortRange): boolean {
+  return a.from <= b.to && b.from <= a.to;
+}
+
+export function formatRange(range: PortRange): string {
+  return range.from === range.to ? String(range.from) : `${range.from}-${range.to}`;
+}

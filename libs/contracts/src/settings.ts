@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { limitsSchema, portRangeSchema, timeoutsSchema, tlsPolicySchema } from './port-map.js';
+
+const port = z.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535');
+
+/** The file server's settings and the public side, as owned by config-service. */
+export const serverSettingsSchema = z.object({
+  upstream: z.object({
+    host: z.string().min(1, 'must name the file server host'),
+    web: z.object({ enabled: z.boolean(), port }),
+    ftp: z.object({ enabled: z.boolean(), port, passiveRange: portRangeSchema }),
+  }),
+  public: z.object({
+    /** IPv4 address or host name announced in passive replies; null: the address the client reached. */
+    address: z.string().min(1).nullable(),
+    bindHost: z.string().min(1),
+    httpsPort: port,
+    ftpsPort: port,
+    passiveOffset: z.number().int(),
+    /** When set, public passive ports come from this pool instead of upstream port + offset. */
+    passiveRange: portRangeSchema.nullable(),
+  }),
+  tls: tlsPolicySchema,
+  timeouts: timeoutsSchema,
+  limits: limitsSchema,
+  tunnelEnabled: z.boolean(),
+});
+export type ServerSettings = z.infer<typeof serverSettingsSchema>;
+
+export const defaultServerSettings: ServerSettings = {
+  upstream: {
+    host: '127.0.0.1',
+    web: { enabled: true, port: 80 },
+    ftp: { enabled: true, port: 21, passiveRange: { from: 3000, to: 3008 } },
+  },
+  public: {
+    address: null,
+    bindHost: '0.0.0.0',
+    httpsPort: 443,
+    ftpsPort: 990,
+    passiveOffset: 1000,
+    passiveRange: null,
+  },
+  tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
+  timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000 },
+  limits: { maxCommandLength: 4096 },
+  tunnelEnabled: true,
+};
