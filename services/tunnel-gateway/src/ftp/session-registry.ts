@@ -1,0 +1,29 @@
+import type { DataLink } from './data-link.js';
+import type { PassiveLease } from './lease-store.js';
+
+/** What a data listener needs from the control session a lease belongs to. */
+export interface DataLinkOwner {
+  readonly id: string;
+  attachDataLink(link: DataLink, lease: PassiveLease): void;
+}
+
+/** Control sessions of this replica, by session id, so a claimed lease finds its session. */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, DataLinkOwner>();
+
+  add(session: DataLinkOwner): void {
+    this.sessions.set(session.id, session);
+  }
+
+  remove(session: DataLinkOwner): void {
+    if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
+  }
+
+  get(id: string): DataLinkOwner | undefined {
+    return this.sessions.get(id);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+}

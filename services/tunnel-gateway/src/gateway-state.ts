@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  certApi,
+  certificateBundleSchema,
+  configApi,
+  portMapSchema,
+  type CertificateBundle,
+  type PortMap,
+} from '@st/contracts';
+import { fetchJson, writeFileAtomic } from '@st/service-kit';
+
+export interface GatewayState {
+  portMap: PortMap;
+  bundle: CertificateBundle;
+}
+
+/** Where the gateway gets its port map and certificate. */
+export interface StateSource {
+  fetchPortMap(): Promise<PortMap>;
+  fetchBundle(): Promise<CertificateBundle>;
+}
+
+/** The owning services over authenticated HTTP (the normal deployment). */
+export class ServiceStateSource implements StateSource {
+  constructor(
+    private readonly configServiceUrl: string,
+    private readonly certServiceUrl: string,
+    private readonly token: string,
+  ) {}
+
+  fetchPortMap(): Promise<PortMap> {
+    return fetchJson(`${this.configServiceUrl}${configApi.portMap}`, this.token, portMapSchema);
+  }
+
+  fetchBundle(): Promise<CertificateBundle> {
+    return fetchJson(`${this.certServiceUrl}${certApi.activeBundle}`, this.token, certificateBundleSchema);
+  }
+}
+
+/** A fixed port map and certificate, for running the gateway alone (benchmarks, tests, a single-box setup). */
+export class StaticStateSource implements StateSource {
+  constructor(private readonly state: GatewayState) {}
+
+  async fetchPortMap(): Promise<PortMap> {
+    return this.state.portMap;
+  }
+
+  async fetchBundle(): Promise<CertificateBundle> {
+    return this.state.bundle;
+  }
+}
+
+/**
+ * The last good port map and bundle on disk, so a gateway restarted while
+ * config-service or cert-service is down serves with what it had. The bundle
+ * holds the private key: the file is written 0600 and atomically.
+ */
+export class StateCache {
+  constructor(private readonly dir: string) {}
+
+  private path(name: 'portmap' | 'bundle'): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  async savePortMap(portMap: PortMap): Promise<void> {
+    await writeFileAtomic(this.path('portmap'), JSON.stringify(portMap, null, 2), 0o600);
+  }
+
+  async saveBundle(bundle: CertificateBundle): Promise<void> {
+    await writeFileAtomic(this.path('bundle'), JSON.stringify(bundle), 0o600);
+  }
+
+  /** A missing or corrupt cache file counts as no cache. */
+  async load(): Promise<{ portMap: PortMap | null; bundle: CertificateBundle | null; problems: string[] }> {
+    const problems: string[] = [];
+    const read = async <T>(name: 'portmap' | 'bundle', parse: (value: unknown) => T): Promise<T | null> => {
+      let text: string;
+      try {
+        text = await readFile(this.path(name), 'utf8');
+      } catch {
+        return null;
+      }
+      try {
+        return parse(JSON.parse(text));
+      } catch (error) {
+        problems.push(`cached ${name} unusable: ${(error as Error).message}`);
+        return null;
+      }
+    };
+    return {
+      portMap: await read('portmap', (value) => portMapSchema.parse(value)),
+      bundle: await read('bundle', (value) => certificateBundleSchema.parse(value)),
+      problems,
+    };
+  }
+}
