@@ -2,7 +2,7 @@
 // workspace packages resolve to their src/ so no build is needed before testing.
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] };
 const moduleNameMapper = {
-  '^@st/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+  '^@st/([a-z-]+)$': ['<rootDir>/libs/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
   '^(\\.{1,2}/.*)\\.js$': '$1',
 };
 const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks (pnpm, Debian tools, dependencies), makes
+# sure Redis and RabbitMQ answer on loopback, and builds the workspace.
+# Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  log "installing pnpm"
+  npm install -g pnpm@10 >/dev/null 2>&1
+fi
+
+# vsftpd is the real upstream FTP server of the demo and the tests; curl and
+# lftp are FTPS clients written by others; openssl checks certificates.
+missing=()
+for pkg in vsftpd curl openssl lftp; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    log "missing Debian packages: ${missing[*]} (run as root or install them)"; exit 1
+  fi
+  log "installing ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Debian starts vsftpd on port 21 as a service; we run our own instances.
+  if command -v service >/dev/null 2>&1; then service vsftpd stop >/dev/null 2>&1 || true; fi
+fi
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "${REDIS_URL:-}" ] && ! port_open 6379; then
+  log "starting redis-server"
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+if [ -z "${AMQP_URL:-}" ] && ! port_open 5672; then
+  log "starting rabbitmq-server"
+  rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do port_open 5672 && break; sleep 1; done
+fi
+
+if [ ! -d node_modules ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  log "installing dependencies"
+  pnpm install --frozen-lockfile >/dev/null
+fi
+log "building"
+pnpm -s build

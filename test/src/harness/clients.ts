@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { Client, enterPassiveModeIPv4, enterPassiveModeIPv6 } from 'basic-ftp';
+import { ftpPassword, ftpUser, type Stack } from './stack.js';
+
+export type PassiveCommand = 'PASV' | 'EPSV';
+
+/** A basic-ftp client logged in over implicit FTPS, using only PASV or only EPSV. */
+export async function connectBasicFtp(stack: Stack, mode: PassiveCommand = 'EPSV', timeoutMs = 30_000): Promise<Client> {
+  const client = new Client(timeoutMs);
+  await client.access({
+    host: '127.0.0.1',
+    port: stack.ports.ftps,
+    user: ftpUser,
+    password: ftpPassword,
+    secure: 'implicit',
+    secureOptions: { ca: stack.caPem, minVersion: 'TLSv1.2' },
+  });
+  client.prepareTransfer = mode === 'PASV' ? enterPassiveModeIPv4 : enterPassiveModeIPv6;
+  return client;
+}
+
+export interface CurlResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs Debian's curl against the gateway, trusting the stack's certificate. */
+export function curl(stack: Stack, args: string[], timeoutMs = 120_000): Promise<CurlResult> & { kill(): void } {
+  const child = spawn('curl', ['--silent', '--show-error', '--cacert', stack.caFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const promise = new Promise<CurlResult>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  ) as Promise<CurlResult> & { kill(): void };
+  promise.kill = () => child.kill('SIGKILL');
+  return promise;
+}
+
+export function ftpsUrl(stack: Stack, path: string): string {
+  return `ftps://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${stack.ports.ftps}/${path.replace(/^\//, '')}`;
+}
+
+/** Writes `size` random bytes in 1 MiB chunks (never the whole file in memory) and returns its SHA-256. */
+export async function writeRandomFile(path: string, size: number): Promise<string> {
+  const hash = createHash('sha256');
+  let left = size;
+  const source = Readable.from(
+    (function* () {
+      while (left > 0) {
+        const chunk = randomBytes(Math.min(left, 1 << 20));
+        left -= chunk.length;
+        hash.update(chunk);
+        yield chunk;
+      }
+    })(),
+  );
+  await pipeline(source, createWriteStream(path));
+  return hash.digest('hex');
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
+}

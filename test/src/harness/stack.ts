@@ -1,0 +1,219 @@
+import { chmod, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { Redis } from 'ioredis';
+import { defaultServerSettings, type ServerSettings } from '@st/contracts';
+import { createLogger, type Logger } from '@st/logging';
+import { createConfigService } from '@st/config-service';
+import { createCertService } from '@st/cert-service';
+import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
+import { createFileBrowser, ensureFtpUser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
+import { freePort, freePortBlock } from './ports.js';
+import { testRedisUrl } from './infrastructure.js';
+
+export const ftpUser = 'sttest';
+export const ftpPassword = 'test-Passw0rd';
+
+export interface StackOptions {
+  /** Size of the upstream passive range (and of the public one). */
+  passivePorts?: number;
+  settings?: (settings: ServerSettings) => ServerSettings;
+  /** Use this HTTP server as the upstream web port instead of the file browser. */
+  webUpstream?: Server;
+  /** Start config-service and cert-service (default true). */
+  withServices?: boolean;
+}
+
+export interface Stack {
+  dir: string;
+  filesDir: string;
+  cacheDir: string;
+  redis: Redis;
+  redisPrefix: string;
+  settings: ServerSettings;
+  caPem: string;
+  caFile: string;
+  ports: { https: number; ftps: number; passiveFrom: number; passiveTo: number; upstreamFtp: number; upstreamWeb: number; health: number };
+  gateway: Gateway;
+  logger: Logger;
+  logFile: string;
+  vsftpd: RunningVsftpd;
+  startConfigService(): Promise<void>;
+  stopConfigService(): Promise<void>;
+  startCertService(): Promise<void>;
+  stopCertService(): Promise<void>;
+  newGateway(): Gateway;
+  leaseKeys(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+const adminToken = 'test-admin-token-0123456789';
+const serviceToken = 'test-service-token-0123456789';
+
+/** Waits until `check` returns true, polling. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Everything the tunnel needs, on free loopback ports: a real vsftpd and an
+ * HTTP file browser as the upstream, config-service, cert-service, and a
+ * gateway using real Redis (its own key prefix, so lease checks see only
+ * this stack's keys).
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'st-stack-'));
+  const filesDir = join(dir, 'files');
+  const cacheDir = join(dir, 'gateway-cache');
+  await mkdir(filesDir, { recursive: true });
+  // vsftpd serves the files as the FTP user, who must be able to reach them.
+  await chmod(dir, 0o755);
+  const logFile = join(dir, 'services.log');
+  const logger = createLogger({ service: 'test', replica: 'test', level: 'debug', destination: pino.destination({ dest: logFile, sync: true }) });
+
+  const passivePorts = options.passivePorts ?? 9;
+  const upstreamPassiveFrom = await freePortBlock(passivePorts);
+  const publicPassiveFrom = await freePortBlock(passivePorts);
+  const ports = {
+    https: await freePort(),
+    ftps: await freePort(),
+    passiveFrom: publicPassiveFrom,
+    passiveTo: publicPassiveFrom + passivePorts - 1,
+    upstreamFtp: await freePort(),
+    upstreamWeb: await freePort(),
+    health: await freePort(),
+  };
+
+  await ensureFtpUser(ftpUser, ftpPassword, filesDir);
+  const vsftpd = await startVsftpd({
+    host: '127.0.0.1',
+    port: ports.upstreamFtp,
+    passiveRange: { from: upstreamPassiveFrom, to: upstreamPassiveFrom + passivePorts - 1 },
+    rootDir: filesDir,
+    user: ftpUser,
+    password: ftpPassword,
+    workDir: join(dir, 'vsftpd'),
+  });
+
+  const web = options.webUpstream ?? createFileBrowser({ rootDir: filesDir });
+  await new Promise<void>((resolve) => web.listen(ports.upstreamWeb, '127.0.0.1', resolve));
+
+  const base: ServerSettings = {
+    ...defaultServerSettings,
+    upstream: {
+      host: '127.0.0.1',
+      web: { enabled: true, port: ports.upstreamWeb },
+      ftp: { enabled: true, port: ports.upstreamFtp, passiveRange: { from: upstreamPassiveFrom, to: upstreamPassiveFrom + passivePorts - 1 } },
+    },
+    public: {
+      ...defaultServerSettings.public,
+      address: '127.0.0.1',
+      bindHost: '127.0.0.1',
+      httpsPort: ports.https,
+      ftpsPort: ports.ftps,
+      passiveOffset: publicPassiveFrom - upstreamPassiveFrom,
+      passiveRange: null,
+    },
+    timeouts: { ...defaultServerSettings.timeouts, dataIdleMs: 15_000, passiveLeaseMs: 20_000, drainMs: 5_000 },
+  };
+  const settings = options.settings ? options.settings(base) : base;
+
+  const configPort = await freePort();
+  const certPort = await freePort();
+  let configService: Awaited<ReturnType<typeof createConfigService>> | null = null;
+  let certService: Awaited<ReturnType<typeof createCertService>> | null = null;
+  const certDataDir = join(dir, 'cert-service');
+
+  const startConfigService = async () => {
+    configService = createConfigService({ settings, host: '127.0.0.1', port: configPort, adminToken, serviceToken, logger: logger.child({ service: 'config-service' }) });
+    await configService.start();
+  };
+  const stopConfigService = async () => {
+    await configService?.stop();
+    configService = null;
+  };
+  const startCertService = async () => {
+    certService = createCertService({ dataDir: certDataDir, serverName: '127.0.0.1', host: '127.0.0.1', port: certPort, adminToken, serviceToken, logger: logger.child({ service: 'cert-service' }) });
+    await certService.start();
+  };
+  const stopCertService = async () => {
+    await certService?.stop();
+    certService = null;
+  };
+
+  const redisUrl = await testRedisUrl();
+  const redis = new Redis(redisUrl);
+  const redisPrefix = `sttest:${randomBytes(4).toString('hex')}:`;
+  const newGateway = () =>
+    new Gateway({
+      replica: 'test-gw',
+      redisUrl,
+      redisPrefix,
+      cacheDir,
+      source: new ServiceStateSource(`http://127.0.0.1:${configPort}`, `http://127.0.0.1:${certPort}`, serviceToken),
+      health: { host: '127.0.0.1', port: ports.health },
+      refreshIntervalMs: 60_000,
+      logger: logger.child({ service: 'tunnel-gateway' }),
+    });
+
+  if (options.withServices !== false) {
+    await startConfigService();
+    await startCertService();
+  }
+  const gateway = newGateway();
+  const stack: Stack = {
+    dir,
+    filesDir,
+    cacheDir,
+    redis,
+    redisPrefix,
+    settings,
+    caPem: '',
+    caFile: join(certDataDir, 'active-cert-for-tests.pem'),
+    ports,
+    gateway,
+    logger,
+    logFile,
+    vsftpd,
+    startConfigService,
+    stopConfigService,
+    startCertService,
+    stopCertService,
+    newGateway,
+    leaseKeys: () => redis.keys(`${redisPrefix}lease*`),
+    stop: async () => {
+      await stack.gateway.stop().catch(() => undefined);
+      await stopConfigService().catch(() => undefined);
+      await stopCertService().catch(() => undefined);
+      await vsftpd.stop().catch(() => undefined);
+      await new Promise<void>((resolve) => web.close(() => resolve()));
+      web.closeAllConnections?.();
+      redis.disconnect();
+      if (!process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
+    },
+  };
+  if (options.withServices !== false) {
+    await gateway.start();
+    await waitFor(() => gateway.status().ready, 15_000, 'gateway ready');
+    await loadTrustedCertificate(stack);
+  }
+  return stack;
+}
+
+/** The certificate the gateway presents, as a CA for clients (it is self-signed). */
+export async function loadTrustedCertificate(stack: Stack): Promise<void> {
+  const bundlePath = join(stack.cacheDir, 'bundle.json');
+  const bundle = JSON.parse(await readFile(bundlePath, 'utf8')) as { certificatePem: string };
+  stack.caPem = bundle.certificatePem;
+  const { writeFile } = await import('node:fs/promises');
+  stack.caFile = join(stack.dir, 'ca.pem');
+  await writeFile(stack.caFile, bundle.certificatePem);
+}

@@ -1,0 +1,159 @@
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { startStack, type Stack } from './harness/stack.js';
+
+jest.setTimeout(120_000);
+
+const bigSize = 100 * 1024 * 1024;
+const downloadBody = randomBytes(8 * 1024 * 1024);
+
+/** A plain HTTP upstream that shows what it saw: headers, body hash, and which socket carried the request. */
+function inspectingUpstream(): http.Server {
+  const server = http.createServer((req, res) => {
+    if (req.url === '/echo-headers') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ headers: req.headers, upstreamSocketPort: req.socket.remotePort }));
+      return;
+    }
+    if (req.url === '/download') {
+      res.setHeader('content-length', downloadBody.length);
+      res.setHeader('x-sha256', createHash('sha256').update(downloadBody).digest('hex'));
+      if (req.method === 'HEAD') return res.end();
+      res.end(downloadBody);
+      return;
+    }
+    if (req.url === '/upload' && req.method === 'PUT') {
+      const hash = createHash('sha256');
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        hash.update(chunk);
+      });
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ size, sha256: hash.digest('hex') }));
+      });
+      return;
+    }
+    res.statusCode = 404;
+    res.end('not found');
+  });
+  server.on('upgrade', (req, socket, head) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    if (head.length) socket.write(head);
+    socket.pipe(socket);
+  });
+  return server;
+}
+
+let stack: Stack;
+let dispatcher: Agent;
+let upstream: http.Server;
+
+beforeAll(async () => {
+  upstream = inspectingUpstream();
+  stack = await startStack({ webUpstream: upstream });
+  dispatcher = new Agent({ connect: { ca: stack.caPem }, connections: 1 });
+});
+
+afterAll(async () => {
+  await dispatcher?.close();
+  await stack?.stop();
+});
+
+const base = () => `https://127.0.0.1:${stack.ports.https}`;
+
+it('GET streams a body intact and HEAD gives the headers only', async () => {
+  const get = await request(`${base()}/download`, { dispatcher });
+  const body = Buffer.from(await get.body.arrayBuffer());
+  expect(get.statusCode).toBe(200);
+  expect(body.equals(downloadBody)).toBe(true);
+  const head = await request(`${base()}/download`, { method: 'HEAD', dispatcher });
+  await head.body.dump();
+  expect(head.statusCode).toBe(200);
+  expect(head.headers['content-length']).toBe(String(downloadBody.length));
+});
+
+it('uploads a 100 MiB body intact, streamed', async () => {
+  const hash = createHash('sha256');
+  let left = bigSize;
+  const body = Readable.from(
+    (function* () {
+      while (left > 0) {
+        const chunk = randomBytes(Math.min(left, 1 << 20));
+        left -= chunk.length;
+        hash.update(chunk);
+        yield chunk;
+      }
+    })(),
+  );
+  const response = await request(`${base()}/upload`, { method: 'PUT', body, headers: { 'content-length': String(bigSize) }, dispatcher });
+  const seen = (await response.body.json()) as { size: number; sha256: string };
+  expect(response.statusCode).toBe(200);
+  expect(seen.size).toBe(bigSize);
+  expect(seen.sha256).toBe(hash.digest('hex'));
+});
+
+it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses upstream connections', async () => {
+  const first = await request(`${base()}/echo-headers`, { headers: { 'x-forwarded-for': '6.6.6.6', host: 'files.example.test' }, dispatcher });
+  const seen = (await first.body.json()) as { headers: Record<string, string>; upstreamSocketPort: number };
+  expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
+  expect(seen.headers['x-forwarded-proto']).toBe('https');
+  expect(seen.headers['x-forwarded-host']).toBe('files.example.test');
+  const second = await request(`${base()}/echo-headers`, { dispatcher });
+  const again = (await second.body.json()) as { upstreamSocketPort: number };
+  expect(again.upstreamSocketPort).toBe(seen.upstreamSocketPort);
+});
+
+it('keeps the client connection alive across requests', async () => {
+  const agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<unknown>();
+  for (let i = 0; i < 3; i++) {
+    await new Promise<void>((resolve, reject) => {
+      https
+        .get(`${base()}/echo-headers`, { agent }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', resolve);
+        })
+        .on('error', reject);
+    });
+  }
+  agent.destroy();
+  expect(sockets.size).toBe(1);
+});
+
+it('passes a WebSocket-style upgrade through both ways', async () => {
+  const echoed = await new Promise<string>((resolve, reject) => {
+    const req = https.request(`${base()}/ws`, { ca: stack.caPem, headers: { connection: 'Upgrade', upgrade: 'echo' } });
+    req.on('upgrade', (_res, socket) => {
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk;
+        if (text.length >= 11) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.write('hello world');
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  expect(echoed).toBe('hello world');
+});
+
+it('answers 502 when the upstream web port is down, and keeps serving', async () => {
+  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  upstream.closeAllConnections();
+  const response = await request(`${base()}/echo-headers`, { dispatcher: new Agent({ connect: { ca: stack.caPem } }) });
+  expect(response.statusCode).toBe(502);
+  expect(await response.body.text()).toMatch(/Bad Gateway/);
+  await new Promise<void>((resolve) => upstream.listen(stack.ports.upstreamWeb, '127.0.0.1', resolve));
+  const back = await request(`${base()}/echo-headers`, { dispatcher: new Agent({ connect: { ca: stack.caPem } }) });
+  expect(back.statusCode).toBe(200);
+  await back.body.dump();
+});
