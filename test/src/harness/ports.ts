@@ -11,8 +11,10 @@ function canBind(port: number, host: string): Promise<boolean> {
 /**
  * A block of `count` consecutive free ports. Random bases keep parallel jest
  * workers apart; each port is checked on the wildcard and loopback addresses.
+ * The block stays below Linux's ephemeral range (32768+), so an outgoing
+ * connection can never sit on a port vsftpd or the gateway wants to listen on.
  */
-export async function freePortBlock(count: number, low = 20_000, high = 60_000): Promise<number> {
+export async function freePortBlock(count: number, low = 10_000, high = 32_000): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = low + Math.floor(Math.random() * (high - low - count));
     let ok = true;
