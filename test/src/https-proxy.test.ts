@@ -42,7 +42,9 @@ function inspectingUpstream(): http.Server {
     res.end('not found');
   });
   server.on('upgrade', (req, socket, head) => {
-    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+    // RFC 6455 §4.2.2: the accept value proves the handshake was read; after it, an echo of raw frames is enough here.
+    const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     if (head.length) socket.write(head);
     socket.pipe(socket);
   });
@@ -98,14 +100,17 @@ it('uploads a 100 MiB body intact, streamed', async () => {
 });
 
 it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses upstream connections', async () => {
-  const first = await request(`${base()}/echo-headers`, { headers: { 'x-forwarded-for': '6.6.6.6', host: 'files.example.test' }, dispatcher });
+  // A client asking for another virtual host: its Host header must reach the upstream as X-Forwarded-Host.
+  const otherHost = new Agent({ connect: { ca: stack.caPem, checkServerIdentity: () => undefined }, connections: 1 });
+  const first = await request(`${base()}/echo-headers`, { headers: { 'x-forwarded-for': '6.6.6.6', host: 'files.example.test' }, dispatcher: otherHost });
   const seen = (await first.body.json()) as { headers: Record<string, string>; upstreamSocketPort: number };
   expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
   expect(seen.headers['x-forwarded-proto']).toBe('https');
   expect(seen.headers['x-forwarded-host']).toBe('files.example.test');
-  const second = await request(`${base()}/echo-headers`, { dispatcher });
+  const second = await request(`${base()}/echo-headers`, { dispatcher: otherHost });
   const again = (await second.body.json()) as { upstreamSocketPort: number };
   expect(again.upstreamSocketPort).toBe(seen.upstreamSocketPort);
+  await otherHost.close();
 });
 
 it('keeps the client connection alive across requests', async () => {
@@ -128,8 +133,13 @@ it('keeps the client connection alive across requests', async () => {
 
 it('passes a WebSocket-style upgrade through both ways', async () => {
   const echoed = await new Promise<string>((resolve, reject) => {
-    const req = https.request(`${base()}/ws`, { ca: stack.caPem, headers: { connection: 'Upgrade', upgrade: 'echo' } });
-    req.on('upgrade', (_res, socket) => {
+    const key = randomBytes(16).toString('base64');
+    const req = https.request(`${base()}/ws`, {
+      ca: stack.caPem,
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-key': key, 'sec-websocket-version': '13' },
+    });
+    req.on('upgrade', (res, socket) => {
+      expect(res.headers['sec-websocket-accept']).toBe(createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64'));
       let text = '';
       socket.on('data', (chunk) => {
         text += chunk;

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '@st/logging';
 import { createConfigService } from '@st/config-service';
 import { createCertService } from '@st/cert-service';
 import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
-import { createFileBrowser, ensureFtpUser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
+import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePort, freePortBlock } from './ports.js';
 import { testRedisUrl } from './infrastructure.js';
 
@@ -92,7 +92,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     health: await freePort(),
   };
 
-  await ensureFtpUser(ftpUser, ftpPassword, filesDir);
   const vsftpd = await startVsftpd({
     host: '127.0.0.1',
     port: ports.upstreamFtp,
@@ -194,8 +193,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopConfigService().catch(() => undefined);
       await stopCertService().catch(() => undefined);
       await vsftpd.stop().catch(() => undefined);
-      await new Promise<void>((resolve) => web.close(() => resolve()));
-      web.closeAllConnections?.();
+      const webClosed = new Promise<void>((resolve) => web.close(() => resolve()));
+      web.closeAllConnections();
+      await webClosed;
       redis.disconnect();
       if (!process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
     },

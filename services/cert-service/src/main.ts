@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import { tokenEnv } from '@st/contracts';
+import { createLogger } from '@st/logging';
+import { readSecret } from '@st/service-kit';
+import { CertificateError } from './errors.js';
+import { parseServerName } from './server-name.js';
+import { createCertService } from './service.js';
+
+function fail(line: string): never {
+  process.stderr.write(`cert-service: ${line}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const env = process.env;
+  const logger = createLogger({ service: 'cert-service' });
+  const host = env.CERT_HOST?.trim() || '0.0.0.0';
+  const portText = env.CERT_PORT?.trim() || '7002';
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) fail(`CERT_PORT: "${portText}" is not a port number`);
+  const dataDir = resolve(env.CERT_DATA_DIR?.trim() || './.data/cert-service');
+  const serverName = env.SERVER_NAME?.trim() || 'localhost';
+  const name = parseServerName(serverName);
+  if (!name.ok) fail(`SERVER_NAME: ${name.message}`);
+
+  let adminToken: string | undefined;
+  let serviceToken: string | undefined;
+  try {
+    adminToken = readSecret(tokenEnv.admin, env);
+    serviceToken = readSecret(tokenEnv.service, env);
+  } catch (error) {
+    fail(`cannot read a token file: ${(error as Error).message}`);
+  }
+  if (!adminToken && !serviceToken) {
+    fail(`set ${tokenEnv.admin} or ${tokenEnv.service} (or their _FILE variants): nothing is served without a token`);
+  }
+
+  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger });
+  await service.start();
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    service.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // A certificate problem (e.g. a damaged store) is the operator's to fix: say what, without a stack.
+  if (error instanceof CertificateError) fail(`${error.code}: ${error.message}`);
+  process.stderr.write(`cert-service: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

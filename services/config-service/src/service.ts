@@ -1,0 +1,95 @@
+import express, { type Express } from 'express';
+import { configApi, healthApi, type PortMap, type ServerSettings } from '@st/contracts';
+import type { Logger } from '@st/logging';
+import { errorHandler, HttpError, listenHttp, requireBearer, type RunningHttpServer } from '@st/service-kit';
+import { derivePortMap } from './port-map.js';
+import { requestLog } from './request-log.js';
+import { formatProblem, validateSettings } from './validate-settings.js';
+
+export interface ConfigServiceConfig {
+  settings: ServerSettings;
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  /** Reads settings and the port map. */
+  adminToken?: string;
+  /** Reads the port map only (gateways). */
+  serviceToken?: string;
+  logger: Logger;
+  /** Clock for the port map's generatedAt; tests pin it. */
+  now?: () => Date;
+}
+
+export interface StartedService {
+  url: string;
+  port: number;
+}
+
+export interface ConfigService {
+  start(): Promise<StartedService>;
+  stop(): Promise<void>;
+}
+
+export function buildConfigApp(config: ConfigServiceConfig, portMap: PortMap): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requestLog(config.logger));
+
+  app.get(healthApi.live, (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get(healthApi.ready, (_req, res) => {
+    res.json({ status: 'ready' });
+  });
+
+  app.get(configApi.portMap, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
+    res.json(portMap);
+  });
+  app.get(configApi.settings, requireBearer([config.adminToken]), (_req, res) => {
+    res.json(config.settings);
+  });
+
+  app.use((req, _res, next) => {
+    next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  });
+  app.use(errorHandler);
+  return app;
+}
+
+/**
+ * The config-service with its settings fixed at creation. Invalid settings are
+ * refused here, before anything listens, with every problem in the message.
+ */
+export function createConfigService(config: ConfigServiceConfig): ConfigService {
+  const report = validateSettings(config.settings);
+  if (report.errors.length > 0) {
+    throw new Error(`invalid server settings:\n${report.errors.map((problem) => `  ${formatProblem(problem)}`).join('\n')}`);
+  }
+  const now = config.now ?? (() => new Date());
+  const portMap = derivePortMap(config.settings, 1, now().toISOString());
+  const app = buildConfigApp(config, portMap);
+  let running: RunningHttpServer | undefined;
+
+  return {
+    async start() {
+      if (running) return { url: running.url, port: running.port };
+      running = await listenHttp(app, config.host, config.port);
+      config.logger.info(
+        {
+          url: running.url,
+          portMapVersion: portMap.version,
+          listeners: portMap.listeners.map((listener) => ({ id: listener.id, ports: listener.ports, upstream: listener.upstream })),
+        },
+        'config-service listening',
+      );
+      return { url: running.url, port: running.port };
+    },
+    async stop() {
+      const server = running;
+      running = undefined;
+      if (!server) return;
+      await server.close();
+      config.logger.info('config-service stopped');
+    },
+  };
+}
