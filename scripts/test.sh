@@ -14,7 +14,7 @@ jest_status=$?
 
 if [ -f "$report" ]; then
   read -r passed failed < <(node -e '
-    const r = require(process.argv[1]);
+    const r = require(require("path").resolve(process.argv[1]));
     // A suite that failed to run (syntax error, crash in beforeAll) counts as a failure too.
     const brokenSuites = r.testResults.filter((s) => s.status === "failed" && s.assertionResults.every((a) => a.status !== "failed")).length;
     console.log(r.numPassedTests, r.numFailedTests + brokenSuites);

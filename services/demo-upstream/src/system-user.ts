@@ -32,6 +32,8 @@ function run(command: string, args: string[], input?: string): Promise<CommandRe
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    // A command that exits without reading its input must not fail the call with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

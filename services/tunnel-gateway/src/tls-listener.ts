@@ -4,9 +4,6 @@ import type { Logger } from '@st/logging';
 import type { TlsContextHolder } from './tls-context.js';
 import { describeHandshakeError } from './handshake-errors.js';
 
-/** The first byte of every TLS connection: a handshake record. */
-const tlsHandshakeRecordType = 0x16;
-
 export interface AcceptedConnection {
   raw: net.Socket;
   remoteAddress: string;
@@ -15,14 +12,17 @@ export interface AcceptedConnection {
   localPort: number;
 }
 
+/** What to do with an accepted connection, decided before any TLS work. */
+export type Admission = { refuse: string } | { tls: true } | { plain: true };
+
 export interface TlsListenerHandlers {
-  /** Runs before any TLS work; returning a string refuses the connection with that reason. */
-  admit?: (connection: AcceptedConnection) => Promise<string | null> | string | null;
+  admit?: (connection: AcceptedConnection) => Promise<Admission> | Admission;
   onSecure: (socket: TLSSocket, connection: AcceptedConnection) => void;
-  /** When present and it returns true for a connection that does not start with TLS, the raw socket is handed over. */
-  acceptPlain?: (connection: AcceptedConnection) => boolean;
+  /** Receives connections admitted as plain (clear FTP data when policy allows it). */
   onPlain?: (socket: net.Socket, connection: AcceptedConnection) => void;
 }
+
+const admitTls: Admission = { tls: true };
 
 export interface TlsListenerOptions {
   host: string;
@@ -116,28 +116,32 @@ export class TlsListener {
       localAddress: normalizeAddress(raw.localAddress),
       localPort: raw.localPort ?? this.options.port,
     };
-    const admitted = this.options.handlers.admit ? this.options.handlers.admit(connection) : null;
-    if (admitted instanceof Promise) {
-      admitted.then(
-        (refusal) => this.afterAdmission(connection, refusal),
-        (error: Error) => this.afterAdmission(connection, `admission check failed: ${error.message}`),
+    const admission = this.options.handlers.admit ? this.options.handlers.admit(connection) : admitTls;
+    if (admission instanceof Promise) {
+      admission.then(
+        (decided) => this.afterAdmission(connection, decided),
+        (error: Error) => this.afterAdmission(connection, { refuse: `admission check failed: ${error.message}` }),
       );
     } else {
-      this.afterAdmission(connection, admitted);
+      this.afterAdmission(connection, admission);
     }
   }
 
-  private afterAdmission(connection: AcceptedConnection, refusal: string | null): void {
+  private afterAdmission(connection: AcceptedConnection, admission: Admission): void {
     const { raw } = connection;
-    if (refusal !== null) {
+    if ('refuse' in admission) {
       this.options.logger.warn(
-        { client: connection.remoteAddress, clientPort: connection.remotePort, port: connection.localPort, reason: refusal },
+        { client: connection.remoteAddress, clientPort: connection.remotePort, port: connection.localPort, reason: admission.refuse },
         'connection refused',
       );
       raw.destroy();
       return;
     }
     if (raw.destroyed) return;
+    if ('plain' in admission && this.options.handlers.onPlain) {
+      this.options.handlers.onPlain(raw, connection);
+      return;
+    }
     const timeoutMs = this.options.handshakeTimeoutMs();
     const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), timeoutMs);
     const fail = (error: Error & { code?: string }) => {
@@ -156,38 +160,18 @@ export class TlsListener {
     };
     raw.once('close', () => clearTimeout(timer));
 
-    const startTls = () => {
-      const socket = new TLSSocket(raw, {
-        isServer: true,
-        secureContext: this.options.contexts.current,
-        requestCert: false,
-        rejectUnauthorized: false,
-      });
-      socket.once('error', fail);
-      socket.once('secure', () => {
-        clearTimeout(timer);
-        socket.off('error', fail);
-        this.options.handlers.onSecure(socket, connection);
-      });
-    };
-
-    const { acceptPlain, onPlain } = this.options.handlers;
-    if (acceptPlain && onPlain && acceptPlain(connection)) {
-      // Only listeners that may carry clear data sniff the first byte.
-      raw.once('data', (chunk: Buffer) => {
-        raw.pause();
-        raw.unshift(chunk);
-        if (chunk[0] === tlsHandshakeRecordType) {
-          startTls();
-        } else {
-          clearTimeout(timer);
-          onPlain(raw, connection);
-        }
-      });
-      raw.resume();
-      return;
-    }
-    startTls();
+    const socket = new TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.options.contexts.current,
+      requestCert: false,
+      rejectUnauthorized: false,
+    });
+    socket.once('error', fail);
+    socket.once('secure', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      this.options.handlers.onSecure(socket, connection);
+    });
     raw.resume();
   }
 }

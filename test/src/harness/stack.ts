@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
+import { destination } from 'pino';
 import { Redis } from 'ioredis';
 import { defaultServerSettings, type ServerSettings } from '@st/contracts';
 import { createLogger, type Logger } from '@st/logging';
@@ -77,7 +77,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // vsftpd serves the files as the FTP user, who must be able to reach them.
   await chmod(dir, 0o755);
   const logFile = join(dir, 'services.log');
-  const logger = createLogger({ service: 'test', replica: 'test', level: 'debug', destination: pino.destination({ dest: logFile, sync: true }) });
+  const logger = createLogger({ service: 'test', replica: 'test', level: 'debug', destination: destination({ dest: logFile, sync: true }) });
 
   const passivePorts = options.passivePorts ?? 9;
   const upstreamPassiveFrom = await freePortBlock(passivePorts);
@@ -202,7 +202,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   if (options.withServices !== false) {
     await gateway.start();
-    await waitFor(() => gateway.status().ready, 15_000, 'gateway ready');
+    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready');
     await loadTrustedCertificate(stack);
   }
   return stack;

@@ -258,6 +258,7 @@ export class FtpControlSession implements DataLinkOwner {
       clientIp: this.connection.remoteAddress,
       sessionId: this.id,
       replica: this.context.replica,
+      encryptData: !(this.protection.level === 'C' && portMap.tls.allowClearData),
     };
     const ttl = portMap.timeouts.passiveLeaseMs;
     if (portMap.passive.mode === 'pool') return this.context.leases.acquireFromPool(base, dataListener.ports, ttl);

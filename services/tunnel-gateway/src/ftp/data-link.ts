@@ -22,6 +22,12 @@ export interface DataLinkOptions {
   connectTimeoutMs: number;
   /** How long the client may take to close after it received our close_notify. */
   lingerMs: number;
+  /**
+   * Set when policy refuses this data connection after its lease was claimed.
+   * The upstream is still connected and then reset, so that it fails the
+   * transfer at once instead of waiting for a data connection that never comes.
+   */
+  refusal?: string;
 }
 
 /**
@@ -113,6 +119,7 @@ export class DataLink extends EventEmitter {
     upstream.once('connect', () => {
       clearTimeout(connectTimer);
       if (this.finished) return;
+      if (this.options.refusal) return this.fail(this.options.refusal);
       if (this.clientEnded) upstream.end(() => (this.upstreamFlushed = true));
       client.resume();
     });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Listener, PortMap } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import { TlsListener, type AcceptedConnection } from '../tls-listener.js';
+import { TlsListener, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { TlsContextHolder } from '../tls-context.js';
 import { DataLink } from './data-link.js';
 import type { LeaseStore, PassiveLease } from './lease-store.js';
@@ -47,7 +48,6 @@ export class PassiveDataListeners {
           handlers: {
             admit: (connection) => this.admit(connection),
             onSecure: (socket, connection) => this.onConnection(socket, connection, true),
-            acceptPlain: () => this.context.portMap().tls.allowClearData,
             onPlain: (socket, connection) => this.onConnection(socket, connection, false),
           },
         });
@@ -69,13 +69,18 @@ export class PassiveDataListeners {
     return this.listeners.reduce((sum, listener) => sum + listener.openConnections, 0);
   }
 
-  private async admit(connection: AcceptedConnection): Promise<string | null> {
-    const raw = await this.context.leases.peek(connection.localPort);
-    if (!raw) return `no passive lease for port ${connection.localPort}`;
-    if (raw.clientIp !== connection.remoteAddress) {
-      return `port ${connection.localPort} is leased to ${raw.clientIp}, not to ${connection.remoteAddress}`;
+  /**
+   * The lease decides before any TLS work: who may connect, and whether the
+   * connection is TLS (PROT P) or clear (PROT C, when policy allows it; RFC 4217
+   * leaves nothing to sniff, since a client that downloads sends no byte first).
+   */
+  private async admit(connection: AcceptedConnection): Promise<Admission> {
+    const lease = await this.context.leases.peek(connection.localPort);
+    if (!lease) return { refuse: `no passive lease for port ${connection.localPort}` };
+    if (lease.clientIp !== connection.remoteAddress) {
+      return { refuse: `port ${connection.localPort} is leased to ${lease.clientIp}, not to ${connection.remoteAddress}` };
     }
-    return null;
+    return lease.encryptData || !this.context.portMap().tls.allowClearData ? { tls: true } : { plain: true };
   }
 
   private async onConnection(socket: net.Socket, connection: AcceptedConnection, encrypted: boolean): Promise<void> {
@@ -87,9 +92,7 @@ export class PassiveDataListeners {
       connection.raw.destroy();
     };
     socket.on('error', () => undefined);
-    if (encrypted && portMap.tls.requireSessionReuse && !(socket as import('node:tls').TLSSocket).isSessionReused()) {
-      return refuse('TLS session of the control connection was not resumed (session reuse is required)');
-    }
+    const resumed = encrypted && (socket as TLSSocket).isSessionReused();
     socket.pause();
     const activeTtl = Math.max(portMap.timeouts.dataIdleMs * 2, 30_000);
     let claim;
@@ -101,6 +104,11 @@ export class PassiveDataListeners {
     if (claim.status === 'no-lease') return refuse(`no passive lease for port ${connection.localPort}`);
     if (claim.status === 'wrong-client') return refuse(`port is leased to ${claim.expectedIp}`);
     const { lease, activeKey } = claim;
+    let policyRefusal: string | undefined;
+    if (!encrypted && lease.encryptData) policyRefusal = 'clear data connection, but the session requires PROT P';
+    else if (encrypted && portMap.tls.requireSessionReuse && !resumed) {
+      policyRefusal = "the data connection did not resume the control connection's TLS session (required by policy)";
+    }
     const session = this.context.registry.get(lease.sessionId);
     const link = new DataLink({
       id: linkId,
@@ -111,6 +119,7 @@ export class PassiveDataListeners {
       idleTimeoutMs: portMap.timeouts.dataIdleMs,
       connectTimeoutMs: portMap.timeouts.handshakeMs,
       lingerMs,
+      ...(policyRefusal ? { refusal: policyRefusal } : {}),
     });
     log.info(
       {
@@ -119,9 +128,9 @@ export class PassiveDataListeners {
         port: connection.localPort,
         upstreamPort: lease.upstreamPort,
         encrypted,
-        resumed: encrypted ? (socket as import('node:tls').TLSSocket).isSessionReused() : false,
+        resumed,
       },
-      'data connection opened',
+      policyRefusal ? 'data connection refused by policy' : 'data connection opened',
     );
     const refresh = setInterval(() => {
       this.context.leases.refreshActive(activeKey, activeTtl).catch(() => undefined);

@@ -10,6 +10,8 @@ export interface PassiveLease {
   sessionId: string;
   /** Replica holding the control session, so a data replica can tell it when the transfer ends. */
   replica: string;
+  /** False only when the session chose PROT C and policy allows clear data. */
+  encryptData: boolean;
 }
 
 export type ClaimResult =
