@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { startStack, type Stack } from './harness/stack.js';
@@ -166,4 +167,30 @@ it('answers 502 when the upstream web port is down, and keeps serving', async ()
   const back = await request(`${base()}/echo-headers`, { dispatcher: new Agent({ connect: { ca: stack.caPem } }) });
   expect(back.statusCode).toBe(200);
   await back.body.dump();
+});
+
+describe('TLS policy on the public ports', () => {
+  function handshake(options: tls.ConnectionOptions): Promise<{ protocol: string | null; cipher: string } | { error: string }> {
+    return new Promise((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, ...options }, () => {
+        const result = { protocol: socket.getProtocol(), cipher: socket.getCipher().name };
+        socket.destroy();
+        resolve(result);
+      });
+      socket.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    });
+  }
+
+  it('negotiates TLS 1.3 by default', async () => {
+    expect(await handshake({})).toMatchObject({ protocol: 'TLSv1.3' });
+  });
+
+  it('accepts TLS 1.2 with a forward-secret suite only', async () => {
+    expect(await handshake({ maxVersion: 'TLSv1.2' })).toMatchObject({ protocol: 'TLSv1.2', cipher: expect.stringMatching(/^ECDHE-/) });
+    expect(await handshake({ maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-GCM-SHA384' })).toEqual({ error: expect.stringMatching(/HANDSHAKE_FAILURE/) });
+  });
+
+  it('refuses TLS 1.1 and older', async () => {
+    expect(await handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' })).toEqual({ error: expect.stringMatching(/PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS/) });
+  });
 });

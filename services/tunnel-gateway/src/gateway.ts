@@ -12,7 +12,7 @@ import { StateCache, type StateSource } from './gateway-state.js';
 import { HttpsProxy } from './https-proxy.js';
 import { listenerKey, planListenerChanges } from './listener-plan.js';
 import { TlsContextHolder } from './tls-context.js';
-import { TlsListener } from './tls-listener.js';
+import { TlsListener, admitAll } from './tls-listener.js';
 
 export interface GatewayConfig {
   replica: string;
@@ -266,6 +266,7 @@ export class Gateway {
       handshakeTimeoutMs,
       logger,
       handlers: {
+        admit: admitAll,
         onSecure: (socket, connection) => {
           if (proxy) {
             proxy.handle(socket);

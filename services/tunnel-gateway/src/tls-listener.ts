@@ -12,25 +12,33 @@ export interface AcceptedConnection {
   localPort: number;
 }
 
-/** What to do with an accepted connection, decided before any TLS work. */
-export type Admission = { refuse: string } | { tls: true } | { plain: true };
+/**
+ * What to do with an accepted connection, decided before any TLS work. The
+ * state travels with the connection to the handler that takes it over.
+ */
+export type Admission<State> = { refuse: string } | { tls: true; state: State } | { plain: true; state: State };
 
-export interface TlsListenerHandlers {
-  admit?: (connection: AcceptedConnection) => Promise<Admission> | Admission;
-  onSecure: (socket: TLSSocket, connection: AcceptedConnection) => void;
+export interface TlsListenerHandlers<State> {
+  admit: (connection: AcceptedConnection) => Promise<Admission<State>> | Admission<State>;
+  onSecure: (socket: TLSSocket, connection: AcceptedConnection, state: State) => void;
   /** Receives connections admitted as plain (clear FTP data when policy allows it). */
-  onPlain?: (socket: net.Socket, connection: AcceptedConnection) => void;
+  onPlain?: (socket: net.Socket, connection: AcceptedConnection, state: State) => void;
+  /** An admitted connection that never became secure. */
+  onHandshakeFailed?: (connection: AcceptedConnection, state: State, reason: string) => void;
 }
 
-const admitTls: Admission = { tls: true };
+/** For listeners that take every connection. */
+export function admitAll(): Admission<undefined> {
+  return { tls: true, state: undefined };
+}
 
-export interface TlsListenerOptions {
+export interface TlsListenerOptions<State> {
   host: string;
   port: number;
   contexts: TlsContextHolder;
   handshakeTimeoutMs: () => number;
   logger: Logger;
-  handlers: TlsListenerHandlers;
+  handlers: TlsListenerHandlers<State>;
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -44,12 +52,12 @@ export function normalizeAddress(address: string | undefined): string {
  * no handshake) and keeps the raw socket to reset it when a relay must signal
  * failure; the TLS layer is added on the accepted socket.
  */
-export class TlsListener {
+export class TlsListener<State = undefined> {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private closing = false;
 
-  constructor(private readonly options: TlsListenerOptions) {
+  constructor(private readonly options: TlsListenerOptions<State>) {
     this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (raw) => this.accept(raw));
     this.server.on('error', (error) => options.logger.error({ err: error, port: options.port }, 'listener error'));
   }
@@ -116,7 +124,12 @@ export class TlsListener {
       localAddress: normalizeAddress(raw.localAddress),
       localPort: raw.localPort ?? this.options.port,
     };
-    const admission = this.options.handlers.admit ? this.options.handlers.admit(connection) : admitTls;
+    let admission: Promise<Admission<State>> | Admission<State>;
+    try {
+      admission = this.options.handlers.admit(connection);
+    } catch (error) {
+      admission = { refuse: `admission check failed: ${(error as Error).message}` };
+    }
     if (admission instanceof Promise) {
       admission.then(
         (decided) => this.afterAdmission(connection, decided),
@@ -127,7 +140,7 @@ export class TlsListener {
     }
   }
 
-  private afterAdmission(connection: AcceptedConnection, admission: Admission): void {
+  private afterAdmission(connection: AcceptedConnection, admission: Admission<State>): void {
     const { raw } = connection;
     if ('refuse' in admission) {
       this.options.logger.warn(
@@ -137,28 +150,35 @@ export class TlsListener {
       raw.destroy();
       return;
     }
-    if (raw.destroyed) return;
-    if ('plain' in admission && this.options.handlers.onPlain) {
-      this.options.handlers.onPlain(raw, connection);
-      return;
-    }
-    const timeoutMs = this.options.handshakeTimeoutMs();
-    const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), timeoutMs);
+    const { state } = admission;
+    const { handlers } = this.options;
+    let secure = false;
+    let failed = false;
     const fail = (error: Error & { code?: string }) => {
       clearTimeout(timer);
+      if (failed || secure) return;
+      failed = true;
+      const reason = describeHandshakeError(error);
+      handlers.onHandshakeFailed?.(connection, state, reason);
       this.options.logger.warn(
         {
           client: connection.remoteAddress,
           clientPort: connection.remotePort,
           port: connection.localPort,
-          reason: describeHandshakeError(error),
+          reason,
           code: error.code,
         },
         'TLS handshake failed',
       );
       raw.destroy();
     };
-    raw.once('close', () => clearTimeout(timer));
+    if (raw.destroyed) return fail(new Error('socket hang up before the TLS handshake'));
+    if ('plain' in admission && handlers.onPlain) {
+      handlers.onPlain(raw, connection, state);
+      return;
+    }
+    const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), this.options.handshakeTimeoutMs());
+    raw.once('close', () => fail(new Error('socket hang up before the TLS handshake')));
 
     const socket = new TLSSocket(raw, {
       isServer: true,
@@ -169,8 +189,10 @@ export class TlsListener {
     socket.once('error', fail);
     socket.once('secure', () => {
       clearTimeout(timer);
+      if (failed) return;
+      secure = true;
       socket.off('error', fail);
-      this.options.handlers.onSecure(socket, connection);
+      handlers.onSecure(socket, connection, state);
     });
     raw.resume();
   }

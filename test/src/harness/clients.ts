@@ -74,3 +74,21 @@ export async function sha256File(path: string): Promise<string> {
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
 }
+
+/** Runs Debian's lftp (GnuTLS) against the gateway with a script of commands. */
+export function lftp(stack: Stack, commands: string[], settings: string[] = [], timeoutMs = 60_000): Promise<CurlResult> {
+  const script = [...(process.env.LFTP_DEBUG ? ['debug -t 5'] : []), `set ssl:ca-file ${stack.caFile}`, 'set net:max-retries 1', 'set net:timeout 20', ...settings, ...commands, 'bye'].join('; ');
+  const url = `ftps://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${stack.ports.ftps}`;
+  const child = spawn('lftp', ['-e', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise<CurlResult>((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    }),
+  );
+}

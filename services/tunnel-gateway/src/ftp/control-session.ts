@@ -50,6 +50,13 @@ interface Expectation {
   onFinal: FinalReplyHandler;
 }
 
+interface TransferState {
+  /** Set by ABOR: a data connection that arrives late is torn down too. */
+  abortRequested: boolean;
+  /** The data connection whose end the final reply is waiting for. */
+  link: DataLink | null;
+}
+
 interface PassiveState {
   lease: PassiveLease | null;
   link: DataLink | null;
@@ -74,7 +81,8 @@ export class FtpControlSession implements DataLinkOwner {
   private replyChain: Promise<void> = Promise.resolve();
   private protection: ProtectionState = initialProtection;
   private passive: PassiveState = { lease: null, link: null };
-  private transferRunning = false;
+  /** The transfer command in flight, from sending it until its final reply reached the client. */
+  private transfer: TransferState | null = null;
   private closed = false;
   private user: string | null = null;
 
@@ -123,6 +131,7 @@ export class FtpControlSession implements DataLinkOwner {
       return;
     }
     this.passive = { lease: null, link };
+    if (this.transfer?.abortRequested) link.abort('client sent ABOR');
     link.once('done', (result) => {
       this.logger.info({ link: link.id, ...result }, result.ok ? 'data connection finished' : 'data connection failed');
     });
@@ -138,7 +147,7 @@ export class FtpControlSession implements DataLinkOwner {
       }
       const { command } = result;
       // ABOR must reach the upstream while the transfer it aborts is still running.
-      if (classifyCommand(command.verb) === 'abort' && this.transferRunning) {
+      if (classifyCommand(command.verb) === 'abort' && this.transfer) {
         this.abortTransfer(command);
         continue;
       }
@@ -284,10 +293,12 @@ export class FtpControlSession implements DataLinkOwner {
   // --- transfers -------------------------------------------------------------
 
   private handleTransfer(command: FtpCommand): void {
-    this.transferRunning = true;
+    const transfer: TransferState = { abortRequested: false, link: null };
+    this.transfer = transfer;
     this.forward(command, async (reply) => {
       const { lease, link } = this.passive;
       this.passive = { lease: null, link: null };
+      transfer.link = link;
       // The passive port served this transfer; a client that never connected must not keep it.
       if (lease) await this.context.leases.releasePending(lease.publicPort, this.id).catch(() => undefined);
       if (link) {
@@ -298,11 +309,11 @@ export class FtpControlSession implements DataLinkOwner {
           'transfer finished',
         );
         if (!result.ok && isPositiveCompletion(reply.code)) {
-          this.transferRunning = false;
+          this.transfer = null;
           return this.send(formatReply(426, `Transfer aborted: ${result.reason ?? 'data connection failed'}.`));
         }
       }
-      this.transferRunning = false;
+      this.transfer = null;
       this.send(reply.raw);
     });
   }
@@ -310,7 +321,9 @@ export class FtpControlSession implements DataLinkOwner {
   private abortTransfer(command: FtpCommand): void {
     // Upstream servers notice ABOR during a transfer only through TCP urgent data, which
     // cannot cross TLS; closing the data connection makes the upstream end the transfer.
-    this.passive.link?.abort('client sent ABOR');
+    const transfer = this.transfer!;
+    transfer.abortRequested = true;
+    (transfer.link ?? this.passive.link)?.abort('client sent ABOR');
     this.forward(command, (reply) => this.send(reply.raw));
   }
 
@@ -365,7 +378,7 @@ export class FtpControlSession implements DataLinkOwner {
   // --- lifecycle -------------------------------------------------------------
 
   private onIdle(): void {
-    if (this.transferRunning || (this.passive.link && !this.passive.link.finishedAlready)) return;
+    if (this.transfer || (this.passive.link && !this.passive.link.finishedAlready)) return;
     this.logger.info({ idleMs: this.context.portMap().timeouts.controlIdleMs }, 'control connection idle; closing');
     this.send(formatReply(421, 'Idle timeout: closing control connection.'));
     this.client.end();

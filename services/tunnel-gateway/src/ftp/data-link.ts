@@ -12,26 +12,22 @@ export interface DataLinkResult {
 
 export interface DataLinkOptions {
   id: string;
-  /** The client side: a TLS socket, or the raw socket when clear data is allowed. */
-  client: net.Socket;
-  /** The accepted TCP socket under the client side, reset to signal a failed transfer. */
-  clientRaw: net.Socket;
   upstreamHost: string;
   upstreamPort: number;
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   /** How long the client may take to close after it received our close_notify. */
   lingerMs: number;
-  /**
-   * Set when policy refuses this data connection after its lease was claimed.
-   * The upstream is still connected and then reset, so that it fails the
-   * transfer at once instead of waiting for a data connection that never comes.
-   */
-  refusal?: string;
 }
 
 /**
  * Relays one FTP data connection between a client and the upstream data port.
+ *
+ * The upstream is connected as soon as the client's TCP connection is
+ * admitted, before the client's TLS handshake: some clients (lftp) start the
+ * data connection's handshake only after the 150 reply, and upstream servers
+ * send 150 only once their data connection is accepted. Upstream bytes wait
+ * (paused) until the client side is attached.
  *
  * The relay does not know the transfer direction, so it keeps both halves
  * independent: a clean end from one side (the client's close_notify + FIN, or
@@ -46,7 +42,10 @@ export class DataLink extends EventEmitter {
   readonly id: string;
   readonly done: Promise<DataLinkResult>;
   private readonly startedAt = Date.now();
-  private upstream: net.Socket | null = null;
+  private readonly upstream: net.Socket;
+  private client: net.Socket | null = null;
+  private clientRaw: net.Socket | null = null;
+  private upstreamConnected = false;
   private bytesToClient = 0;
   private bytesToUpstream = 0;
   private clientEnded = false;
@@ -65,8 +64,7 @@ export class DataLink extends EventEmitter {
     super();
     this.id = options.id;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
-    this.watchClient();
-    this.connectUpstream();
+    this.upstream = this.connectUpstream();
     this.startIdleWatch();
   }
 
@@ -74,27 +72,28 @@ export class DataLink extends EventEmitter {
     return this.finished;
   }
 
-  /** Tears the link down at once (ABOR, session end): both sides are reset. */
-  abort(reason: string): void {
-    if (this.finished) return;
-    this.fail(reason);
-  }
-
-  private watchClient(): void {
-    const { client } = this.options;
+  /**
+   * Connects the client side: a TLS socket after its handshake, or the raw
+   * socket for clear data. `clientRaw` is the TCP socket under it, reset to
+   * signal a failed transfer.
+   */
+  attachClient(client: net.Socket, clientRaw: net.Socket): void {
+    if (this.finished || this.client) {
+      resetSocket(clientRaw);
+      return;
+    }
+    this.client = client;
+    this.clientRaw = clientRaw;
     client.on('data', (chunk: Buffer) => {
       this.bytesToUpstream += chunk.length;
-      const upstream = this.upstream;
-      // Until the upstream is connected the client is paused (see connectUpstream).
-      if (upstream && !upstream.write(chunk)) {
+      if (!this.upstream.write(chunk)) {
         client.pause();
-        upstream.once('drain', () => client.resume());
+        this.upstream.once('drain', () => client.resume());
       }
     });
     client.on('end', () => {
       this.clientEnded = true;
-      this.upstream?.end(() => (this.upstreamFlushed = true));
-      this.maybeLinger();
+      this.upstream.end(() => (this.upstreamFlushed = true));
     });
     client.on('error', (error: Error) => {
       // A reset after the client's clean end, or after it was sent every byte and our close_notify, loses nothing.
@@ -105,36 +104,39 @@ export class DataLink extends EventEmitter {
       if (!this.clientEnded && !this.clientFlushed) this.fail('client closed the data connection before the transfer ended');
       this.maybeFinish();
     });
-    client.pause();
+    if (this.upstreamEnded) this.endClient();
+    this.startFlowing();
   }
 
-  private connectUpstream(): void {
-    const { client } = this.options;
+  /** Tears the link down at once (ABOR, session end, refused by policy): both sides are reset. */
+  abort(reason: string): void {
+    if (this.finished) return;
+    this.fail(reason);
+  }
+
+  private connectUpstream(): net.Socket {
     const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort, noDelay: true });
-    this.upstream = upstream;
+    upstream.pause();
     const connectTimer = setTimeout(
       () => this.fail(`upstream data port ${this.options.upstreamPort} did not accept in time`),
       this.options.connectTimeoutMs,
     );
     upstream.once('connect', () => {
       clearTimeout(connectTimer);
-      if (this.finished) return;
-      if (this.options.refusal) return this.fail(this.options.refusal);
-      if (this.clientEnded) upstream.end(() => (this.upstreamFlushed = true));
-      client.resume();
+      this.upstreamConnected = true;
+      this.startFlowing();
     });
     upstream.on('data', (chunk: Buffer) => {
       this.bytesToClient += chunk.length;
-      if (!client.write(chunk)) {
+      // Data flows only once the client is attached (startFlowing).
+      if (!this.client!.write(chunk)) {
         upstream.pause();
-        client.once('drain', () => upstream.resume());
+        this.client!.once('drain', () => upstream.resume());
       }
     });
     upstream.on('end', () => {
       this.upstreamEnded = true;
-      // end() sends close_notify and FIN once everything before it is written.
-      if (!client.destroyed) client.end(() => (this.clientFlushed = true));
-      this.maybeLinger();
+      if (this.client) this.endClient();
     });
     upstream.on('error', (error: Error) => {
       clearTimeout(connectTimer);
@@ -146,14 +148,24 @@ export class DataLink extends EventEmitter {
       if (!this.upstreamEnded && !this.upstreamFlushed) this.fail('upstream closed the data connection before the transfer ended');
       this.maybeFinish();
     });
+    return upstream;
   }
 
-  /** After the upstream's end, a client that never closes must not hold the transfer's completion reply. */
-  private maybeLinger(): void {
-    if (!this.upstreamEnded || this.lingerTimer) return;
-    this.lingerTimer = setTimeout(() => {
-      this.options.client.destroy();
-      this.upstream?.destroy();
+  private startFlowing(): void {
+    if (!this.client || !this.upstreamConnected || this.finished) return;
+    if (this.clientEnded) this.upstream.end(() => (this.upstreamFlushed = true));
+    this.client.resume();
+    this.upstream.resume();
+  }
+
+  /** end() sends close_notify and FIN once everything before it is written. */
+  private endClient(): void {
+    const client = this.client!;
+    if (!client.destroyed) client.end(() => (this.clientFlushed = true));
+    // A client that never closes after the upstream's end must not hold the transfer's completion reply.
+    this.lingerTimer ??= setTimeout(() => {
+      client.destroy();
+      this.upstream.destroy();
     }, this.options.lingerMs);
   }
 
@@ -174,8 +186,9 @@ export class DataLink extends EventEmitter {
     if (this.finished) return;
     this.failure ??= reason;
     // Reset, not end: the peer must see an error, not a clean end of a truncated stream.
-    if (!this.clientClosed) resetSocket(this.options.clientRaw);
-    if (this.upstream && !this.upstreamClosed) resetSocket(this.upstream);
+    if (this.clientRaw && !this.clientClosed) resetSocket(this.clientRaw);
+    if (!this.client) this.clientClosed = true;
+    if (!this.upstreamClosed) resetSocket(this.upstream);
     this.maybeFinish();
   }
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Listener, PortMap } from '@st/contracts';
 import type { Logger } from '@st/logging';
@@ -29,7 +28,7 @@ const lingerMs = 10_000;
  * keeps waiting for the right client.
  */
 export class PassiveDataListeners {
-  private readonly listeners: TlsListener[] = [];
+  private readonly listeners: Array<TlsListener<AdmittedData>> = [];
   private readonly logger: Logger;
 
   constructor(private readonly context: PassiveDataContext) {
@@ -39,7 +38,7 @@ export class PassiveDataListeners {
   async open(listener: Listener): Promise<void> {
     try {
       for (let port = listener.ports.from; port <= listener.ports.to; port++) {
-        const tlsListener = new TlsListener({
+        const tlsListener = new TlsListener<AdmittedData>({
           host: listener.bindHost,
           port,
           contexts: this.context.contexts,
@@ -47,8 +46,9 @@ export class PassiveDataListeners {
           logger: this.logger,
           handlers: {
             admit: (connection) => this.admit(connection),
-            onSecure: (socket, connection) => this.onConnection(socket, connection, true),
-            onPlain: (socket, connection) => this.onConnection(socket, connection, false),
+            onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),
+            onPlain: (socket, _connection, admitted) => admitted.link.attachClient(socket, socket),
+            onHandshakeFailed: (_connection, admitted, reason) => admitted.link.abort(`TLS handshake failed: ${reason}`),
           },
         });
         await tlsListener.listen();
@@ -70,68 +70,32 @@ export class PassiveDataListeners {
   }
 
   /**
-   * The lease decides before any TLS work: who may connect, and whether the
-   * connection is TLS (PROT P) or clear (PROT C, when policy allows it; RFC 4217
-   * leaves nothing to sniff, since a client that downloads sends no byte first).
+   * The lease decides before any TLS work: who may connect (anyone else is
+   * closed and the lease keeps waiting), and whether the connection is TLS
+   * (PROT P) or clear (PROT C when policy allows it; there is nothing to sniff,
+   * since a client that downloads sends no byte first). A claimed lease opens
+   * the upstream data connection at once, in parallel with the client's
+   * handshake.
    */
-  private async admit(connection: AcceptedConnection): Promise<Admission> {
-    const lease = await this.context.leases.peek(connection.localPort);
-    if (!lease) return { refuse: `no passive lease for port ${connection.localPort}` };
-    if (lease.clientIp !== connection.remoteAddress) {
-      return { refuse: `port ${connection.localPort} is leased to ${lease.clientIp}, not to ${connection.remoteAddress}` };
-    }
-    return lease.encryptData || !this.context.portMap().tls.allowClearData ? { tls: true } : { plain: true };
-  }
-
-  private async onConnection(socket: net.Socket, connection: AcceptedConnection, encrypted: boolean): Promise<void> {
+  private async admit(connection: AcceptedConnection): Promise<Admission<AdmittedData>> {
     const portMap = this.context.portMap();
     const linkId = `dat_${randomBytes(8).toString('hex')}`;
-    const log = this.logger.child({ conn: linkId });
-    const refuse = (reason: string) => {
-      log.warn({ client: connection.remoteAddress, port: connection.localPort, reason }, 'data connection refused');
-      connection.raw.destroy();
-    };
-    socket.on('error', () => undefined);
-    const resumed = encrypted && (socket as TLSSocket).isSessionReused();
-    socket.pause();
     const activeTtl = Math.max(portMap.timeouts.dataIdleMs * 2, 30_000);
-    let claim;
-    try {
-      claim = await this.context.leases.claim(connection.localPort, connection.remoteAddress, linkId, activeTtl);
-    } catch (error) {
-      return refuse(`lease store unavailable: ${(error as Error).message}`);
+    const claim = await this.context.leases.claim(connection.localPort, connection.remoteAddress, linkId, activeTtl);
+    if (claim.status === 'no-lease') return { refuse: `no passive lease for port ${connection.localPort}` };
+    if (claim.status === 'wrong-client') {
+      return { refuse: `port ${connection.localPort} is leased to ${claim.expectedIp}, not to ${connection.remoteAddress}` };
     }
-    if (claim.status === 'no-lease') return refuse(`no passive lease for port ${connection.localPort}`);
-    if (claim.status === 'wrong-client') return refuse(`port is leased to ${claim.expectedIp}`);
     const { lease, activeKey } = claim;
-    let policyRefusal: string | undefined;
-    if (!encrypted && lease.encryptData) policyRefusal = 'clear data connection, but the session requires PROT P';
-    else if (encrypted && portMap.tls.requireSessionReuse && !resumed) {
-      policyRefusal = "the data connection did not resume the control connection's TLS session (required by policy)";
-    }
-    const session = this.context.registry.get(lease.sessionId);
+    const log = this.logger.child({ conn: linkId, session: lease.sessionId });
     const link = new DataLink({
       id: linkId,
-      client: socket,
-      clientRaw: connection.raw,
       upstreamHost: this.context.listener().upstream.host,
       upstreamPort: lease.upstreamPort,
       idleTimeoutMs: portMap.timeouts.dataIdleMs,
       connectTimeoutMs: portMap.timeouts.handshakeMs,
       lingerMs,
-      ...(policyRefusal ? { refusal: policyRefusal } : {}),
     });
-    log.info(
-      {
-        session: lease.sessionId,
-        client: connection.remoteAddress,
-        port: connection.localPort,
-        upstreamPort: lease.upstreamPort,
-        encrypted,
-        resumed,
-      },
-      policyRefusal ? 'data connection refused by policy' : 'data connection opened',
-    );
     const refresh = setInterval(() => {
       this.context.leases.refreshActive(activeKey, activeTtl).catch(() => undefined);
     }, Math.floor(activeTtl / 3));
@@ -140,9 +104,33 @@ export class PassiveDataListeners {
       clearInterval(refresh);
       this.context.leases.releaseActive(activeKey).catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
+    const session = this.context.registry.get(lease.sessionId);
     if (session) session.attachDataLink(link, lease);
-    else this.logger.debug({ session: lease.sessionId }, 'control session is on another replica');
+    else log.debug('control session is on another replica');
+    const clear = !lease.encryptData && portMap.tls.allowClearData;
+    log.info(
+      { client: connection.remoteAddress, port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: !clear },
+      'data connection admitted',
+    );
+    return clear ? { plain: true, state: { link, log } } : { tls: true, state: { link, log } };
   }
+
+  private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {
+    const resumed = socket.isSessionReused();
+    socket.on('error', () => undefined);
+    if (this.context.portMap().tls.requireSessionReuse && !resumed) {
+      log.warn({ client: connection.remoteAddress }, 'data connection refused: TLS session not resumed (required by policy)');
+      link.abort("the data connection did not resume the control connection's TLS session (required by policy)");
+      return;
+    }
+    log.info({ tls: socket.getProtocol(), cipher: socket.getCipher()?.name, resumed }, 'data connection secured');
+    link.attachClient(socket, connection.raw);
+  }
+}
+
+interface AdmittedData {
+  link: DataLink;
+  log: Logger;
 }
 
 export type { PassiveLease };

@@ -113,12 +113,6 @@ export class LeaseStore {
     return { publicPort: port, ...lease };
   }
 
-  /** Reads a pending lease without changing it (admission check before the TLS handshake). */
-  async peek(publicPort: number): Promise<PassiveLease | null> {
-    const raw = await this.redis.get(this.pendingKey(publicPort));
-    return raw ? (JSON.parse(raw) as PassiveLease) : null;
-  }
-
   async claim(publicPort: number, clientIp: string, linkId: string, activeTtlMs: number): Promise<ClaimResult> {
     const activeKey = this.activeKey(publicPort, linkId);
     const result = (await this.redis.eval(

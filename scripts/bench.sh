@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Benchmarks the gateway against stunnel, a bare Node TLS relay and vsftpd's own
+# implicit FTPS, side by side on loopback (issue 3). Prints a markdown table and
+# writes it to test/bench-results/latest.md.
+#
+# Knobs (environment): BENCH_ROUNDS (3), BENCH_BULK_MIB (1024), BENCH_WRK_SECONDS (10),
+# BENCH_WRK_CONNECTIONS (64), BENCH_AB_REQUESTS (5000), BENCH_AB_SECONDS (15),
+# BENCH_AB_CONCURRENCY (16), BENCH_MEM_STREAMS (20), BENCH_MEM_MIB (100),
+# BENCH_NGINX_WORKERS (auto), BENCH_ONLY (https-bulk,ftps-bulk,keepalive,handshakes,memory),
+# BENCH_WARMUP (1), BENCH_TIME_LIMIT_MIN (40), BENCH_OUT (path; "-" for none),
+# BENCH_GATEWAY_LOG_LEVEL, BENCH_CPU_PROFILE (directory: run the gateway with
+# node --cpu-prof and summarise the profile), BENCH_KEEP_TMP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+# The bench runs vsftpd with a local account and installs Debian packages: root only.
+if [ "$(id -u)" != 0 ]; then log "run as root (vsftpd needs a local FTP account)"; exit 1; fi
+
+# Installs vsftpd, curl, openssl, starts Redis, installs node modules and builds.
+bash scripts/bootstrap.sh
+
+missing=()
+for pkg in stunnel4 wrk apache2-utils vsftpd curl openssl procps; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -qq >/dev/null
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    # nginx-light is gone from newer Debian releases; nginx is the same server.
+    missing=("${missing[@]/nginx-light/nginx}")
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # Debian may start its own nginx/stunnel services; the bench runs its own instances on free ports.
+  if command -v service >/dev/null 2>&1; then
+    service nginx stop >/dev/null 2>&1 || true
+    service vsftpd stop >/dev/null 2>&1 || true
+  fi
+fi
+
+# bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
+exec node test/dist/bench/main.js

@@ -1,0 +1,483 @@
+/**
+ * `pnpm bench`: the gateway side by side with stunnel, a bare Node TLS relay and
+ * vsftpd's own implicit FTPS, in front of the same nginx and vsftpd, on
+ * loopback, in one run. See README of issue 3 and test/bench-results/latest.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { removeFtpUser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
+import { freePortBlock } from '../harness/ports.js';
+import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certificates.js';
+import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
+import { renderProfileSection, type CpuProfile } from './cpu-profile.js';
+import { ProcessRegistry, sleep, type ManagedProcess } from './processes.js';
+import { pollPeakRss, processTree, treeCpuSeconds, treeRssBytes } from './proc-stats.js';
+import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
+import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps } from './servers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(here, '../../..');
+
+const phases = ['https-bulk', 'ftps-bulk', 'keepalive', 'handshakes', 'memory'] as const;
+type Phase = (typeof phases)[number];
+
+interface BenchConfig {
+  rounds: number;
+  bulkMiB: number;
+  wrkSeconds: number;
+  wrkConnections: number;
+  wrkThreads: number;
+  abRequests: number;
+  abSeconds: number;
+  abConcurrency: number;
+  memStreams: number;
+  memMiB: number;
+  nginxWorkers: string;
+  phases: Set<Phase>;
+  warmup: boolean;
+  timeLimitMin: number;
+  out: string | null;
+  gatewayLogLevel: string | undefined;
+  cpuProfileDir: string | undefined;
+  keepTmp: boolean;
+  redisUrl: string;
+}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
+  return value;
+}
+
+function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
+  const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const phase of only) if (!(phases as readonly string[]).includes(phase)) throw new Error(`BENCH_ONLY: unknown "${phase}" (known: ${phases.join(', ')})`);
+  const out = env.BENCH_OUT === undefined ? join(repoRoot, 'test/bench-results/latest.md') : env.BENCH_OUT === '' || env.BENCH_OUT === '-' ? null : resolve(env.BENCH_OUT);
+  return {
+    rounds: intEnv(env, 'BENCH_ROUNDS', 3),
+    bulkMiB: intEnv(env, 'BENCH_BULK_MIB', 1024),
+    wrkSeconds: intEnv(env, 'BENCH_WRK_SECONDS', 10),
+    wrkConnections: intEnv(env, 'BENCH_WRK_CONNECTIONS', 64),
+    wrkThreads: intEnv(env, 'BENCH_WRK_THREADS', 2),
+    abRequests: intEnv(env, 'BENCH_AB_REQUESTS', 5000),
+    abSeconds: intEnv(env, 'BENCH_AB_SECONDS', 15),
+    abConcurrency: intEnv(env, 'BENCH_AB_CONCURRENCY', 16),
+    memStreams: intEnv(env, 'BENCH_MEM_STREAMS', 20),
+    memMiB: intEnv(env, 'BENCH_MEM_MIB', 100),
+    nginxWorkers: env.BENCH_NGINX_WORKERS || 'auto',
+    phases: new Set((only.length > 0 ? only : phases) as Phase[]),
+    warmup: env.BENCH_WARMUP !== '0',
+    timeLimitMin: intEnv(env, 'BENCH_TIME_LIMIT_MIN', 40),
+    out,
+    gatewayLogLevel: env.BENCH_GATEWAY_LOG_LEVEL || undefined,
+    cpuProfileDir: env.BENCH_CPU_PROFILE ? resolve(env.BENCH_CPU_PROFILE) : undefined,
+    keepTmp: env.BENCH_KEEP_TMP === '1',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+  };
+}
+
+const startedAt = Date.now();
+function log(message: string): void {
+  const elapsed = Math.round((Date.now() - startedAt) / 1000);
+  process.stderr.write(`[bench ${String(Math.floor(elapsed / 60)).padStart(2, '0')}:${String(elapsed % 60).padStart(2, '0')}] ${message}\n`);
+}
+
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+
+/** Random content (TLS does not compress, but nothing on the path should get an easy ride), written in 1 MiB pieces of an 8 MiB block. */
+async function writeFileOfSize(path: string, bytes: number): Promise<void> {
+  const block = randomBytes(8 * MiB);
+  const stream = createWriteStream(path);
+  let left = bytes;
+  let offset = 0;
+  while (left > 0) {
+    const size = Math.min(left, MiB);
+    const piece = block.subarray(offset % block.length, (offset % block.length) + size);
+    if (!stream.write(piece)) await once(stream, 'drain');
+    left -= size;
+    offset += size;
+  }
+  stream.end();
+  await once(stream, 'finish');
+}
+
+/** A block of consecutive free ports, handed out one after another (no two servers can be given the same port). */
+class PortAllocator {
+  private next: number;
+  private constructor(private readonly base: number, private readonly count: number) {
+    this.next = base;
+  }
+  static async create(count: number): Promise<PortAllocator> {
+    return new PortAllocator(await freePortBlock(count), count);
+  }
+  one(): number {
+    return this.range(1).from;
+  }
+  range(size: number): { from: number; to: number } {
+    if (this.next + size > this.base + this.count) throw new Error('port block exhausted');
+    const from = this.next;
+    this.next += size;
+    return { from, to: from + size - 1 };
+  }
+}
+
+function rotate<T>(items: T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+interface HttpsTerminator {
+  id: Terminator;
+  kind: KeyKind;
+  port: number;
+  process: ManagedProcess;
+}
+
+interface FtpsTerminator {
+  id: Terminator;
+  port: number;
+  process: ManagedProcess;
+}
+
+/** CPU seconds of a terminator's process tree; for vsftpd, first waits until ended sessions are reaped so they count. */
+async function settledCpuSeconds(pid: number, waitForSessions: boolean): Promise<number> {
+  if (waitForSessions) {
+    const deadline = Date.now() + 3_000;
+    while (processTree(pid).length > 1 && Date.now() < deadline) await sleep(20);
+  }
+  return treeCpuSeconds(pid);
+}
+
+async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, onRedisPrefix: (prefix: string) => void): Promise<void> {
+  const samples: Samples = emptySamples();
+  const notes: string[] = [];
+  const sections: string[] = [];
+  const note = (text: string) => {
+    notes.push(text);
+    log(`note: ${text}`);
+  };
+  const loadAtStart = os.loadavg();
+
+  // Content: one bulk file, one 1 KiB file, one file for the memory run, all in the page cache after writing.
+  const filesDir = join(dir, 'files');
+  await mkdir(filesDir, { recursive: true });
+  const bulkBytes = config.bulkMiB * MiB;
+  const memBytes = config.memMiB * MiB;
+  log(`writing ${config.bulkMiB} MiB bulk file, ${config.memMiB} MiB memory-run file and a 1 KiB file`);
+  await writeFileOfSize(join(filesDir, 'bulk.bin'), bulkBytes);
+  await writeFileOfSize(join(filesDir, 'mem.bin'), memBytes);
+  await writeFile(join(filesDir, 'small.bin'), randomBytes(1024));
+  await chmod(filesDir, 0o755);
+
+  const certs: Record<KeyKind, CertificateFiles> = {
+    rsa: await makeSelfSigned(dir, 'rsa'),
+    ecdsa: await makeSelfSigned(dir, 'ecdsa'),
+  };
+
+  const passivePorts = config.memStreams + 10;
+  const ports = await PortAllocator.create(2 * passivePorts + 20 + 16);
+  const nginxPort = ports.one();
+  const upstreamFtpPort = ports.one();
+  const upstreamPassive = ports.range(passivePorts);
+  const publicPassive = ports.range(passivePorts);
+  const nativePassive = ports.range(20);
+
+  // Upstreams.
+  log('starting nginx and vsftpd (plain)');
+  await startNginx(registry, { dir: join(dir, 'nginx'), rootDir: filesDir, port: nginxPort, workers: config.nginxWorkers });
+  const ftpUser = 'stbench';
+  const ftpPassword = randomBytes(12).toString('hex');
+  const plainVsftpd: RunningVsftpd = await startVsftpd({
+    host: '127.0.0.1',
+    port: upstreamFtpPort,
+    passiveRange: upstreamPassive,
+    rootDir: filesDir,
+    user: ftpUser,
+    password: ftpPassword,
+    workDir: join(dir, 'vsftpd-plain'),
+  });
+  registry.adopt(() => plainVsftpd.stop(), plainVsftpd.pid);
+
+  // Terminators: an RSA set (everything) and an ECDSA set (HTTPS only, for handshakes).
+  const redisPrefix = `stbench:${randomBytes(4).toString('hex')}:`;
+  onRedisPrefix(redisPrefix);
+  const https: Record<KeyKind, HttpsTerminator[]> = { rsa: [], ecdsa: [] };
+  let gatewayRsa: ManagedProcess | undefined;
+  let ftpsPort = 0;
+  for (const kind of ['rsa', 'ecdsa'] as const) {
+    const cert = certs[kind];
+    log(`starting terminators with the ${cert.label} certificate`);
+    const gatewayPort = ports.one();
+    const ftp = kind === 'rsa' ? { ftps: ports.one(), publicPassive, upstreamFtp: upstreamFtpPort, upstreamPassive } : undefined;
+    const gateway = await startGateway(registry, {
+      repoRoot,
+      dir: join(dir, `gateway-${kind}`),
+      name: `gateway-${kind}`,
+      cert,
+      upstreamWebPort: nginxPort,
+      ports: { https: gatewayPort, health: ports.one(), ...(ftp ? { ftp } : {}) },
+      redisUrl: config.redisUrl,
+      redisPrefix,
+      ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
+      ...(config.cpuProfileDir ? { cpuProfileDir: config.cpuProfileDir } : {}),
+    });
+    if (kind === 'rsa') {
+      gatewayRsa = gateway;
+      ftpsPort = ftp!.ftps;
+    }
+    const stunnelPort = ports.one();
+    const stunnel = await startStunnel(registry, { dir: join(dir, 'stunnel'), name: `stunnel-${kind}`, port: stunnelPort, upstreamPort: nginxPort, cert });
+    const relayPort = ports.one();
+    const relay = await startRelay(registry, { dir, name: `relay-${kind}`, script: join(here, 'node-relay.js'), port: relayPort, upstreamPort: nginxPort, cert });
+    https[kind] = [
+      { id: 'gateway', kind, port: gatewayPort, process: gateway },
+      { id: 'stunnel', kind, port: stunnelPort, process: stunnel },
+      { id: 'relay', kind, port: relayPort, process: relay },
+    ];
+  }
+  log('starting vsftpd with implicit FTPS');
+  const nativeFtpsPort = ports.one();
+  const vsftpdFtps = await startVsftpdFtps(registry, {
+    workDir: join(dir, 'vsftpd-ftps'),
+    rootDir: filesDir,
+    user: ftpUser,
+    port: nativeFtpsPort,
+    passiveRange: nativePassive,
+    cert: certs.rsa,
+  });
+  const ftps: FtpsTerminator[] = [
+    { id: 'gateway', port: ftpsPort, process: gatewayRsa! },
+    { id: 'vsftpd', port: nativeFtpsPort, process: vsftpdFtps },
+  ];
+
+  const httpsUrl = (t: HttpsTerminator, file: string) => `https://127.0.0.1:${t.port}/${file}`;
+  const ftpsUrl = (t: FtpsTerminator, file: string) => `ftps://127.0.0.1:${t.port}/${file}`;
+  const credentials = { user: ftpUser, password: ftpPassword };
+  const bulkTimeoutMs = Math.max(120_000, (bulkBytes / (20 * 1e6)) * 1000); // never slower than 20 MB/s
+
+  // Every terminator must serve the right bytes before anything is measured.
+  const tlsSeen: string[] = [];
+  for (const t of [...https.rsa, ...https.ecdsa]) {
+    const check = await curlHttps(registry, httpsUrl(t, 'small.bin'), certs[t.kind].certFile, 1024, 10_000);
+    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} (${t.kind}) does not serve small.bin: ${check.problem}\n${t.process.logTail()}`);
+    tlsSeen.push(`${terminatorTitles[t.id]} ${certs[t.kind].label}: ${describeTls(await probeTls(registry, t.port, certs[t.kind].certFile))}`);
+  }
+  for (const t of ftps) {
+    const check = await curlFtps(registry, ftpsUrl(t, 'small.bin'), credentials, certs.rsa.certFile, 1024, 15_000);
+    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} FTPS does not serve small.bin: ${check.problem}\n${t.process.logTail()}`);
+    tlsSeen.push(`${terminatorTitles[t.id]} FTPS control: ${describeTls(await probeTls(registry, t.port, certs.rsa.certFile))}`);
+  }
+
+  const measureHttpsBulk = async (t: HttpsTerminator, round: number) => {
+    const before = treeCpuSeconds(t.process.pid);
+    const result = await curlHttps(registry, httpsUrl(t, 'bulk.bin'), certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
+    recordBulk('httpsBulkMBps', 'httpsBulkCpuPerGiB', t.id, result, (await settledCpuSeconds(t.process.pid, false)) - before, `round ${round} HTTPS bulk via ${terminatorTitles[t.id]}`);
+  };
+  const measureFtpsBulk = async (t: FtpsTerminator, round: number) => {
+    const waitForSessions = t.id === 'vsftpd';
+    const before = await settledCpuSeconds(t.process.pid, waitForSessions);
+    const result = await curlFtps(registry, ftpsUrl(t, 'bulk.bin'), credentials, certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
+    recordBulk('ftpsBulkMBps', 'ftpsBulkCpuPerGiB', t.id, result, (await settledCpuSeconds(t.process.pid, waitForSessions)) - before, `round ${round} FTPS bulk via ${terminatorTitles[t.id]}`);
+  };
+  const recordBulk = (rate: Metric, cpu: Metric, id: Terminator, result: Download, cpuSeconds: number, what: string) => {
+    if (!result.ok || result.seconds <= 0) {
+      note(`${what} failed: ${result.problem}`);
+      return;
+    }
+    const mbps = result.bytes / result.seconds / 1e6;
+    const cpuPerGiB = cpuSeconds / (result.bytes / GiB);
+    addSample(samples, rate, id, mbps);
+    addSample(samples, cpu, id, cpuPerGiB);
+    log(`${what}: ${mbps.toFixed(0)} MB/s, ${cpuPerGiB.toFixed(2)} CPU-s/GiB`);
+  };
+  const measureKeepAlive = async (t: HttpsTerminator, round: number) => {
+    const before = treeCpuSeconds(t.process.pid);
+    const started = Date.now();
+    const result = await wrk(registry, httpsUrl(t, 'small.bin'), { connections: config.wrkConnections, threads: config.wrkThreads, seconds: config.wrkSeconds });
+    const cpuPct = (100 * (treeCpuSeconds(t.process.pid) - before)) / ((Date.now() - started) / 1000);
+    const what = `round ${round} keep-alive via ${terminatorTitles[t.id]}`;
+    if (!result.ok) return note(`${what} not counted: ${result.problem}`);
+    addSample(samples, 'keepAliveRps', t.id, result.requestsPerSecond);
+    addSample(samples, 'keepAliveCpuPct', t.id, cpuPct);
+    log(`${what}: ${result.requestsPerSecond.toFixed(0)} req/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
+  };
+  const measureHandshakes = async (t: HttpsTerminator, round: number) => {
+    const before = treeCpuSeconds(t.process.pid);
+    const started = Date.now();
+    const result = await ab(registry, httpsUrl(t, 'small.bin'), { requests: config.abRequests, concurrency: config.abConcurrency, maxSeconds: config.abSeconds });
+    const cpuPct = (100 * (treeCpuSeconds(t.process.pid) - before)) / ((Date.now() - started) / 1000);
+    const what = `round ${round} ${certs[t.kind].label} handshakes via ${terminatorTitles[t.id]}`;
+    if (!result.ok) return note(`${what} not counted: ${result.problem}`);
+    addSample(samples, t.kind === 'rsa' ? 'handshakesRsa' : 'handshakesEcdsa', t.id, result.requestsPerSecond);
+    if (t.kind === 'rsa') addSample(samples, 'handshakesRsaCpuPct', t.id, cpuPct);
+    log(`${what}: ${result.requestsPerSecond.toFixed(0)} handshakes/s (${result.complete} requests), terminator at ${cpuPct.toFixed(0)}% of a core`);
+  };
+
+  if (config.warmup) {
+    log('warm-up (not counted)');
+    for (const t of [...https.rsa, ...https.ecdsa]) {
+      await ab(registry, httpsUrl(t, 'small.bin'), { requests: 300, concurrency: 8, maxSeconds: 10 });
+      if (t.kind === 'rsa') {
+        await wrk(registry, httpsUrl(t, 'small.bin'), { connections: 16, threads: 1, seconds: 2 });
+        await curlHttps(registry, httpsUrl(t, 'mem.bin'), certs.rsa.certFile, memBytes, 60_000);
+      }
+    }
+    for (const t of ftps) await curlFtps(registry, ftpsUrl(t, 'mem.bin'), credentials, certs.rsa.certFile, memBytes, 60_000);
+  }
+
+  for (let round = 1; round <= config.rounds; round++) {
+    log(`round ${round}/${config.rounds}`);
+    // Each round starts with a different terminator, so none always runs first (or right after a heavy run).
+    if (config.phases.has('https-bulk')) for (const t of rotate(https.rsa, round - 1)) await measureHttpsBulk(t, round);
+    if (config.phases.has('ftps-bulk')) for (const t of rotate(ftps, round - 1)) await measureFtpsBulk(t, round);
+    if (config.phases.has('keepalive')) for (const t of rotate(https.rsa, round - 1)) await measureKeepAlive(t, round);
+    if (config.phases.has('handshakes')) {
+      for (const kind of rotate(['rsa', 'ecdsa'] as KeyKind[], round - 1)) {
+        for (const t of rotate(https[kind], round - 1)) await measureHandshakes(t, round);
+      }
+    }
+  }
+
+  if (config.phases.has('memory')) {
+    const gateway = gatewayRsa!;
+    const idle = treeRssBytes(gateway.pid);
+    log(`memory: ${config.memStreams} concurrent ${config.memMiB} MiB FTPS downloads through the gateway (RSS idle ${(idle / 1e6).toFixed(0)} MB)`);
+    const poll = pollPeakRss(gateway.pid, 100);
+    const started = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: config.memStreams }, () =>
+        curlFtps(registry, ftpsUrl(ftps[0]!, 'mem.bin'), credentials, certs.rsa.certFile, memBytes, Math.max(180_000, bulkTimeoutMs)),
+      ),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    const { peakBytes, samples: rssSamples } = poll.stop();
+    const failed = results.filter((r) => !r.ok);
+    addSample(samples, 'peakRssMB', 'gateway', peakBytes / 1e6);
+    note(
+      `memory run: ${results.length - failed.length}/${results.length} downloads of ${config.memMiB} MiB complete in ${seconds.toFixed(1)} s ` +
+        `(${((results.length - failed.length) * memBytes / seconds / 1e6).toFixed(0)} MB/s in total); gateway RSS idle ${(idle / 1e6).toFixed(0)} MB, ` +
+        `peak ${(peakBytes / 1e6).toFixed(0)} MB over ${rssSamples} samples at 100 ms`,
+    );
+    for (const failure of failed.slice(0, 3)) note(`memory run download failed: ${failure.problem}`);
+  }
+
+  // Stopping the gateway writes its CPU profile.
+  const loadAtEnd = os.loadavg();
+  log('stopping everything');
+  await registry.stopAll();
+  if (config.cpuProfileDir) {
+    for (const name of (await readdir(config.cpuProfileDir).catch(() => [] as string[])).filter((n) => n.endsWith('.cpuprofile')).sort()) {
+      const profile = JSON.parse(await readFile(join(config.cpuProfileDir, name), 'utf8')) as CpuProfile;
+      sections.push(renderProfileSection(`CPU profile ${name}`, profile));
+    }
+  }
+
+  const versions = await toolVersions(registry);
+  const cpu = os.cpus();
+  const setup = [
+    `run: ${new Date().toISOString()}, ${((Date.now() - startedAt) / 60_000).toFixed(1)} min`,
+    `machine: ${cpu[0]?.model ?? '?'} × ${cpu.length}, ${(os.totalmem() / GiB).toFixed(0)} GiB RAM, Linux ${os.release()}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at end`,
+    `software: ${versions.join('; ')}`,
+    `parameters: ${config.rounds} round(s), terminators interleaved; bulk ${config.bulkMiB} MiB (curl, one stream); keep-alive wrk -t ${config.wrkThreads} -c ${config.wrkConnections} -d ${config.wrkSeconds}s on 1 KiB; handshakes ab -c ${config.abConcurrency} -n ${config.abRequests} (≤ ${config.abSeconds} s) on 1 KiB; memory ${config.memStreams}×${config.memMiB} MiB FTPS (curl)${config.phases.size < phases.length ? `; phases: ${[...config.phases].join(', ')}` : ''}`,
+    `upstream: nginx (${config.nginxWorkers} workers, sendfile, keep-alive) and vsftpd (plain FTP, passive); all on 127.0.0.1`,
+    `negotiated (openssl s_client, same OpenSSL defaults as curl/wrk/ab): ${tlsSeen.join('; ')}`,
+  ];
+  const report = renderReport({
+    title: 'Secure Transfers gateway benchmark',
+    setup,
+    samples,
+    rows: reportRows({ streams: config.memStreams, mib: config.memMiB }),
+    notes,
+    sections,
+  });
+  process.stdout.write(`\n${report}`);
+  if (config.out) {
+    await mkdir(dirname(config.out), { recursive: true });
+    await writeFile(config.out, report);
+    log(`written to ${config.out}`);
+  }
+}
+
+async function toolVersions(registry: ProcessRegistry): Promise<string[]> {
+  const first = async (command: string, args: string[], pattern: RegExp) => {
+    const result = await registry.run(command, args, 10_000);
+    return pattern.exec(`${result.stdout}\n${result.stderr}`)?.[0]?.trim() ?? `${command} ?`;
+  };
+  return [
+    `node ${process.version} (OpenSSL ${process.versions.openssl})`,
+    await first('stunnel4', ['-version'], /stunnel \S+/),
+    await first('nginx', ['-v'], /nginx\/\S+/),
+    `vsftpd ${await first('dpkg-query', ['-W', '-f', '${Version}', 'vsftpd'], /\S+/)}`,
+    await first('curl', ['-V'], /curl \S+ .*?OpenSSL\/\S+/),
+    await first('wrk', ['-v'], /wrk \S+/),
+    await first('ab', ['-V'], /Version \S+/).then((v) => `ab ${v.replace('Version ', '')}`),
+  ];
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(process.env);
+  if (process.getuid?.() !== 0) throw new Error('the benchmark runs vsftpd with a local FTP account: run it as root');
+  const registry = new ProcessRegistry();
+  const dir = await mkdtemp(join(os.tmpdir(), 'st-bench-'));
+  await chmod(dir, 0o755);
+  if (config.cpuProfileDir) await mkdir(config.cpuProfileDir, { recursive: true });
+  let redisPrefix: string | undefined;
+  const removeDirSync = () => {
+    if (!config.keepTmp) rmSync(dir, { recursive: true, force: true });
+  };
+  process.on('exit', removeDirSync);
+
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      await registry.stopAll().catch((error) => log(`stopping: ${(error as Error).message}`));
+      if (redisPrefix) {
+        const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+        redis.on('error', () => undefined);
+        try {
+          await redis.connect();
+          const keys = await redis.keys(`${redisPrefix}*`);
+          if (keys.length > 0) await redis.del(...keys);
+        } catch {
+          // Leases expire by themselves.
+        }
+        redis.disconnect();
+      }
+      await removeFtpUser('stbench').catch((error) => log(`could not remove the FTP account stbench: ${(error as Error).message}`));
+      if (config.keepTmp) log(`kept ${dir}`);
+      else await rm(dir, { recursive: true, force: true });
+    })());
+
+  const abort = (why: string, code: number) => {
+    log(`${why}; stopping everything`);
+    void cleanup().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('interrupted', 130));
+  process.once('SIGTERM', () => abort('terminated', 143));
+  const limit = setTimeout(() => abort(`time limit of ${config.timeLimitMin} min reached (BENCH_TIME_LIMIT_MIN)`, 124), config.timeLimitMin * 60_000);
+  limit.unref();
+
+  try {
+    await run(config, registry, dir, (prefix) => (redisPrefix = prefix));
+  } finally {
+    clearTimeout(limit);
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    log(`failed: ${(error as Error).stack ?? error}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,243 @@
+/** Pure: samples in, markdown out. */
+
+export const terminators = ['gateway', 'stunnel', 'relay', 'vsftpd'] as const;
+export type Terminator = (typeof terminators)[number];
+
+export const terminatorTitles: Record<Terminator, string> = {
+  gateway: 'gateway',
+  stunnel: 'stunnel',
+  relay: 'bare node relay',
+  vsftpd: 'vsftpd FTPS',
+};
+
+export const metrics = [
+  'httpsBulkMBps',
+  'httpsBulkCpuPerGiB',
+  'ftpsBulkMBps',
+  'ftpsBulkCpuPerGiB',
+  'keepAliveRps',
+  'handshakesRsa',
+  'handshakesEcdsa',
+  'peakRssMB',
+  'keepAliveCpuPct',
+  'handshakesRsaCpuPct',
+] as const;
+export type Metric = (typeof metrics)[number];
+
+/** Every sample taken, by metric and terminator; a failed sample is not recorded (and noted). */
+export type Samples = Record<Metric, Partial<Record<Terminator, number[]>>>;
+
+export function emptySamples(): Samples {
+  return Object.fromEntries(metrics.map((metric) => [metric, {}])) as Samples;
+}
+
+export function addSample(samples: Samples, metric: Metric, terminator: Terminator, value: number): void {
+  if (!Number.isFinite(value)) return;
+  (samples[metric][terminator] ??= []).push(value);
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function summarize(values: number[] | undefined): Summary | undefined {
+  if (!values || values.length === 0) return undefined;
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+}
+
+export function formatNumber(value: number, decimals: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+}
+
+/** "640 (610–655)"; just "640" for a single sample. */
+export function formatSummary(summary: Summary | undefined, decimals: number): string {
+  if (!summary) return '—';
+  const mid = formatNumber(summary.median, decimals);
+  if (summary.n === 1 || summary.min === summary.max) return mid;
+  return `${mid} (${formatNumber(summary.min, decimals)}–${formatNumber(summary.max, decimals)})`;
+}
+
+interface Cell {
+  metric: Metric;
+  terminator: Terminator;
+  /** Shown before the value, e.g. "HTTPS " when a cell is a reference from another row. */
+  prefix?: string;
+}
+
+interface Target {
+  /** What is compared, e.g. "≥ 1.0× stunnel". */
+  text: string;
+  of: Cell;
+  /** Absent: `of` is compared with `threshold` itself. */
+  against?: Cell;
+  threshold: number;
+  direction: 'atLeast' | 'atMost' | 'below';
+}
+
+export interface RowSpec {
+  label: string;
+  decimals: number;
+  cells: Partial<Record<Terminator, Cell>>;
+  targets: Target[];
+}
+
+const cell = (metric: Metric, terminator: Terminator, prefix?: string): Cell => (prefix ? { metric, terminator, prefix } : { metric, terminator });
+
+/**
+ * The table the issue asks for: one row per measurement, targets as ratios of
+ * medians in this run; the last rows have no target and say what bounds a
+ * terminator (100% is one core of this machine).
+ */
+export function reportRows(memory: { streams: number; mib: number }): RowSpec[] {
+  return [
+  {
+    label: 'HTTPS bulk download, MB/s',
+    decimals: 0,
+    cells: { gateway: cell('httpsBulkMBps', 'gateway'), stunnel: cell('httpsBulkMBps', 'stunnel'), relay: cell('httpsBulkMBps', 'relay') },
+    targets: [{ text: '≥ 1.0× stunnel', of: cell('httpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' }],
+  },
+  {
+    label: 'HTTPS bulk, terminator CPU-s/GiB',
+    decimals: 2,
+    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
+    targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }],
+  },
+  {
+    label: 'FTPS passive bulk download, MB/s',
+    decimals: 0,
+    cells: { gateway: cell('ftpsBulkMBps', 'gateway'), stunnel: cell('httpsBulkMBps', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkMBps', 'vsftpd') },
+    targets: [
+      { text: '≥ 1.0× stunnel HTTPS', of: cell('ftpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' },
+      { text: '≥ 0.9× vsftpd FTPS', of: cell('ftpsBulkMBps', 'gateway'), against: cell('ftpsBulkMBps', 'vsftpd'), threshold: 0.9, direction: 'atLeast' },
+    ],
+  },
+  {
+    label: 'FTPS bulk, terminator CPU-s/GiB',
+    decimals: 2,
+    cells: { gateway: cell('ftpsBulkCpuPerGiB', 'gateway'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkCpuPerGiB', 'vsftpd') },
+    targets: [
+      { text: '≤ 1.0× stunnel HTTPS', of: cell('ftpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' },
+    ],
+  },
+  {
+    label: 'HTTPS keep-alive requests/s (1 KiB, 64 conns)',
+    decimals: 0,
+    cells: { gateway: cell('keepAliveRps', 'gateway'), stunnel: cell('keepAliveRps', 'stunnel'), relay: cell('keepAliveRps', 'relay') },
+    targets: [{ text: '≥ 0.5× stunnel', of: cell('keepAliveRps', 'gateway'), against: cell('keepAliveRps', 'stunnel'), threshold: 0.5, direction: 'atLeast' }],
+  },
+  {
+    label: 'full TLS handshakes/s, RSA-2048',
+    decimals: 0,
+    cells: { gateway: cell('handshakesRsa', 'gateway'), stunnel: cell('handshakesRsa', 'stunnel'), relay: cell('handshakesRsa', 'relay') },
+    targets: [{ text: '≥ 0.9× bare node relay', of: cell('handshakesRsa', 'gateway'), against: cell('handshakesRsa', 'relay'), threshold: 0.9, direction: 'atLeast' }],
+  },
+  {
+    label: 'full TLS handshakes/s, ECDSA P-256',
+    decimals: 0,
+    cells: { gateway: cell('handshakesEcdsa', 'gateway'), stunnel: cell('handshakesEcdsa', 'stunnel'), relay: cell('handshakesEcdsa', 'relay') },
+    targets: [
+      { text: '≥ 0.9× bare node relay', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesEcdsa', 'relay'), threshold: 0.9, direction: 'atLeast' },
+      { text: '≥ 1.0× stunnel RSA', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesRsa', 'stunnel'), threshold: 1, direction: 'atLeast' },
+    ],
+  },
+  {
+    label: `peak RSS during ${memory.streams}×${memory.mib} MiB FTPS, MB`,
+    decimals: 0,
+    cells: { gateway: cell('peakRssMB', 'gateway') },
+    targets: [{ text: '< 200 MB', of: cell('peakRssMB', 'gateway'), threshold: 200, direction: 'below' }],
+  },
+  {
+    label: 'terminator CPU during keep-alive run, % of a core',
+    decimals: 0,
+    cells: { gateway: cell('keepAliveCpuPct', 'gateway'), stunnel: cell('keepAliveCpuPct', 'stunnel'), relay: cell('keepAliveCpuPct', 'relay') },
+    targets: [],
+  },
+  {
+    label: 'terminator CPU during RSA handshake run, % of a core',
+    decimals: 0,
+    cells: { gateway: cell('handshakesRsaCpuPct', 'gateway'), stunnel: cell('handshakesRsaCpuPct', 'stunnel'), relay: cell('handshakesRsaCpuPct', 'relay') },
+    targets: [],
+  },
+  ];
+}
+
+export interface TargetResult {
+  text: string;
+  ratio: number | undefined;
+  holds: boolean | undefined;
+}
+
+export function evaluateTarget(samples: Samples, target: Target): TargetResult {
+  const of = summarize(samples[target.of.metric][target.of.terminator]);
+  const against = target.against ? summarize(samples[target.against.metric][target.against.terminator]) : undefined;
+  if (!of || (target.against && !against)) return { text: target.text, ratio: undefined, holds: undefined };
+  const value = against ? of.median / against.median : of.median;
+  const holds = target.direction === 'atLeast' ? value >= target.threshold : target.direction === 'atMost' ? value <= target.threshold : value < target.threshold;
+  return { text: target.text, ratio: against ? value : undefined, holds };
+}
+
+export function evaluateAll(samples: Samples, rows: RowSpec[]): Array<{ row: RowSpec; results: TargetResult[] }> {
+  return rows.map((row) => ({ row, results: row.targets.map((target) => evaluateTarget(samples, target)) }));
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, '\\|');
+}
+
+export function renderTable(samples: Samples, rows: RowSpec[]): string {
+  const header = ['measurement', ...terminators.map((t) => terminatorTitles[t]), 'target', 'measured', 'holds'];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 || i === header.length - 3 ? '---' : '---:')).join('|')}|`];
+  for (const { row, results } of evaluateAll(samples, rows)) {
+    const values = terminators.map((terminator) => {
+      const spec = row.cells[terminator];
+      if (!spec) return '';
+      const text = formatSummary(summarize(samples[spec.metric][spec.terminator]), row.decimals);
+      return text === '—' ? text : `${spec.prefix ?? ''}${text}`;
+    });
+    const measured = results.map((result) => {
+      if (result.holds === undefined) return 'n/a';
+      if (result.ratio !== undefined) return `${formatNumber(result.ratio, 2)}×`;
+      const spec = row.targets.find((t) => t.text === result.text)!;
+      return formatSummary(summarize(samples[spec.of.metric][spec.of.terminator]), row.decimals);
+    });
+    const holds = results.map((result) => (result.holds === undefined ? 'n/a' : result.holds ? 'yes' : '**no**'));
+    const targetCells = results.length > 0 ? [results.map((r) => r.text).join('; '), measured.join('; '), holds.join('; ')] : ['(info)', '', ''];
+    lines.push(`| ${[row.label, ...values, ...targetCells].map(escapeCell).join(' | ')} |`);
+  }
+  return lines.join('\n');
+}
+
+export interface ReportInput {
+  title: string;
+  /** Lines of "key: value" describing the run (machine, versions, sizes). */
+  setup: string[];
+  samples: Samples;
+  rows: RowSpec[];
+  notes: string[];
+  /** Extra sections (e.g. a CPU profile summary), already markdown. */
+  sections?: string[];
+}
+
+export function renderReport(input: ReportInput): string {
+  const parts = [
+    `# ${input.title}`,
+    '',
+    ...input.setup.map((line) => `- ${line}`),
+    '',
+    renderTable(input.samples, input.rows),
+    '',
+    'Cells: median (min–max) over the rounds. Targets compare medians within this run. MB = 10^6 bytes; CPU-s/GiB is user+system time of the terminator\'s own processes (from /proc) per 2^30 bytes delivered.',
+  ];
+  if (input.notes.length > 0) parts.push('', '## Notes', '', ...input.notes.map((note) => `- ${note}`));
+  for (const section of input.sections ?? []) parts.push('', section);
+  return `${parts.join('\n')}\n`;
+}
