@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 
 /** An error with a stable code and the HTTP status it maps to. */
 export class HttpError extends Error {
@@ -12,6 +12,11 @@ export class HttpError extends Error {
     this.name = 'HttpError';
   }
 }
+
+/** The last route: anything not matched before it is a 404 in the usual error shape. */
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};
 
 export const errorHandler: ErrorRequestHandler = (err, _req, res, _next) => {
   if (err instanceof HttpError) {

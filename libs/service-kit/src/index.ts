@@ -5,3 +5,7 @@ export * from './atomic-file.js';
 export * from './backoff.js';
 export * from './http-server.js';
 export * from './fetch-json.js';
+export * from './http-service.js';
+export * from './health.js';
+export * from './request-log.js';
+export * from './shutdown.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { tokenEnv } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { readSecret } from '@st/service-kit';
+import { readSecret, stopOnSignals } from '@st/service-kit';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';
@@ -36,22 +36,7 @@ async function main(): Promise<void> {
 
   const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger });
   await service.start();
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(service, logger);
 }
 
 main().catch((error: unknown) => {

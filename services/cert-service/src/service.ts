@@ -1,10 +1,9 @@
 import express, { type Express } from 'express';
-import { certApi, healthApi, summarizeBundle, type CertificateBundle } from '@st/contracts';
+import { certApi, summarizeBundle, type CertificateBundle } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import { errorHandler, HttpError, listenHttp, requireBearer, type RunningHttpServer } from '@st/service-kit';
+import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { certificateCoversName } from './certificate-info.js';
 import { CertificateError } from './errors.js';
-import { requestLog } from './request-log.js';
 import { generateSelfSigned } from './self-signed.js';
 import { parseServerName } from './server-name.js';
 import { createFileCertificateStore, type CertificateStore } from './store.js';
@@ -26,15 +25,8 @@ export interface CertServiceConfig {
   validityDays?: number;
 }
 
-export interface StartedService {
-  url: string;
-  port: number;
-}
-
-export interface CertService {
-  start(): Promise<StartedService>;
-  stop(): Promise<void>;
-}
+export type { StartedService } from '@st/service-kit';
+export type CertService = RunnableService;
 
 /** Holds the active bundle in memory; the store on disk is the truth it is loaded from. */
 interface ActiveState {
@@ -46,13 +38,7 @@ export function buildCertApp(config: CertServiceConfig, store: CertificateStore,
   app.disable('x-powered-by');
   app.use(requestLog(config.logger));
 
-  app.get(healthApi.live, (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get(healthApi.ready, (_req, res) => {
-    if (state.bundle) res.json({ status: 'ready' });
-    else res.status(503).json({ status: 'not-ready' });
-  });
+  app.use(healthRoutes(() => state.bundle !== null));
 
   app.get(certApi.activeBundle, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
     if (!state.bundle) throw new HttpError(503, 'NO_ACTIVE_CERTIFICATE', 'no certificate is active yet');
@@ -64,9 +50,7 @@ export function buildCertApp(config: CertServiceConfig, store: CertificateStore,
     res.json({ activeId: state.bundle?.id ?? null, certificates });
   });
 
-  app.use((req, _res, next) => {
-    next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
-  });
+  app.use(notFound);
   app.use(errorHandler);
   return app;
 }
@@ -106,31 +90,18 @@ export function createCertService(config: CertServiceConfig): CertService {
   });
   const state: ActiveState = { bundle: null };
   const app = buildCertApp(config, store, state);
-  let running: RunningHttpServer | undefined;
 
-  return {
-    async start() {
-      if (running) return { url: running.url, port: running.port };
-      // Listen first so that liveness answers while a key is being generated; readiness waits for the certificate.
-      const server = await listenHttp(app, config.host, config.port);
-      running = server;
-      try {
-        state.bundle = await ensureActive(config, store);
-      } catch (error) {
-        running = undefined;
-        await server.close();
-        throw error;
-      }
+  return createHttpService(app, {
+    host: config.host,
+    port: config.port,
+    // Runs after listening so that liveness answers while a key is being generated; readiness waits for the certificate.
+    async onListening(server) {
+      state.bundle = await ensureActive(config, store);
       config.logger.info({ url: server.url, dataDir: config.dataDir }, 'cert-service listening');
-      return { url: server.url, port: server.port };
     },
-    async stop() {
-      const server = running;
-      running = undefined;
-      if (!server) return;
-      await server.close();
+    onStopped() {
       state.bundle = null;
       config.logger.info('cert-service stopped');
     },
-  };
+  });
 }

@@ -1,6 +1,6 @@
 import { tokenEnv } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { readSecret } from '@st/service-kit';
+import { readSecret, stopOnSignals } from '@st/service-kit';
 import { createConfigService } from './service.js';
 import { formatProblem } from './validate-settings.js';
 import { loadSettings } from './settings-source.js';
@@ -37,22 +37,7 @@ async function main(): Promise<void> {
 
   const service = createConfigService({ settings: loaded.settings, host, port: port.value, adminToken, serviceToken, logger });
   await service.start();
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    service.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(service, logger);
 }
 
 main().catch((error: unknown) => {

@@ -1,9 +1,8 @@
 import express, { type Express } from 'express';
-import { configApi, healthApi, type PortMap, type ServerSettings } from '@st/contracts';
+import { configApi, type PortMap, type ServerSettings } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import { errorHandler, HttpError, listenHttp, requireBearer, type RunningHttpServer } from '@st/service-kit';
+import { createHttpService, errorHandler, healthRoutes, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { derivePortMap } from './port-map.js';
-import { requestLog } from './request-log.js';
 import { formatProblem, validateSettings } from './validate-settings.js';
 
 export interface ConfigServiceConfig {
@@ -20,27 +19,15 @@ export interface ConfigServiceConfig {
   now?: () => Date;
 }
 
-export interface StartedService {
-  url: string;
-  port: number;
-}
-
-export interface ConfigService {
-  start(): Promise<StartedService>;
-  stop(): Promise<void>;
-}
+export type { StartedService } from '@st/service-kit';
+export type ConfigService = RunnableService;
 
 export function buildConfigApp(config: ConfigServiceConfig, portMap: PortMap): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLog(config.logger));
 
-  app.get(healthApi.live, (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get(healthApi.ready, (_req, res) => {
-    res.json({ status: 'ready' });
-  });
+  app.use(healthRoutes());
 
   app.get(configApi.portMap, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
     res.json(portMap);
@@ -49,9 +36,7 @@ export function buildConfigApp(config: ConfigServiceConfig, portMap: PortMap): E
     res.json(config.settings);
   });
 
-  app.use((req, _res, next) => {
-    next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
-  });
+  app.use(notFound);
   app.use(errorHandler);
   return app;
 }
@@ -68,28 +53,22 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
   const now = config.now ?? (() => new Date());
   const portMap = derivePortMap(config.settings, 1, now().toISOString());
   const app = buildConfigApp(config, portMap);
-  let running: RunningHttpServer | undefined;
 
-  return {
-    async start() {
-      if (running) return { url: running.url, port: running.port };
-      running = await listenHttp(app, config.host, config.port);
+  return createHttpService(app, {
+    host: config.host,
+    port: config.port,
+    onListening(server) {
       config.logger.info(
         {
-          url: running.url,
+          url: server.url,
           portMapVersion: portMap.version,
           listeners: portMap.listeners.map((listener) => ({ id: listener.id, ports: listener.ports, upstream: listener.upstream })),
         },
         'config-service listening',
       );
-      return { url: running.url, port: running.port };
     },
-    async stop() {
-      const server = running;
-      running = undefined;
-      if (!server) return;
-      await server.close();
+    onStopped() {
       config.logger.info('config-service stopped');
     },
-  };
+  });
 }

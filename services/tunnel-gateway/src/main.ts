@@ -1,4 +1,5 @@
 import { createLogger } from '@st/logging';
+import { stopOnSignals } from '@st/service-kit';
 import { gatewayConfigFromEnv } from './config.js';
 import { Gateway } from './gateway.js';
 
@@ -15,18 +16,7 @@ async function main(): Promise<void> {
   const gateway = new Gateway({ ...config, logger: logger.child({ replica: config.replica }) });
   await gateway.start();
   logger.info({ source: config.sourceDescription, health: gateway.healthUrl }, 'tunnel-gateway started');
-  const shutdown = (signal: string) => {
-    logger.info({ signal }, 'stopping');
-    gateway.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  stopOnSignals(gateway, logger);
 }
 
 main().catch((error) => {
