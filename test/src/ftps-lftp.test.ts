@@ -47,8 +47,8 @@ it('keeps the session usable when lftp aborts a download it does not want (ABOR 
   const started = Date.now();
   const result = await lftp(stack, [`get exists.txt -o ${join(localDir, 'exists.txt')}`, 'ls'], ['set xfer:clobber no']);
   // A stuck ABOR would make lftp wait for its 15 s+ timeout and reconnect.
-  expect(Date.now() - started).toBeLessThan(5000);
   if (process.env.LFTP_DEBUG) console.log(result.stderr);
+  expect(Date.now() - started).toBeLessThan(5000);
   expect(result.stdout).toContain('exists.txt');
   expect(await readFile(join(localDir, 'exists.txt'), 'utf8')).toBe('local');
   await waitFor(async () => (await stack.leaseKeys()).length === 0, 10_000, 'no leases left');

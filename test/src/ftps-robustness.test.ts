@@ -131,9 +131,15 @@ it('a connection from 127.0.0.2 to a port leased for 127.0.0.1 gets no data; the
   await expectNoLeftovers();
 });
 
-describe.each(['tlsv1.3', 'tlsv1.2'])('curl uploads over %s', (version) => {
+// Without session reuse a TLS 1.3 data connection gets session tickets the
+// uploading client never reads; curl 7.88 then closes with unread data, which
+// resets the connection. The gateway must still deliver every byte.
+describe.each([
+  { version: 'tlsv1.3', versionArgs: ['--tlsv1.3'] },
+  { version: 'tlsv1.2', versionArgs: ['--tlsv1.2', '--tls-max', '1.2'] },
+  { version: 'tlsv1.3-no-reuse', versionArgs: ['--tlsv1.3', '--no-sessionid'] },
+])('curl uploads over $version', ({ version, versionArgs }) => {
   it('20 uploads of 1 MiB in a row all complete intact', async () => {
-    const versionArgs = version === 'tlsv1.3' ? ['--tlsv1.3'] : ['--tlsv1.2', '--tls-max', '1.2'];
     for (let i = 0; i < 20; i++) {
       const path = join(localDir, `curl-up-${version}-${i}.bin`);
       const hash = await writeRandomFile(path, 1024 * 1024);

@@ -323,7 +323,10 @@ export class FtpControlSession implements DataLinkOwner {
     // cannot cross TLS; closing the data connection makes the upstream end the transfer.
     const transfer = this.transfer!;
     transfer.abortRequested = true;
-    (transfer.link ?? this.passive.link)?.abort('client sent ABOR');
+    const link = transfer.link ?? this.passive.link;
+    this.logger.debug({ link: link?.describe() ?? null }, 'ABOR during a transfer');
+    // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
+    if (link && !link.upstreamComplete) link.abort('client sent ABOR');
     this.forward(command, (reply) => this.send(reply.raw));
   }
 

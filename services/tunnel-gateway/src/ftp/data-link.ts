@@ -35,8 +35,13 @@ export interface DataLinkOptions {
  * byte before it was written. A side that goes away without a clean end makes
  * the other side be reset, never ended cleanly, so that neither the upstream
  * (on an upload) nor the client (on a download) can take a truncated stream
- * for a complete one. The link is done when both sockets are closed; `done`
- * says whether the data arrived whole.
+ * for a complete one.
+ *
+ * `done` resolves as soon as the outcome is known: delivered (the upstream
+ * ended and every byte plus our close_notify was flushed to the client), or
+ * failed. A client that keeps its socket open until it reads the completion
+ * reply (lftp does) must not hold that reply. 'closed' follows when both
+ * sockets are gone; the lease is released then.
  */
 export class DataLink extends EventEmitter {
   readonly id: string;
@@ -56,6 +61,7 @@ export class DataLink extends EventEmitter {
   private upstreamClosed = false;
   private failure: string | null = null;
   private finished = false;
+  private released = false;
   private resolveDone!: (result: DataLinkResult) => void;
   private idleTimer: NodeJS.Timeout | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
@@ -70,6 +76,21 @@ export class DataLink extends EventEmitter {
 
   get finishedAlready(): boolean {
     return this.finished;
+  }
+
+  /** For debugging logs: where each side stands. */
+  describe(): Record<string, unknown> {
+    return {
+      link: this.id,
+      clientAttached: this.client !== null,
+      clientEnded: this.clientEnded,
+      clientFlushed: this.clientFlushed,
+      clientClosed: this.clientClosed,
+      upstreamConnected: this.upstreamConnected,
+      upstreamEnded: this.upstreamEnded,
+      upstreamClosed: this.upstreamClosed,
+      failure: this.failure,
+    };
   }
 
   /**
@@ -102,10 +123,15 @@ export class DataLink extends EventEmitter {
     client.on('close', () => {
       this.clientClosed = true;
       if (!this.clientEnded && !this.clientFlushed) this.fail('client closed the data connection before the transfer ended');
-      this.maybeFinish();
+      this.maybeClosed();
     });
     if (this.upstreamEnded) this.endClient();
     this.startFlowing();
+  }
+
+  /** The upstream sent its whole stream and ended: an ABOR now has nothing left to stop. */
+  get upstreamComplete(): boolean {
+    return this.upstreamEnded;
   }
 
   /** Tears the link down at once (ABOR, session end, refused by policy): both sides are reset. */
@@ -146,7 +172,7 @@ export class DataLink extends EventEmitter {
       clearTimeout(connectTimer);
       this.upstreamClosed = true;
       if (!this.upstreamEnded && !this.upstreamFlushed) this.fail('upstream closed the data connection before the transfer ended');
-      this.maybeFinish();
+      this.maybeClosed();
     });
     return upstream;
   }
@@ -161,12 +187,12 @@ export class DataLink extends EventEmitter {
   /** end() sends close_notify and FIN once everything before it is written. */
   private endClient(): void {
     const client = this.client!;
-    if (!client.destroyed) client.end(() => (this.clientFlushed = true));
-    // A client that never closes after the upstream's end must not hold the transfer's completion reply.
-    this.lingerTimer ??= setTimeout(() => {
-      client.destroy();
-      this.upstream.destroy();
-    }, this.options.lingerMs);
+    if (!client.destroyed) {
+      client.end(() => {
+        this.clientFlushed = true;
+        this.finish();
+      });
+    }
   }
 
   private startIdleWatch(): void {
@@ -184,19 +210,19 @@ export class DataLink extends EventEmitter {
 
   private fail(reason: string): void {
     if (this.finished) return;
-    this.failure ??= reason;
+    this.failure = reason;
     // Reset, not end: the peer must see an error, not a clean end of a truncated stream.
-    if (this.clientRaw && !this.clientClosed) resetSocket(this.clientRaw);
+    if (this.clientRaw) resetSocket(this.clientRaw);
+    this.client?.destroy();
     if (!this.client) this.clientClosed = true;
-    if (!this.upstreamClosed) resetSocket(this.upstream);
-    this.maybeFinish();
+    resetSocket(this.upstream);
+    this.finish();
   }
 
-  private maybeFinish(): void {
-    if (this.finished || !this.clientClosed || !this.upstreamClosed) return;
+  /** The outcome is known: delivered (called once the client side flushed after the upstream's end) or failed. */
+  private finish(): void {
+    if (this.finished) return;
     this.finished = true;
-    if (this.idleTimer) clearInterval(this.idleTimer);
-    if (this.lingerTimer) clearTimeout(this.lingerTimer);
     const result: DataLinkResult = {
       ok: this.failure === null,
       bytesToClient: this.bytesToClient,
@@ -206,6 +232,25 @@ export class DataLink extends EventEmitter {
     };
     this.resolveDone(result);
     this.emit('done', result);
+    // Whatever a peer does not close by itself is closed for it.
+    this.lingerTimer = setTimeout(() => {
+      this.client?.destroy();
+      this.upstream.destroy();
+      this.clientClosed = true;
+      this.upstreamClosed = true;
+      this.maybeClosed();
+    }, this.failure === null ? this.options.lingerMs : 1000);
+    this.lingerTimer.unref();
+    this.maybeClosed();
+  }
+
+  private maybeClosed(): void {
+    if (this.released || !this.clientClosed || !this.upstreamClosed) return;
+    this.released = true;
+    if (!this.finished) this.finish();
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.emit('closed');
   }
 }
 

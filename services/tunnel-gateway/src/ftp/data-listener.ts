@@ -100,7 +100,7 @@ export class PassiveDataListeners {
       this.context.leases.refreshActive(activeKey, activeTtl).catch(() => undefined);
     }, Math.floor(activeTtl / 3));
     refresh.unref();
-    link.once('done', () => {
+    link.once('closed', () => {
       clearInterval(refresh);
       this.context.leases.releaseActive(activeKey).catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
