@@ -4,10 +4,36 @@ export const configApi = {
   settings: '/settings',
 } as const;
 
+/**
+ * cert-service routes. Paths with `:id` are Express patterns; build a concrete
+ * path with `apiPath`. Where a certificate id is expected, `active` names the
+ * active certificate.
+ */
 export const certApi = {
   activeBundle: '/bundle/active',
   certificates: '/certificates',
+  selfSigned: '/certificates/self-signed',
+  validate: '/certificates/validate',
+  certificate: '/certificates/:id',
+  activate: '/certificates/:id/activate',
+  exportCertificate: '/certificates/:id/stunnel.cert',
+  exportKey: '/certificates/:id/stunnel.cert.key',
+  requests: '/requests',
+  request: '/requests/:id',
+  requestCsr: '/requests/:id/csr',
 } as const;
+
+/** The id alias that names the active certificate in certApi paths. */
+export const activeCertificateAlias = 'active';
+
+/** Fills the `:name` parameters of an API path pattern, URL-encoded. */
+export function apiPath(pattern: string, params: Record<string, string>): string {
+  return pattern.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+    const value = params[name];
+    if (value === undefined) throw new Error(`apiPath: no value for :${name} in ${pattern}`);
+    return encodeURIComponent(value);
+  });
+}
 
 export const healthApi = {
   live: '/health/live',

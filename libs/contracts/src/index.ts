@@ -3,3 +3,4 @@ export * from './certificate.js';
 export * from './settings.js';
 export * from './bus.js';
 export * from './api.js';
+export * from './logs.js';

@@ -1,4 +1,4 @@
-import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CertificateSummary } from '@st/contracts';
 import { CertificateError } from './errors.js';
@@ -70,4 +70,45 @@ export function certificateCoversName(certificatePem: string, name: string): boo
   const certificate = parseCertificate(certificatePem);
   const unbracketed = name.replace(/^\[(.*)\]$/, '$1');
   return isIP(unbracketed) ? certificate.checkIP(unbracketed) !== undefined : certificate.checkHost(unbracketed) !== undefined;
+}
+
+/** "RSA 2048", "ECDSA P-256", … as an operator reads it. */
+export function describeKey(key: KeyObject): string {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+    case 'rsa-pss':
+      return `RSA ${details.modulusLength ?? '?'}`;
+    case 'ec': {
+      const curve = details.namedCurve;
+      const nist: Record<string, string> = { prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521' };
+      return `ECDSA ${(curve && nist[curve]) ?? curve ?? '?'}`;
+    }
+    default:
+      return String(key.asymmetricKeyType ?? 'unknown').toUpperCase();
+  }
+}
+
+function colonHex(bytes: Buffer): string {
+  return bytes.toString('hex').toUpperCase().match(/../g)!.join(':');
+}
+
+/** SHA-256 of the SPKI DER: the same for a certificate, its CSR and its private key. */
+export function publicKeySha256(key: KeyObject): string {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return colonHex(createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest());
+}
+
+/** Node prints the SAN as one line ("DNS:a, IP Address:1.2.3.4"); one entry per item reads and compares better. */
+export function subjectAltNames(certificate: X509Certificate): string[] {
+  return certificate.subjectAltName ? certificate.subjectAltName.split(/,\s*/).filter(Boolean) : [];
+}
+
+/** A certificate's subject on one line. */
+export function subjectOf(certificate: X509Certificate): string {
+  return oneLine(certificate.subject);
+}
+
+export function issuerOf(certificate: X509Certificate): string {
+  return oneLine(certificate.issuer);
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { tokenEnv } from '@st/contracts';
+import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
 import { readSecret, stopOnSignals } from '@st/service-kit';
 import { CertificateError } from './errors.js';
@@ -34,7 +34,19 @@ async function main(): Promise<void> {
     fail(`set ${tokenEnv.admin} or ${tokenEnv.service} (or their _FILE variants): nothing is served without a token`);
   }
 
-  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger });
+  // Events are announced on the local broker unless AMQP_URL says otherwise; "off" runs without them.
+  const amqpSetting = env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
+  const amqpUrl = amqpSetting === 'off' ? undefined : amqpSetting;
+  const keyType = (env.CERT_KEY_TYPE?.trim() || 'rsa-2048') as KeyType;
+  if (!keyTypes.includes(keyType)) fail(`CERT_KEY_TYPE: "${keyType}" is not one of ${keyTypes.join(', ')}`);
+  let storeKey: string | undefined;
+  try {
+    storeKey = readSecret('CERT_STORE_KEY', env);
+  } catch (error) {
+    fail(`cannot read CERT_STORE_KEY_FILE: ${(error as Error).message}`);
+  }
+
+  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, keyType, storeKey });
   await service.start();
   stopOnSignals(service, logger);
 }

@@ -122,9 +122,11 @@ describe('normaliseSheet', () => {
   it('trims, drops empty fields and upper-cases the country', () => {
     expect(normaliseSheet({ serverName: ' Files.Example.Test ', organisation: ' Example ', organisationalUnit: '', country: 'de' })).toEqual({
       serverName: { kind: 'dns', name: 'files.example.test' },
+      altNames: [{ kind: 'dns', name: 'files.example.test' }],
       organisation: 'Example',
       country: 'DE',
       validityDays: 825,
+      keyType: 'rsa-2048',
     });
   });
 

@@ -6,7 +6,7 @@ import { certApi, certificateBundleSchema, healthApi, type CertificateBundle } f
 import { createLogger } from '@st/logging';
 import { listenHttp } from '@st/service-kit';
 import { buildCertApp, createCertService, type CertService } from './service.js';
-import { createFileCertificateStore, storePaths } from './store.js';
+import { storePaths } from './store.js';
 
 const adminToken = 'admin-token-for-tests';
 const serviceToken = 'service-token-for-tests';
@@ -92,17 +92,26 @@ describe('cert-service', () => {
       expect(body).not.toContain('PRIVATE KEY');
       expect(JSON.parse(body)).toEqual({
         activeId: bundle.id,
-        certificates: [expect.objectContaining({ id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, origin: 'self-signed' })],
+        active: { id: bundle.id, daysLeft: expect.any(Number), state: 'valid', warnAt: null },
+        certificates: [expect.objectContaining({ id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, origin: 'self-signed', active: true })],
       });
     });
 
-    it.each([
-      { path: healthApi.live, status: 'ok' },
-      { path: healthApi.ready, status: 'ready' },
-    ])('answers $path without a token', async ({ path, status }) => {
-      const response = await get(`${url}${path}`);
+    it('answers liveness without a token', async () => {
+      const response = await get(`${url}${healthApi.live}`);
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ status });
+      expect(await response.json()).toEqual({ status: 'ok' });
+    });
+
+    it('answers readiness without a token, with the active certificate and its days left', async () => {
+      const bundle = (await (await get(`${url}${certApi.activeBundle}`, adminToken)).json()) as CertificateBundle;
+      const response = await get(`${url}${healthApi.ready}`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        status: 'ready',
+        certificate: { id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, subject: bundle.subject, notAfter: bundle.notAfter, daysLeft: 824, state: 'valid', warnAt: null },
+        bus: 'not-configured',
+      });
     });
 
     it('logged the generated certificate (subject, fingerprint, expiry) and never its key', async () => {
@@ -127,14 +136,13 @@ describe('cert-service', () => {
   });
 
   it('is live but not ready, and serves no bundle, while no certificate is active', async () => {
-    const store = createFileCertificateStore(join(root, 'not-ready'));
     const config = { dataDir: join(root, 'not-ready'), serverName: 'files.example.test', host: '127.0.0.1', port: 0, serviceToken, logger: capturingLogger().logger };
-    const server = await listenHttp(buildCertApp(config, store, { bundle: null }), '127.0.0.1', 0);
+    const server = await listenHttp(buildCertApp(config, { manager: null, publisher: null }), '127.0.0.1', 0);
     try {
       expect((await get(`${server.url}${healthApi.live}`)).status).toBe(200);
       const ready = await get(`${server.url}${healthApi.ready}`);
       expect(ready.status).toBe(503);
-      expect(await ready.json()).toEqual({ status: 'not-ready' });
+      expect(await ready.json()).toEqual({ status: 'not-ready', reasons: ['no certificate is active yet'], bus: 'not-configured' });
       const bundle = await get(`${server.url}${certApi.activeBundle}`, serviceToken);
       expect(bundle.status).toBe(503);
       expect(await bundle.json()).toEqual({ error: expect.objectContaining({ code: 'NO_ACTIVE_CERTIFICATE' }) });

@@ -1,107 +1,274 @@
-import express, { type Express } from 'express';
-import { certApi, summarizeBundle, type CertificateBundle } from '@st/contracts';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import type { ZodType } from 'zod';
+import {
+  certApi,
+  loadCertificateRequestSchema,
+  selfSignedRequestSchema,
+  certificateSheetSchema,
+  type KeyType,
+} from '@st/contracts';
+import { createEventPublisher, type EventPublisher } from '@st/bus';
 import type { Logger } from '@st/logging';
-import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
-import { certificateCoversName } from './certificate-info.js';
+import {
+  createHttpService,
+  errorHandler,
+  healthRoutes,
+  HttpError,
+  notFound,
+  requestLog,
+  requireBearer,
+  type HealthReport,
+  type RunnableService,
+} from '@st/service-kit';
+import { openStoreEncryption } from './at-rest.js';
+import { CertManager } from './cert-manager.js';
 import { CertificateError } from './errors.js';
-import { generateSelfSigned } from './self-signed.js';
+import { expiryStatus } from './expiry.js';
 import { parseServerName } from './server-name.js';
-import { createFileCertificateStore, type CertificateStore } from './store.js';
+import { createFileCertificateStore } from './store.js';
 
 export interface CertServiceConfig {
   /** Holds keys and certificates; created with mode 0700 when missing. */
   dataDir: string;
-  /** Name (DNS or IP) for the self-signed certificate made when none is active. */
+  /** The name clients use (DNS or IP): the self-signed certificate made when none is active is for it, and loaded certificates must cover it. */
   serverName: string;
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** Reads the bundle and the certificate list. */
+  /** Everything: generate, load, activate, delete, export. */
   adminToken?: string;
   /** Reads the active bundle only (gateways). */
   serviceToken?: string;
   logger: Logger;
-  /** Validity of a generated self-signed certificate; 825 days by default. */
+  /** Validity of the self-signed certificate made at first start; 825 days by default. */
   validityDays?: number;
+  /** Key type of that certificate; RSA 2048 by default. */
+  keyType?: KeyType;
+  /** RabbitMQ: when set, each activation is announced as `cert.activated`, and readiness needs the connection. */
+  amqpUrl?: string;
+  /** Exchange for the announcement; the contracts' events exchange by default (tests isolate themselves). */
+  eventsExchange?: string;
+  /** Secret that encrypts private keys at rest (AES-256-GCM, key derived with scrypt). */
+  storeKey?: string;
+  /** How often the active certificate's expiry is checked; hourly by default. */
+  expiryCheckIntervalMs?: number;
+  /** Clock for validation and expiry; tests pin it. */
+  now?: () => Date;
 }
 
 export type { StartedService } from '@st/service-kit';
 export type CertService = RunnableService;
 
-/** Holds the active bundle in memory; the store on disk is the truth it is loaded from. */
-interface ActiveState {
-  bundle: CertificateBundle | null;
+/** What the HTTP layer works with; null until the store is open and a certificate is active. */
+export interface CertServiceState {
+  manager: CertManager | null;
+  publisher: EventPublisher | null;
 }
 
-export function buildCertApp(config: CertServiceConfig, store: CertificateStore, state: ActiveState): Express {
+const maxBodyBytes = 2 * 1024 * 1024;
+
+function parseBody<T>(schema: ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new HttpError(400, 'INVALID_REQUEST', `invalid request body: ${problems.join('; ')}`, { problems });
+  }
+  return parsed.data;
+}
+
+/** Certificate errors keep their code; the status comes from the one catalogue. */
+function certificateErrors(error: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  if (error instanceof CertificateError) return next(new HttpError(error.status, error.code, error.message, error.details));
+  next(error);
+}
+
+function idParam(req: Request): string {
+  return String(req.params.id ?? '');
+}
+
+function download(res: Response, filename: string, body: string, type = 'application/x-pem-file'): void {
+  res.set('Content-Type', type).set('Content-Disposition', `attachment; filename="${filename}"`).send(body);
+}
+
+export function healthReport(state: CertServiceState, now: Date): HealthReport {
+  const bundle = state.manager?.active ?? null;
+  const bus = state.publisher ? (state.publisher.connected ? 'connected' : 'disconnected') : 'not-configured';
+  if (!bundle) return { ready: false, reasons: ['no certificate is active yet'], details: { bus } };
+  const expiry = expiryStatus(bundle, now);
+  const reasons: string[] = [];
+  const warnings: string[] = [];
+  if (expiry.state === 'expired') reasons.push(`the active certificate expired on ${bundle.notAfter}: clients refuse it`);
+  if (expiry.state === 'not-yet-valid') reasons.push(`the active certificate is not valid before ${bundle.notBefore}`);
+  if (expiry.state === 'expiring') warnings.push(`the active certificate expires in ${expiry.daysLeft} days (${bundle.notAfter})`);
+  if (bus === 'disconnected') reasons.push('not connected to RabbitMQ: activations cannot be announced (retrying)');
+  return {
+    ready: reasons.length === 0,
+    ...(reasons.length > 0 ? { reasons } : {}),
+    details: {
+      certificate: { id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, subject: bundle.subject, notAfter: bundle.notAfter, ...expiry },
+      bus,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    },
+  };
+}
+
+export function buildCertApp(config: CertServiceConfig, state: CertServiceState): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLog(config.logger));
+  const now = config.now ?? (() => new Date());
+  app.use(healthRoutes(() => healthReport(state, now())));
 
-  app.use(healthRoutes(() => state.bundle !== null));
+  const admin = requireBearer([config.adminToken]);
+  const json = express.json({ limit: maxBodyBytes });
+  const manager = (): CertManager => {
+    if (!state.manager) throw new HttpError(503, 'NOT_READY', 'cert-service is starting: the store is not open yet');
+    return state.manager;
+  };
 
   app.get(certApi.activeBundle, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
-    if (!state.bundle) throw new HttpError(503, 'NO_ACTIVE_CERTIFICATE', 'no certificate is active yet');
+    const bundle = state.manager?.active;
+    if (!bundle) throw new HttpError(503, 'NO_ACTIVE_CERTIFICATE', 'no certificate is active yet');
     // The body carries a private key: no cache anywhere may keep it.
-    res.set('Cache-Control', 'no-store').json(state.bundle);
+    res.set('Cache-Control', 'no-store').json(bundle);
   });
-  app.get(certApi.certificates, requireBearer([config.adminToken]), async (_req, res) => {
-    const certificates = await store.list();
-    res.json({ activeId: state.bundle?.id ?? null, certificates });
+
+  app.get(certApi.certificates, admin, async (_req, res) => {
+    res.json(await manager().list());
+  });
+  app.post(certApi.certificates, admin, json, async (req, res) => {
+    const body = parseBody(loadCertificateRequestSchema, req.body);
+    res.status(201).json(await manager().load(body));
+  });
+  app.post(certApi.validate, admin, json, async (req, res) => {
+    const body = parseBody(loadCertificateRequestSchema, req.body);
+    res.json(await manager().validate(body));
+  });
+  app.post(certApi.selfSigned, admin, json, async (req, res) => {
+    const { activate, ...sheet } = parseBody(selfSignedRequestSchema, req.body);
+    res.status(201).json({ certificate: await manager().createSelfSigned(sheet, activate ?? false) });
+  });
+  app.get(certApi.certificate, admin, async (req, res) => {
+    res.json(await manager().show(idParam(req)));
+  });
+  app.delete(certApi.certificate, admin, async (req, res) => {
+    await manager().remove(idParam(req));
+    res.status(204).end();
+  });
+  app.post(certApi.activate, admin, async (req, res) => {
+    res.json(await manager().activate(idParam(req)));
+  });
+  app.get(certApi.exportCertificate, admin, async (req, res) => {
+    const pair = await manager().exportPair(idParam(req));
+    download(res, 'stunnel.cert', pair.certificatePem);
+  });
+  app.get(certApi.exportKey, admin, async (req, res) => {
+    const pair = await manager().exportPair(idParam(req));
+    // An explicit admin call, and it leaves a trace: who took which key (never the key itself).
+    config.logger.warn({ certificateId: pair.id, remote: req.socket.remoteAddress }, 'private key exported');
+    res.set('Cache-Control', 'no-store');
+    download(res, 'stunnel.cert.key', pair.privateKeyPem);
+  });
+
+  app.get(certApi.requests, admin, async (_req, res) => {
+    res.json({ requests: await manager().listRequests() });
+  });
+  app.post(certApi.requests, admin, json, async (req, res) => {
+    const sheet = parseBody(certificateSheetSchema, req.body);
+    res.status(201).json(await manager().createRequest(sheet));
+  });
+  app.get(certApi.request, admin, async (req, res) => {
+    const { csrPem, ...request } = await manager().getRequest(idParam(req));
+    res.json({ request, csrPem });
+  });
+  app.get(certApi.requestCsr, admin, async (req, res) => {
+    const request = await manager().getRequest(idParam(req));
+    download(res, `${request.serverName.replace(/[^A-Za-z0-9.-]/g, '_')}.csr`, request.csrPem, 'application/pkcs10');
+  });
+  app.delete(certApi.request, admin, async (req, res) => {
+    await manager().removeRequest(idParam(req));
+    res.status(204).end();
   });
 
   app.use(notFound);
+  app.use(certificateErrors);
   app.use(errorHandler);
   return app;
 }
 
 /**
- * Loads the active certificate, or makes a self-signed one for the server name
- * and activates it when the store has none. A store that names an active
- * certificate it cannot read is an error: replacing it silently would change
- * the fingerprint clients have pinned.
+ * The cert-service: opens the store (unlocking encrypted keys), makes sure a
+ * certificate is active, serves the API and announces activations. Liveness
+ * answers from the moment it listens; readiness once a certificate is active.
  */
-async function ensureActive(config: CertServiceConfig, store: CertificateStore): Promise<CertificateBundle> {
-  const existing = await store.loadActive();
-  if (existing) {
-    config.logger.info({ certificate: summarizeBundle(existing) }, 'active certificate loaded');
-    if (!certificateCoversName(existing.certificatePem, config.serverName)) {
-      config.logger.warn(
-        { certificate: summarizeBundle(existing), serverName: config.serverName },
-        'the active certificate does not cover SERVER_NAME; clients checking that name will refuse it',
-      );
-    }
-    return existing;
-  }
-  const material = await generateSelfSigned({ serverName: config.serverName, validityDays: config.validityDays });
-  const stored = await store.save(material, 'self-signed');
-  await store.activate(stored.id);
-  const bundle = await store.loadActive();
-  if (!bundle) throw new CertificateError('STORE_CORRUPT', `certificate ${stored.id} was activated but cannot be read back`);
-  config.logger.info({ certificate: summarizeBundle(bundle) }, 'generated and activated a self-signed certificate');
-  return bundle;
-}
-
 export function createCertService(config: CertServiceConfig): CertService {
   const name = parseServerName(config.serverName);
   if (!name.ok) throw new CertificateError('INVALID_SERVER_NAME', name.message);
-  const store = createFileCertificateStore(config.dataDir, {
-    onUnreadableEntry: (id, error) => config.logger.warn({ certificateId: id, err: error }, 'skipping an unreadable stored certificate'),
-  });
-  const state: ActiveState = { bundle: null };
-  const app = buildCertApp(config, store, state);
+  const state: CertServiceState = { manager: null, publisher: null };
+  const app = buildCertApp(config, state);
+  let expiryTimer: NodeJS.Timeout | null = null;
 
-  return createHttpService(app, {
+  async function tearDown(): Promise<void> {
+    if (expiryTimer) clearInterval(expiryTimer);
+    expiryTimer = null;
+    const publisher = state.publisher;
+    state.publisher = null;
+    state.manager = null;
+    await publisher?.close();
+  }
+
+  const http = createHttpService(app, {
     host: config.host,
     port: config.port,
     // Runs after listening so that liveness answers while a key is being generated; readiness waits for the certificate.
     async onListening(server) {
-      state.bundle = await ensureActive(config, store);
-      config.logger.info({ url: server.url, dataDir: config.dataDir }, 'cert-service listening');
-    },
-    onStopped() {
-      state.bundle = null;
-      config.logger.info('cert-service stopped');
+      const sealer = await openStoreEncryption(config.dataDir, config.storeKey);
+      const store = createFileCertificateStore(config.dataDir, {
+        sealer,
+        onUnreadableEntry: (id, error) => config.logger.warn({ certificateId: id, err: error }, 'skipping an unreadable stored entry'),
+      });
+      const manager = new CertManager({
+        store,
+        logger: config.logger,
+        serverName: name.value.name,
+        validityDays: config.validityDays,
+        keyType: config.keyType,
+        now: config.now,
+        publisher: null,
+      });
+      if (config.amqpUrl) {
+        state.publisher = createEventPublisher({
+          url: config.amqpUrl,
+          logger: config.logger,
+          name: 'cert-service',
+          exchange: config.eventsExchange,
+          // Events are notifications of state: after any reconnection, say again which certificate is active.
+          onConnected: () => void state.manager?.announce(),
+        });
+      }
+      await manager.init();
+      manager.attachPublisher(state.publisher);
+      state.manager = manager;
+      void manager.announce();
+      expiryTimer = setInterval(() => manager.checkExpiry(), config.expiryCheckIntervalMs ?? 60 * 60 * 1000);
+      expiryTimer.unref();
+      config.logger.info({ url: server.url, dataDir: config.dataDir, encryptedAtRest: sealer !== null, bus: state.publisher ? 'configured' : 'off' }, 'cert-service listening');
     },
   });
+
+  return {
+    async start() {
+      try {
+        return await http.start();
+      } catch (error) {
+        await tearDown();
+        throw error;
+      }
+    },
+    async stop() {
+      await http.stop();
+      await tearDown();
+      config.logger.info('cert-service stopped');
+    },
+  };
 }

@@ -22,6 +22,7 @@ export function codeArea(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)';
   const packageMatch = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (packageMatch) return `package ${packageMatch[1]}`;
+  if (url.startsWith('node:internal/')) return `node internal/${url.slice(14).split('/')[0]}`;
   if (url.startsWith('node:')) return `node ${url.slice(5).split('/')[0]}`;
   const workspace = /\/(libs|services)\/([^/]+)\//.exec(url);
   if (workspace) return `${workspace[1]}/${workspace[2]}`;
@@ -35,15 +36,21 @@ function shortUrl(url: string): string {
   return pkg ? pkg[1]! : url;
 }
 
-export function summarizeCpuProfile(profile: CpuProfile, top = 15): { functions: ProfileLine[]; areas: ProfileLine[]; seconds: number } {
+/** Shares of busy time (idle samples left out), by function and by code area. */
+export function summarizeCpuProfile(profile: CpuProfile, top = 15): { functions: ProfileLine[]; areas: ProfileLine[]; seconds: number; busyShare: number } {
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
-  let total = 0;
+  let busy = 0;
+  let idle = 0;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
     if (hits === 0) continue;
-    total += hits;
     const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)' && !url) {
+      idle += hits;
+      continue;
+    }
+    busy += hits;
     const name = functionName || '(anonymous)';
     const key = url ? `${name} ${shortUrl(url)}:${lineNumber + 1}` : name;
     byFunction.set(key, (byFunction.get(key) ?? 0) + hits);
@@ -54,17 +61,23 @@ export function summarizeCpuProfile(profile: CpuProfile, top = 15): { functions:
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([what, hits]) => ({ what, percent: (100 * hits) / Math.max(1, total) }));
-  return { functions: ranked(byFunction), areas: ranked(byArea), seconds: (profile.endTime - profile.startTime) / 1e6 };
+      .map(([what, hits]) => ({ what, percent: (100 * hits) / Math.max(1, busy) }));
+  return {
+    functions: ranked(byFunction),
+    areas: ranked(byArea),
+    seconds: (profile.endTime - profile.startTime) / 1e6,
+    busyShare: busy / Math.max(1, busy + idle),
+  };
 }
 
 export function renderProfileSection(title: string, profile: CpuProfile): string {
-  const { functions, areas, seconds } = summarizeCpuProfile(profile);
+  const { functions, areas, seconds, busyShare } = summarizeCpuProfile(profile);
   const list = (lines: ProfileLine[]) => lines.map((line) => `| ${line.percent.toFixed(1)}% | \`${line.what.replace(/\|/g, '\\|')}\` |`).join('\n');
   return [
     `## ${title}`,
     '',
-    `Self time over ${seconds.toFixed(0)} s of profile, whole run (idle included as "(idle)").`,
+    `Self time as a share of the main thread's busy time (busy ${(100 * busyShare).toFixed(0)}% of ${seconds.toFixed(0)} s, the whole run;` +
+      ' narrow it with BENCH_ONLY). Native frames such as writeBuffer/writev include the TLS encryption done inside them.',
     '',
     '| share | area |',
     '|---:|---|',

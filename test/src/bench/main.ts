@@ -17,7 +17,7 @@ import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certifica
 import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
 import { renderProfileSection, type CpuProfile } from './cpu-profile.js';
 import { ProcessRegistry, sleep, type ManagedProcess } from './processes.js';
-import { pollPeakRss, processTree, treeCpuSeconds, treeRssBytes } from './proc-stats.js';
+import { pollPeakRss, TreeCpuTracker, treeRssBytes } from './proc-stats.js';
 import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
 import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps } from './servers.js';
 
@@ -135,31 +135,80 @@ function rotate<T>(items: T[], by: number): T[] {
   return [...items.slice(shift), ...items.slice(0, shift)];
 }
 
+/**
+ * A terminator process that is started again (same ports, same files) when it
+ * stops without being asked: on a shared machine someone's `pkill -f` can take
+ * the gateway down mid-run. Each restart is noted in the report.
+ */
+class Server {
+  private restarts = 0;
+  private constructor(
+    private readonly name: string,
+    public current: ManagedProcess,
+    private readonly startFn: () => Promise<ManagedProcess>,
+    private readonly note: (text: string) => void,
+  ) {}
+
+  /** Run after a restart, so that a cold process (no JIT yet) is not what gets measured. */
+  warm: (() => Promise<void>) | undefined;
+
+  static async start(name: string, startFn: () => Promise<ManagedProcess>, note: (text: string) => void): Promise<Server> {
+    return new Server(name, await startFn(), startFn, note);
+  }
+
+  get pid(): number {
+    return this.current.pid;
+  }
+
+  /** True when running (restarted if need be, at most 3 times); false when it cannot be. */
+  async ensureRunning(): Promise<boolean> {
+    if (!this.current.hasExited()) return true;
+    if (this.restarts >= 3) return false;
+    this.restarts++;
+    try {
+      this.current = await this.startFn();
+      this.note(`${this.name} was restarted (restart ${this.restarts}); the sample it died in is missing`);
+      await this.warm?.();
+      return true;
+    } catch (error) {
+      this.note(`${this.name} could not be restarted: ${(error as Error).message.split('\n')[0]}`);
+      this.restarts = 3;
+      return false;
+    }
+  }
+}
+
 interface HttpsTerminator {
   id: Terminator;
   kind: KeyKind;
   port: number;
-  process: ManagedProcess;
+  server: Server;
 }
 
 interface FtpsTerminator {
   id: Terminator;
   port: number;
-  process: ManagedProcess;
+  server: Server;
 }
 
-/** CPU seconds of a terminator's process tree; for vsftpd, first waits until ended sessions are reaped so they count. */
-async function settledCpuSeconds(pid: number, waitForSessions: boolean): Promise<number> {
-  if (waitForSessions) {
-    const deadline = Date.now() + 3_000;
-    while (processTree(pid).length > 1 && Date.now() < deadline) await sleep(20);
-  }
-  return treeCpuSeconds(pid);
+/**
+ * Starts counting a terminator's CPU; the returned function stops and gives CPU
+ * seconds. For vsftpd it first waits (up to 2 s) for the session processes to
+ * end, so that their teardown counts too.
+ */
+function trackCpu(pid: number, waitForSessions = false): () => Promise<number> {
+  const tracker = new TreeCpuTracker(pid);
+  return async () => {
+    if (waitForSessions) {
+      const deadline = Date.now() + 2_000;
+      while (tracker.liveDescendants() > 0 && Date.now() < deadline) await sleep(20);
+    }
+    return tracker.stop();
+  };
 }
 
-async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, onRedisPrefix: (prefix: string) => void): Promise<void> {
+async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, notes: string[], onRedisPrefix: (prefix: string) => void): Promise<void> {
   const samples: Samples = emptySamples();
-  const notes: string[] = [];
   const sections: string[] = [];
   const note = (text: string) => {
     notes.push(text);
@@ -211,52 +260,71 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   const redisPrefix = `stbench:${randomBytes(4).toString('hex')}:`;
   onRedisPrefix(redisPrefix);
   const https: Record<KeyKind, HttpsTerminator[]> = { rsa: [], ecdsa: [] };
-  let gatewayRsa: ManagedProcess | undefined;
+  let gatewayRsa: Server | undefined;
   let ftpsPort = 0;
   for (const kind of ['rsa', 'ecdsa'] as const) {
     const cert = certs[kind];
     log(`starting terminators with the ${cert.label} certificate`);
     const gatewayPort = ports.one();
     const ftp = kind === 'rsa' ? { ftps: ports.one(), publicPassive, upstreamFtp: upstreamFtpPort, upstreamPassive } : undefined;
-    const gateway = await startGateway(registry, {
-      repoRoot,
-      dir: join(dir, `gateway-${kind}`),
-      name: `gateway-${kind}`,
-      cert,
-      upstreamWebPort: nginxPort,
-      ports: { https: gatewayPort, health: ports.one(), ...(ftp ? { ftp } : {}) },
-      redisUrl: config.redisUrl,
-      redisPrefix,
-      ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
-      ...(config.cpuProfileDir ? { cpuProfileDir: config.cpuProfileDir } : {}),
-    });
+    const healthPort = ports.one();
+    const gateway = await Server.start(
+      `gateway-${kind}`,
+      () =>
+        startGateway(registry, {
+          repoRoot,
+          dir: join(dir, `gateway-${kind}`),
+          name: `gateway-${kind}`,
+          cert,
+          upstreamWebPort: nginxPort,
+          ports: { https: gatewayPort, health: healthPort, ...(ftp ? { ftp } : {}) },
+          redisUrl: config.redisUrl,
+          redisPrefix,
+          ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
+          ...(config.cpuProfileDir ? { cpuProfileDir: config.cpuProfileDir } : {}),
+        }),
+      note,
+    );
     if (kind === 'rsa') {
       gatewayRsa = gateway;
       ftpsPort = ftp!.ftps;
     }
     const stunnelPort = ports.one();
-    const stunnel = await startStunnel(registry, { dir: join(dir, 'stunnel'), name: `stunnel-${kind}`, port: stunnelPort, upstreamPort: nginxPort, cert });
+    const stunnel = await Server.start(
+      `stunnel-${kind}`,
+      () => startStunnel(registry, { dir: join(dir, 'stunnel'), name: `stunnel-${kind}`, port: stunnelPort, upstreamPort: nginxPort, cert }),
+      note,
+    );
     const relayPort = ports.one();
-    const relay = await startRelay(registry, { dir, name: `relay-${kind}`, script: join(here, 'node-relay.js'), port: relayPort, upstreamPort: nginxPort, cert });
+    const relay = await Server.start(
+      `relay-${kind}`,
+      () => startRelay(registry, { dir, name: `relay-${kind}`, script: join(here, 'node-relay.js'), port: relayPort, upstreamPort: nginxPort, cert }),
+      note,
+    );
     https[kind] = [
-      { id: 'gateway', kind, port: gatewayPort, process: gateway },
-      { id: 'stunnel', kind, port: stunnelPort, process: stunnel },
-      { id: 'relay', kind, port: relayPort, process: relay },
+      { id: 'gateway', kind, port: gatewayPort, server: gateway },
+      { id: 'stunnel', kind, port: stunnelPort, server: stunnel },
+      { id: 'relay', kind, port: relayPort, server: relay },
     ];
   }
   log('starting vsftpd with implicit FTPS');
   const nativeFtpsPort = ports.one();
-  const vsftpdFtps = await startVsftpdFtps(registry, {
-    workDir: join(dir, 'vsftpd-ftps'),
-    rootDir: filesDir,
-    user: ftpUser,
-    port: nativeFtpsPort,
-    passiveRange: nativePassive,
-    cert: certs.rsa,
-  });
+  const vsftpdFtps = await Server.start(
+    'vsftpd-ftps',
+    () =>
+      startVsftpdFtps(registry, {
+        workDir: join(dir, 'vsftpd-ftps'),
+        rootDir: filesDir,
+        user: ftpUser,
+        port: nativeFtpsPort,
+        passiveRange: nativePassive,
+        cert: certs.rsa,
+      }),
+    note,
+  );
   const ftps: FtpsTerminator[] = [
-    { id: 'gateway', port: ftpsPort, process: gatewayRsa! },
-    { id: 'vsftpd', port: nativeFtpsPort, process: vsftpdFtps },
+    { id: 'gateway', port: ftpsPort, server: gatewayRsa! },
+    { id: 'vsftpd', port: nativeFtpsPort, server: vsftpdFtps },
   ];
 
   const httpsUrl = (t: HttpsTerminator, file: string) => `https://127.0.0.1:${t.port}/${file}`;
@@ -268,25 +336,26 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   const tlsSeen: string[] = [];
   for (const t of [...https.rsa, ...https.ecdsa]) {
     const check = await curlHttps(registry, httpsUrl(t, 'small.bin'), certs[t.kind].certFile, 1024, 10_000);
-    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} (${t.kind}) does not serve small.bin: ${check.problem}\n${t.process.logTail()}`);
+    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} (${t.kind}) does not serve small.bin: ${check.problem}\n${t.server.current.logTail()}`);
     tlsSeen.push(`${terminatorTitles[t.id]} ${certs[t.kind].label}: ${describeTls(await probeTls(registry, t.port, certs[t.kind].certFile))}`);
   }
   for (const t of ftps) {
     const check = await curlFtps(registry, ftpsUrl(t, 'small.bin'), credentials, certs.rsa.certFile, 1024, 15_000);
-    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} FTPS does not serve small.bin: ${check.problem}\n${t.process.logTail()}`);
+    if (!check.ok) throw new Error(`${terminatorTitles[t.id]} FTPS does not serve small.bin: ${check.problem}\n${t.server.current.logTail()}`);
     tlsSeen.push(`${terminatorTitles[t.id]} FTPS control: ${describeTls(await probeTls(registry, t.port, certs.rsa.certFile))}`);
   }
 
   const measureHttpsBulk = async (t: HttpsTerminator, round: number) => {
-    const before = treeCpuSeconds(t.process.pid);
+    if (!(await t.server.ensureRunning())) return;
+    const cpu = trackCpu(t.server.pid);
     const result = await curlHttps(registry, httpsUrl(t, 'bulk.bin'), certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
-    recordBulk('httpsBulkMBps', 'httpsBulkCpuPerGiB', t.id, result, (await settledCpuSeconds(t.process.pid, false)) - before, `round ${round} HTTPS bulk via ${terminatorTitles[t.id]}`);
+    recordBulk('httpsBulkMBps', 'httpsBulkCpuPerGiB', t.id, result, await cpu(), `round ${round} HTTPS bulk via ${terminatorTitles[t.id]}`);
   };
   const measureFtpsBulk = async (t: FtpsTerminator, round: number) => {
-    const waitForSessions = t.id === 'vsftpd';
-    const before = await settledCpuSeconds(t.process.pid, waitForSessions);
+    if (!(await t.server.ensureRunning())) return;
+    const cpu = trackCpu(t.server.pid, t.id === 'vsftpd');
     const result = await curlFtps(registry, ftpsUrl(t, 'bulk.bin'), credentials, certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
-    recordBulk('ftpsBulkMBps', 'ftpsBulkCpuPerGiB', t.id, result, (await settledCpuSeconds(t.process.pid, waitForSessions)) - before, `round ${round} FTPS bulk via ${terminatorTitles[t.id]}`);
+    recordBulk('ftpsBulkMBps', 'ftpsBulkCpuPerGiB', t.id, result, await cpu(), `round ${round} FTPS bulk via ${terminatorTitles[t.id]}`);
   };
   const recordBulk = (rate: Metric, cpu: Metric, id: Terminator, result: Download, cpuSeconds: number, what: string) => {
     if (!result.ok || result.seconds <= 0) {
@@ -300,10 +369,11 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     log(`${what}: ${mbps.toFixed(0)} MB/s, ${cpuPerGiB.toFixed(2)} CPU-s/GiB`);
   };
   const measureKeepAlive = async (t: HttpsTerminator, round: number) => {
-    const before = treeCpuSeconds(t.process.pid);
+    if (!(await t.server.ensureRunning())) return;
+    const cpu = trackCpu(t.server.pid);
     const started = Date.now();
     const result = await wrk(registry, httpsUrl(t, 'small.bin'), { connections: config.wrkConnections, threads: config.wrkThreads, seconds: config.wrkSeconds });
-    const cpuPct = (100 * (treeCpuSeconds(t.process.pid) - before)) / ((Date.now() - started) / 1000);
+    const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
     const what = `round ${round} keep-alive via ${terminatorTitles[t.id]}`;
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
     addSample(samples, 'keepAliveRps', t.id, result.requestsPerSecond);
@@ -311,10 +381,11 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} req/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
   const measureHandshakes = async (t: HttpsTerminator, round: number) => {
-    const before = treeCpuSeconds(t.process.pid);
+    if (!(await t.server.ensureRunning())) return;
+    const cpu = trackCpu(t.server.pid);
     const started = Date.now();
     const result = await ab(registry, httpsUrl(t, 'small.bin'), { requests: config.abRequests, concurrency: config.abConcurrency, maxSeconds: config.abSeconds });
-    const cpuPct = (100 * (treeCpuSeconds(t.process.pid) - before)) / ((Date.now() - started) / 1000);
+    const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
     const what = `round ${round} ${certs[t.kind].label} handshakes via ${terminatorTitles[t.id]}`;
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
     addSample(samples, t.kind === 'rsa' ? 'handshakesRsa' : 'handshakesEcdsa', t.id, result.requestsPerSecond);
@@ -322,16 +393,26 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} handshakes/s (${result.complete} requests), terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
 
+  const warmHttps = async (t: HttpsTerminator) => {
+    await ab(registry, httpsUrl(t, 'small.bin'), { requests: 300, concurrency: 8, maxSeconds: 10 });
+    if (t.kind === 'rsa') {
+      await wrk(registry, httpsUrl(t, 'small.bin'), { connections: 16, threads: 1, seconds: 2 });
+      await curlHttps(registry, httpsUrl(t, 'mem.bin'), certs.rsa.certFile, memBytes, 60_000);
+    }
+  };
+  const warmFtps = (t: FtpsTerminator) => curlFtps(registry, ftpsUrl(t, 'mem.bin'), credentials, certs.rsa.certFile, memBytes, 60_000).then(() => undefined);
   if (config.warmup) {
     log('warm-up (not counted)');
+    for (const t of [...https.rsa, ...https.ecdsa]) await warmHttps(t);
+    for (const t of ftps) await warmFtps(t);
     for (const t of [...https.rsa, ...https.ecdsa]) {
-      await ab(registry, httpsUrl(t, 'small.bin'), { requests: 300, concurrency: 8, maxSeconds: 10 });
-      if (t.kind === 'rsa') {
-        await wrk(registry, httpsUrl(t, 'small.bin'), { connections: 16, threads: 1, seconds: 2 });
-        await curlHttps(registry, httpsUrl(t, 'mem.bin'), certs.rsa.certFile, memBytes, 60_000);
-      }
+      const ftpsSide = ftps.find((f) => f.server === t.server);
+      t.server.warm = async () => {
+        await warmHttps(t);
+        if (ftpsSide) await warmFtps(ftpsSide);
+      };
     }
-    for (const t of ftps) await curlFtps(registry, ftpsUrl(t, 'mem.bin'), credentials, certs.rsa.certFile, memBytes, 60_000);
+    for (const t of ftps) t.server.warm ??= () => warmFtps(t);
   }
 
   for (let round = 1; round <= config.rounds; round++) {
@@ -347,7 +428,8 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     }
   }
 
-  if (config.phases.has('memory')) {
+  if (config.phases.has('memory') && !(await gatewayRsa!.ensureRunning())) note('memory run skipped: the gateway is gone');
+  else if (config.phases.has('memory')) {
     const gateway = gatewayRsa!;
     const idle = treeRssBytes(gateway.pid);
     log(`memory: ${config.memStreams} concurrent ${config.memMiB} MiB FTPS downloads through the gateway (RSS idle ${(idle / 1e6).toFixed(0)} MB)`);
@@ -383,8 +465,12 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
 
   const versions = await toolVersions(registry);
   const cpu = os.cpus();
+  const knobs = Object.entries(process.env)
+    .filter(([name]) => name.startsWith('BENCH_'))
+    .map(([name, value]) => `${name}=${value}`)
+    .sort();
   const setup = [
-    `run: ${new Date().toISOString()}, ${((Date.now() - startedAt) / 60_000).toFixed(1)} min`,
+    `run: ${new Date().toISOString()}, ${((Date.now() - startedAt) / 60_000).toFixed(1)} min, \`${[...knobs, 'pnpm bench'].join(' ')}\``,
     `machine: ${cpu[0]?.model ?? '?'} × ${cpu.length}, ${(os.totalmem() / GiB).toFixed(0)} GiB RAM, Linux ${os.release()}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at end`,
     `software: ${versions.join('; ')}`,
     `parameters: ${config.rounds} round(s), terminators interleaved; bulk ${config.bulkMiB} MiB (curl, one stream); keep-alive wrk -t ${config.wrkThreads} -c ${config.wrkConnections} -d ${config.wrkSeconds}s on 1 KiB; handshakes ab -c ${config.abConcurrency} -n ${config.abRequests} (≤ ${config.abSeconds} s) on 1 KiB; memory ${config.memStreams}×${config.memMiB} MiB FTPS (curl)${config.phases.size < phases.length ? `; phases: ${[...config.phases].join(', ')}` : ''}`,
@@ -426,10 +512,19 @@ async function toolVersions(registry: ProcessRegistry): Promise<string[]> {
 async function main(): Promise<void> {
   const config = readConfig(process.env);
   if (process.getuid?.() !== 0) throw new Error('the benchmark runs vsftpd with a local FTP account: run it as root');
-  const registry = new ProcessRegistry();
+  const notes: string[] = [];
+  const registry = new ProcessRegistry((server, how) => {
+    const tail = server.logTail(1500).trim().split('\n').slice(-8).join('\n    ');
+    notes.push(`${server.name} (pid ${server.pid}) stopped during the run (${how}); the bench restarts it before its next measurement`);
+    log(`${server.name} (pid ${server.pid}) stopped unexpectedly (${how}); last log lines:\n    ${tail}`);
+  });
   const dir = await mkdtemp(join(os.tmpdir(), 'st-bench-'));
   await chmod(dir, 0o755);
-  if (config.cpuProfileDir) await mkdir(config.cpuProfileDir, { recursive: true });
+  if (config.cpuProfileDir) {
+    await mkdir(config.cpuProfileDir, { recursive: true });
+    // Profiles are written under fixed names; a stale one from an interrupted run must not be summarised.
+    for (const kind of ['rsa', 'ecdsa']) await rm(join(config.cpuProfileDir, `gateway-${kind}.cpuprofile`), { force: true });
+  }
   let redisPrefix: string | undefined;
   const removeDirSync = () => {
     if (!config.keepTmp) rmSync(dir, { recursive: true, force: true });
@@ -467,7 +562,7 @@ async function main(): Promise<void> {
   limit.unref();
 
   try {
-    await run(config, registry, dir, (prefix) => (redisPrefix = prefix));
+    await run(config, registry, dir, notes, (prefix) => (redisPrefix = prefix));
   } finally {
     clearTimeout(limit);
     await cleanup();

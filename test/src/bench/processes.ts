@@ -77,7 +77,8 @@ export class ProcessRegistry {
   private readonly adoptedPids: number[] = [];
   private readonly onExit = () => this.killAllSync();
 
-  constructor() {
+  /** Called when a server exits without being asked to (a crash, or someone else's kill). */
+  constructor(private readonly onUnexpectedExit?: (server: ManagedProcess, how: string) => void) {
     process.on('exit', this.onExit);
   }
 
@@ -85,6 +86,7 @@ export class ProcessRegistry {
   adopt(stop: () => Promise<void>, pid?: number): void {
     this.extraStops.push(async () => {
       await stop().catch(() => (pid ? killTreeSync(pid) : undefined));
+      if (pid !== undefined) this.adoptedPids.splice(this.adoptedPids.indexOf(pid), 1);
     });
     if (pid !== undefined) this.adoptedPids.push(pid);
   }
@@ -106,6 +108,7 @@ export class ProcessRegistry {
     });
     if (child.pid === undefined) throw new Error(`could not start ${options.name} (${options.command})`);
     const pid = child.pid;
+    let stopping = false;
     const managed: ManagedProcess = {
       name: options.name,
       pid,
@@ -114,11 +117,14 @@ export class ProcessRegistry {
       exited,
       hasExited: () => exitInfo !== undefined,
       stop: async (graceMs = 5_000) => {
+        stopping = true;
         if (exitInfo) return;
         const graceful = options.gracefulSignal === undefined ? 'SIGTERM' : options.gracefulSignal;
         if (graceful) {
           signal(pid, graceful);
           await Promise.race([exited, sleep(graceMs)]);
+          // Gone: its pid may be reused from now on, so it must not be signalled again.
+          if (exitInfo) return;
         }
         const tree = processTree(pid).map((stat) => stat.pid);
         killTreeSync(pid);
@@ -133,6 +139,9 @@ export class ProcessRegistry {
         }
       },
     };
+    void exited.then((info) => {
+      if (!stopping) this.onUnexpectedExit?.(managed, info.signal ? `killed by ${info.signal}` : `exit code ${info.code}`);
+    });
     this.servers.push(managed);
     return managed;
   }
@@ -180,7 +189,7 @@ export class ProcessRegistry {
 
   killAllSync(): void {
     for (const client of this.clients) client.kill('SIGKILL');
-    for (const server of this.servers) killTreeSync(server.pid);
+    for (const server of this.servers) if (!server.hasExited()) killTreeSync(server.pid);
     for (const pid of this.adoptedPids) killTreeSync(pid);
   }
 }

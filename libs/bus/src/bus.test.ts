@@ -1,0 +1,215 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { connect } from 'amqplib';
+import { createLogger } from '@st/logging';
+import { createEventPublisher, createEventSubscriber, redactAmqpUrl, type BusMessage } from './index.js';
+
+const amqpUrl = process.env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
+const logger = createLogger({ service: 'bus-test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
+
+/** A TCP relay to the broker that the test can cut and restore, to make the broker "go away". */
+class BrokerRelay {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: { host: string; port: number }) {}
+
+  async open(port = 0): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = tcpConnect(this.target);
+      this.sockets.add(client).add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop).on('close', drop);
+      upstream.on('error', drop).on('close', drop);
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting and drops every relayed connection. */
+  async cut(): Promise<void> {
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await new Promise((resolve) => this.server?.close(resolve));
+    this.server = null;
+  }
+
+  url(): string {
+    const url = new URL(amqpUrl);
+    url.hostname = '127.0.0.1';
+    url.port = String(this.port);
+    return url.toString();
+  }
+}
+
+function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
+      setTimeout(tick, 25);
+    };
+    tick();
+  });
+}
+
+describe('bus against the real RabbitMQ', () => {
+  const exchange = `st.events.test.${randomBytes(4).toString('hex')}`;
+  const base = { logger, exchange, initialBackoffMs: 50, maxBackoffMs: 400 };
+
+  afterAll(async () => {
+    const model = await connect(amqpUrl);
+    const channel = await model.createChannel();
+    await channel.deleteExchange(exchange);
+    await model.close();
+  });
+
+  it('delivers a published event to every subscriber bound to its routing key, and not others', async () => {
+    const received: Record<string, BusMessage[]> = { a: [], b: [], other: [] };
+    const subscribers = [
+      createEventSubscriber({ ...base, url: amqpUrl, name: 'sub-a', bindings: ['cert.activated'], onMessage: (m) => void received.a!.push(m) }),
+      createEventSubscriber({ ...base, url: amqpUrl, name: 'sub-b', bindings: ['cert.*'], onMessage: (m) => void received.b!.push(m) }),
+      createEventSubscriber({ ...base, url: amqpUrl, name: 'sub-other', bindings: ['config.updated'], onMessage: (m) => void received.other!.push(m) }),
+    ];
+    const publisher = createEventPublisher({ ...base, url: amqpUrl, name: 'pub' });
+    try {
+      await Promise.all([...subscribers, publisher].map((client) => client.whenConnected()));
+      expect(await publisher.publish('cert.activated', { id: 'x', fingerprintSha256: 'AB:CD' })).toBe(true);
+      await eventually(() => received.a!.length === 1 && received.b!.length === 1);
+      expect(received.a).toEqual([{ routingKey: 'cert.activated', body: { id: 'x', fingerprintSha256: 'AB:CD' } }]);
+      expect(received.b).toEqual(received.a);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(received.other).toEqual([]);
+    } finally {
+      await Promise.all([...subscribers, publisher].map((client) => client.close()));
+    }
+  });
+
+  it('reports an event it cannot send instead of pretending, and announces again through onConnected after reconnecting', async () => {
+    const relay = new BrokerRelay({ host: new URL(amqpUrl).hostname, port: Number(new URL(amqpUrl).port || 5672) });
+    await relay.open();
+    const received: BusMessage[] = [];
+    const subscriber = createEventSubscriber({ ...base, url: amqpUrl, name: 'sub', bindings: ['cert.activated'], onMessage: (m) => void received.push(m) });
+    let connections = 0;
+    const publisher = createEventPublisher({
+      ...base,
+      url: relay.url(),
+      name: 'pub-relayed',
+      onConnected: () => {
+        connections++;
+        void publisher.publish('cert.activated', { id: `state-${connections}`, fingerprintSha256: 'AB' });
+      },
+    });
+    try {
+      await Promise.all([subscriber.whenConnected(), publisher.whenConnected()]);
+      await eventually(() => received.some((m) => (m.body as { id: string }).id === 'state-1'));
+
+      await relay.cut();
+      await eventually(() => !publisher.connected);
+      expect(await publisher.publish('cert.activated', { id: 'while-down', fingerprintSha256: 'AB' })).toBe(false);
+
+      await relay.open(relay.port);
+      await publisher.whenConnected();
+      await eventually(() => received.some((m) => (m.body as { id: string }).id === 'state-2'));
+      expect(await publisher.publish('cert.activated', { id: 'after', fingerprintSha256: 'AB' })).toBe(true);
+      await eventually(() => received.some((m) => (m.body as { id: string }).id === 'after'));
+      expect(received.map((m) => (m.body as { id: string }).id)).not.toContain('while-down');
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      await relay.cut();
+    }
+  });
+
+  it('resubscribes after losing its connection and calls onConnected each time (the moment to re-fetch state)', async () => {
+    const relay = new BrokerRelay({ host: new URL(amqpUrl).hostname, port: Number(new URL(amqpUrl).port || 5672) });
+    await relay.open();
+    const received: BusMessage[] = [];
+    let subscriptions = 0;
+    const subscriber = createEventSubscriber({
+      ...base,
+      url: relay.url(),
+      name: 'sub-relayed',
+      bindings: ['config.updated'],
+      onMessage: (m) => void received.push(m),
+      onConnected: () => void subscriptions++,
+    });
+    const publisher = createEventPublisher({ ...base, url: amqpUrl, name: 'pub' });
+    try {
+      await Promise.all([subscriber.whenConnected(), publisher.whenConnected()]);
+      expect(subscriptions).toBe(1);
+      await relay.cut();
+      await eventually(() => !subscriber.connected);
+      await relay.open(relay.port);
+      await subscriber.whenConnected();
+      expect(subscriptions).toBe(2);
+      await publisher.publish('config.updated', { version: 7 });
+      await eventually(() => received.length === 1);
+      expect(received[0]).toEqual({ routingKey: 'config.updated', body: { version: 7 } });
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      await relay.cut();
+    }
+  });
+
+  it('keeps retrying while the broker is unreachable, and close() stops it', async () => {
+    const relay = new BrokerRelay({ host: '127.0.0.1', port: 1 });
+    await relay.open();
+    const port = relay.port;
+    await relay.cut();
+    const publisher = createEventPublisher({ ...base, url: `amqp://guest:guest@127.0.0.1:${port}`, name: 'pub-nowhere' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(publisher.connected).toBe(false);
+    expect(await publisher.publish('cert.activated', {})).toBe(false);
+    await publisher.close();
+  });
+
+  it('acknowledges a handled message and drops one whose handler throws, without stopping', async () => {
+    const seen: unknown[] = [];
+    const subscriber = createEventSubscriber({
+      ...base,
+      url: amqpUrl,
+      name: 'sub-throws',
+      bindings: ['cert.activated'],
+      onMessage: (m) => {
+        seen.push(m.body);
+        if ((m.body as { id: string }).id === 'bad') throw new Error('handler failed');
+      },
+    });
+    const publisher = createEventPublisher({ ...base, url: amqpUrl, name: 'pub' });
+    try {
+      await Promise.all([subscriber.whenConnected(), publisher.whenConnected()]);
+      await publisher.publish('cert.activated', { id: 'bad' });
+      await publisher.publish('cert.activated', { id: 'good' });
+      await eventually(() => seen.length === 2);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(seen).toEqual([{ id: 'bad' }, { id: 'good' }]);
+      expect(subscriber.connected).toBe(true);
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+    }
+  });
+});
+
+describe('redactAmqpUrl', () => {
+  it.each([
+    { url: 'amqp://guest:guest@127.0.0.1:5672', expected: 'amqp://guest:***@127.0.0.1:5672' },
+    { url: 'amqp://rabbit:5672/vhost', expected: 'amqp://rabbit:5672/vhost' },
+    { url: 'not a url', expected: '(unparsable AMQP URL)' },
+  ])('$url', ({ url, expected }) => {
+    expect(redactAmqpUrl(url)).toBe(expected);
+  });
+});
