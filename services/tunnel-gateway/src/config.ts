@@ -14,6 +14,7 @@ export interface GatewayEnvConfig {
   health: { host: string; port: number };
   ticketKeys?: Buffer;
   refreshIntervalMs: number;
+  amqpUrl?: string;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -71,5 +72,6 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     health: { host: env.GATEWAY_HEALTH_HOST ?? '0.0.0.0', port: intFrom(env, 'GATEWAY_HEALTH_PORT', 7003) },
     ...(ticketKeyHex ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
     refreshIntervalMs: intFrom(env, 'GATEWAY_REFRESH_INTERVAL_MS', 60_000),
+    ...(env.AMQP_URL ? { amqpUrl: env.AMQP_URL } : {}),
   };
 }

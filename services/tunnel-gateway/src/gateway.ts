@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
 import { Redis } from 'ioredis';
-import { healthApi, portMapSchema, type CertificateBundle, type Listener, type PortMap } from '@st/contracts';
+import { healthApi, portMapSchema, routingKeys, type CertificateBundle, type Listener, type PortMap } from '@st/contracts';
+import { createEventSubscriber, type EventSubscriber } from '@st/bus';
 import type { Logger } from '@st/logging';
 import { errorHandler, listenHttp, retryWithBackoff, sleep, type RunningHttpServer } from '@st/service-kit';
 import { FtpControlSession } from './ftp/control-session.js';
@@ -26,6 +27,9 @@ export interface GatewayConfig {
   ticketKeys?: Buffer;
   /** How often the port map and certificate are re-fetched when no event says so. */
   refreshIntervalMs?: number;
+  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. */
+  amqpUrl?: string;
+  eventsExchange?: string;
   logger: Logger;
 }
 
@@ -69,6 +73,9 @@ export class Gateway {
   private healthServer: RunningHttpServer | null = null;
   private applying: Promise<void> = Promise.resolve();
   private fetchLoop: Promise<void> | null = null;
+  private subscriber: EventSubscriber | null = null;
+  /** Set while a fetch triggered by an event runs; a second event during it asks for one more. */
+  private eventFetch: { running: Promise<void>; again: boolean } | null = null;
 
   constructor(private readonly config: GatewayConfig) {
     this.logger = config.logger;
@@ -97,11 +104,46 @@ export class Gateway {
     if (cached.portMap) await this.applyPortMap(cached.portMap, 'cache');
     if (cached.bundle || cached.portMap) this.logger.info({ cacheDir: this.config.cacheDir, ready: this.status().ready }, 'started from cache');
     this.fetchLoop = this.keepFetching();
+    if (this.config.amqpUrl) {
+      this.subscriber = createEventSubscriber({
+        url: this.config.amqpUrl,
+        logger: this.logger,
+        name: `tunnel-gateway ${this.config.replica}`,
+        ...(this.config.eventsExchange ? { exchange: this.config.eventsExchange } : {}),
+        bindings: [routingKeys.configUpdated, routingKeys.certActivated],
+        onMessage: (message) => {
+          this.logger.info({ event: message.routingKey, body: message.body }, 'event received; fetching state');
+          this.fetchOnEvent();
+        },
+        // Events are notifications: whatever was missed while disconnected is caught up by a fetch.
+        onConnected: () => this.fetchOnEvent(),
+      });
+    }
+  }
+
+  /** Fetches now (coalescing bursts of events); failures are left to the periodic loop's retries. */
+  private fetchOnEvent(): void {
+    if (this.abort.signal.aborted) return;
+    if (this.eventFetch) {
+      this.eventFetch.again = true;
+      return;
+    }
+    const state = { running: Promise.resolve(), again: false };
+    this.eventFetch = state;
+    state.running = (async () => {
+      do {
+        state.again = false;
+        await this.fetchOnce().catch((error: Error) => this.logger.warn({ reason: error.message }, 'fetch after event failed'));
+      } while (state.again && !this.abort.signal.aborted);
+      this.eventFetch = null;
+    })();
   }
 
   async stop(): Promise<void> {
     this.abort.abort(new Error('gateway stopping'));
+    await this.subscriber?.close().catch(() => undefined);
     await this.fetchLoop?.catch(() => undefined);
+    await this.eventFetch?.running;
     await this.applying;
     await Promise.all([...this.running.values()].map((listener) => listener.close(0)));
     this.running.clear();

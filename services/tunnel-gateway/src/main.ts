@@ -13,7 +13,7 @@ async function main(): Promise<void> {
     logger.fatal((error as Error).message);
     process.exit(2);
   }
-  const gateway = new Gateway({ ...config, logger: logger.child({ replica: config.replica }) });
+  const gateway = new Gateway({ ...config, logger });
   await gateway.start();
   logger.info({ source: config.sourceDescription, health: gateway.healthUrl }, 'tunnel-gateway started');
   stopOnSignals(gateway, logger);

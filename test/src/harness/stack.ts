@@ -12,7 +12,7 @@ import { createCertService } from '@st/cert-service';
 import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
 import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePort, freePortBlock } from './ports.js';
-import { testRedisUrl } from './infrastructure.js';
+import { testAmqpUrl, testRedisUrl } from './infrastructure.js';
 
 export const ftpUser = 'sttest';
 export const ftpPassword = 'test-Passw0rd';
@@ -36,6 +36,8 @@ export interface Stack {
   settings: ServerSettings;
   caPem: string;
   caFile: string;
+  adminToken: string;
+  certServiceUrl: string;
   ports: { https: number; ftps: number; passiveFrom: number; passiveTo: number; upstreamFtp: number; upstreamWeb: number; health: number };
   gateway: Gateway;
   logger: Logger;
@@ -125,6 +127,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   const settings = options.settings ? options.settings(base) : base;
 
+  // Each stack has its own exchange, so parallel test files never see each other's events.
+  const amqpUrl = await testAmqpUrl();
+  const eventsExchange = `st.test.${randomBytes(4).toString('hex')}`;
   const configPort = await freePort();
   const certPort = await freePort();
   let configService: Awaited<ReturnType<typeof createConfigService>> | null = null;
@@ -140,7 +145,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     configService = null;
   };
   const startCertService = async () => {
-    certService = createCertService({ dataDir: certDataDir, serverName: '127.0.0.1', host: '127.0.0.1', port: certPort, adminToken, serviceToken, logger: logger.child({ service: 'cert-service' }) });
+    certService = createCertService({ dataDir: certDataDir, serverName: '127.0.0.1', host: '127.0.0.1', port: certPort, adminToken, serviceToken, amqpUrl, eventsExchange, logger: logger.child({ service: 'cert-service' }) });
     await certService.start();
   };
   const stopCertService = async () => {
@@ -160,6 +165,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       source: new ServiceStateSource(`http://127.0.0.1:${configPort}`, `http://127.0.0.1:${certPort}`, serviceToken),
       health: { host: '127.0.0.1', port: ports.health },
       refreshIntervalMs: 60_000,
+      amqpUrl,
+      eventsExchange,
       logger: logger.child({ service: 'tunnel-gateway' }),
     });
 
@@ -177,6 +184,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     settings,
     caPem: '',
     caFile: join(certDataDir, 'active-cert-for-tests.pem'),
+    adminToken,
+    certServiceUrl: `http://127.0.0.1:${certPort}`,
     ports,
     gateway,
     logger,

@@ -1,0 +1,115 @@
+import https from 'node:https';
+import tls from 'node:tls';
+import { join } from 'node:path';
+import { apiPath, certApi } from '@st/contracts';
+import { connectBasicFtp, writeRandomFile } from './harness/clients.js';
+import { startStack, waitFor, type Stack } from './harness/stack.js';
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+
+jest.setTimeout(180_000);
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${stack.certServiceUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, json: await response.json().catch(() => null) };
+}
+
+/** The fingerprint a new TLS connection to a gateway port is served. */
+function presentedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerX509Certificate()!.fingerprint256;
+      socket.destroy();
+      resolve(fingerprint);
+    });
+    socket.on('error', reject);
+  });
+}
+
+it('activating a new certificate swaps it for new connections without dropping a running download or a keep-alive connection', async () => {
+  const size = 200 * 1024 * 1024;
+  const hash = await writeRandomFile(join(stack.filesDir, 'swap.bin'), size);
+  const before = await presentedFingerprint(stack.ports.ftps);
+
+  // An HTTPS keep-alive connection, opened before the swap.
+  const agent = new https.Agent({ ca: stack.caPem, keepAlive: true, maxSockets: 1 });
+  const sockets = new Set<unknown>();
+  const get = () =>
+    new Promise<number>((resolve, reject) => {
+      https
+        .get(`https://127.0.0.1:${stack.ports.https}/`, { agent }, (res) => {
+          sockets.add(res.socket);
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+        .on('error', reject);
+    });
+  expect(await get()).toBe(200);
+
+  // A 200 MiB FTPS download, running during the swap.
+  const client = await connectBasicFtp(stack);
+  const digest = createHash('sha256');
+  let received = 0;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      digest.update(chunk);
+      received += chunk.length;
+      // Slow enough that the swap surely happens mid-transfer.
+      setTimeout(done, 1);
+    },
+  });
+  const download = client.downloadTo(sink, 'swap.bin');
+  await waitFor(() => received > 10 * 1024 * 1024, 30_000, 'download under way');
+
+  const created = await admin('POST', certApi.selfSigned, { serverName: '127.0.0.1', keyType: 'ecdsa-p256', activate: false });
+  expect(created.status).toBe(201);
+  const activatedAt = Date.now();
+  const activated = await admin('POST', apiPath(certApi.activate, { id: created.json.certificate.id }));
+  expect(activated.status).toBe(200);
+
+  let after = before;
+  await waitFor(async () => (after = await presentedFingerprint(stack.ports.ftps)) !== before, 5000, 'new certificate served');
+  const swapDelayMs = Date.now() - activatedAt;
+  stack.logger.info({ swapDelayMs }, 'measured: activation to new certificate on a new connection');
+  expect(swapDelayMs).toBeLessThan(1000);
+  expect(await presentedFingerprint(stack.ports.https)).toBe(after);
+  expect(received).toBeLessThan(size);
+
+  await download;
+  client.close();
+  expect(received).toBe(size);
+  expect(digest.digest('hex')).toBe(hash);
+
+  // The keep-alive connection opened before the swap still serves.
+  expect(await get()).toBe(200);
+  expect(sockets.size).toBe(1);
+  agent.destroy();
+
+});
+
+it('a gateway that was down during an activation catches up when it starts', async () => {
+  await stack.gateway.stop();
+  const created = await admin('POST', certApi.selfSigned, { serverName: '127.0.0.1', keyType: 'rsa-2048', activate: true });
+  expect(created.status).toBe(201);
+  stack.gateway = stack.newGateway();
+  await stack.gateway.start();
+  await waitFor(
+    async () => (await presentedFingerprint(stack.ports.ftps)) === created.json.certificate.fingerprintSha256,
+    5000,
+    'the gateway serves the certificate activated while it was down',
+  );
+});
