@@ -101,6 +101,8 @@ describe('bus against the real RabbitMQ', () => {
     await relay.open();
     const received: BusMessage[] = [];
     const subscriber = createEventSubscriber({ ...base, url: amqpUrl, name: 'sub', bindings: ['cert.activated'], onMessage: (m) => void received.push(m) });
+    // Bound before the publisher announces, or the first announcement has no queue to land in.
+    await subscriber.whenConnected();
     let connections = 0;
     const publisher = createEventPublisher({
       ...base,

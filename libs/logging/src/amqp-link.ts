@@ -42,7 +42,7 @@ export function amqpLink(url: string, topology: LogTopology, connectionName: str
             topology.exchange,
             routingKey,
             content,
-            { persistent: true, contentType: 'application/json', ...(recordId ? { messageId: recordId } : {}) },
+            { persistent: true, contentType: 'application/x-ndjson', ...(recordId ? { messageId: recordId } : {}) },
             (error: unknown) => confirmed(error ?? undefined),
           );
         },

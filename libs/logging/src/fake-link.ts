@@ -8,7 +8,7 @@ export class FakeBroker {
   /** publish() reports a full buffer after this many writes on a link. */
   writesBeforeFull = Infinity;
   readonly links: FakeLink[] = [];
-  /** Every record the broker confirmed, in order (a record sent twice appears twice). */
+  /** Every record the broker confirmed (the lines of its messages), in order; a record sent twice appears twice. */
   readonly stored: string[] = [];
   opens = 0;
 
@@ -31,6 +31,8 @@ export class FakeLink implements PublishLink {
   writes = 0;
   readonly routingKeys: string[] = [];
   readonly recordIds: Array<string | undefined> = [];
+  /** Message bodies as published (JSON lines). */
+  readonly messages: string[] = [];
   readonly unconfirmed: Array<{ content: string; confirmed: (error?: unknown) => void }> = [];
   private drainListener: (() => void) | undefined;
   private closedListener: ((error?: unknown) => void) | undefined;
@@ -42,6 +44,7 @@ export class FakeLink implements PublishLink {
     this.writes++;
     this.routingKeys.push(routingKey);
     this.recordIds.push(recordId);
+    this.messages.push(content.toString());
     this.unconfirmed.push({ content: content.toString(), confirmed });
     if (!this.broker.holdConfirms) queueMicrotask(() => this.confirmAll());
     return this.writes < this.broker.writesBeforeFull;
@@ -49,7 +52,7 @@ export class FakeLink implements PublishLink {
 
   confirmAll(): void {
     for (const { content, confirmed } of this.unconfirmed.splice(0)) {
-      this.broker.stored.push(content);
+      this.broker.stored.push(...content.split('\n'));
       confirmed();
     }
   }

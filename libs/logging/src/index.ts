@@ -4,6 +4,7 @@ import { logRoutingKey, logsEnv, logsExchange, logsQueue } from '@st/contracts';
 import { amqpLink, type LogTopology } from './amqp-link.js';
 import type { OpenLink } from './publish-link.js';
 import { recordIdSource } from './record-id.js';
+import { redactSecrets } from './redact.js';
 import { LogShipper, type ShipperStats } from './shipper.js';
 
 export type { Logger } from 'pino';
@@ -12,27 +13,8 @@ export { LogShipper, type ShipperOptions, type ShipperStats, type ShippedRecord 
 export type { OpenLink, PublishLink } from './publish-link.js';
 export { amqpLink, type LogTopology } from './amqp-link.js';
 export { recordIdSource } from './record-id.js';
+export { redactSecrets, secretFieldNames, redactionCensor } from './redact.js';
 
-/**
- * Field names whose values are secrets wherever they appear (top level or one
- * or two levels deep). Redaction is by name so that a new log call cannot leak
- * a password or a key by accident.
- */
-const secretFieldNames = [
-  'password',
-  'pass',
-  'passphrase',
-  'privateKey',
-  'privateKeyPem',
-  'key',
-  'keyPem',
-  'token',
-  'authorization',
-  'cookie',
-  'secret',
-];
-
-export const redactedPaths: string[] = secretFieldNames.flatMap((name) => [name, `*.${name}`, `*.*.${name}`]);
 
 export interface ShippingConfig {
   /** RabbitMQ URL; never logged (it may hold a password). */
@@ -107,19 +89,37 @@ function teeDestination(out: DestinationStream, service: string, shipper: LogShi
   return tee;
 }
 
+/**
+ * pino passes a child's bindings through no formatter, so the root's child()
+ * redacts them first. Children are created from their parent's prototype, so
+ * grandchildren get the same child().
+ */
+function withRedactedChildren(logger: Logger): Logger {
+  type ChildFn = (this: unknown, bindings: Record<string, unknown>, options?: unknown) => unknown;
+  const child = logger.child as unknown as ChildFn;
+  Object.defineProperty(logger, 'child', {
+    value: function (this: unknown, bindings: Record<string, unknown>, options?: unknown) {
+      return child.call(this, redactSecrets(bindings), options);
+    },
+    writable: true,
+    configurable: true,
+  });
+  return logger;
+}
+
 export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = process.env): Logger {
   const replica = config.replica ?? env.REPLICA_ID ?? hostname();
   const nextRecordId = recordIdSource();
   const options: LoggerOptions = {
     level: config.level ?? env.LOG_LEVEL ?? 'info',
     base: { service: config.service, replica },
-    redact: { paths: redactedPaths, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    // Redaction by field name at any depth; child bindings are redacted in withRedactedChildren.
+    formatters: { level: (label) => ({ level: label }), log: redactSecrets, bindings: redactSecrets },
     mixin: () => ({ recordId: nextRecordId() }),
   };
   const shipping = defaultShipping(config, env);
-  if (!shipping) return config.destination ? pino(options, config.destination) : pino(options);
+  if (!shipping) return withRedactedChildren(config.destination ? pino(options, config.destination) : pino(options));
 
   const topology: LogTopology = {
     exchange: shipping.exchange ?? env[logsEnv.exchange] ?? logsExchange,
@@ -142,7 +142,7 @@ export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = proc
     onDropped: (count) => logger?.warn({ droppedRecords: count }, 'log records dropped while RabbitMQ was unreachable or slow (buffer full)'),
   });
   const out = config.destination ?? destination({ dest: 1, sync: true });
-  logger = pino(options, teeDestination(out, config.service, shipper));
+  logger = withRedactedChildren(pino(options, teeDestination(out, config.service, shipper)));
   Object.defineProperty(logger, shipperKey, { value: shipper });
   return logger;
 }

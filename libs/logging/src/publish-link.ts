@@ -4,7 +4,8 @@
  */
 export interface PublishLink {
   /**
-   * Publishes one record; `confirmed` is called once the broker has taken it
+   * Publishes one message: one or more records of one routing key as JSON
+   * lines; `recordId` is the first one's. `confirmed` is called once the broker has taken it
    * (no error) or refused it (error). Returns false when the socket buffer is
    * full: wait for onDrain before publishing more. May throw when the link has
    * just died.

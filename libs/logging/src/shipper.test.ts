@@ -19,6 +19,7 @@ function shipperWith(broker: FakeBroker, options: Partial<ShipperOptions> = {}) 
     open: broker.open,
     backoffInitialMs: 2,
     backoffMaxMs: 10,
+    maxBatchRecords: 1,
     onInterrupted: () => events.push('interrupted'),
     onConnected: () => events.push('connected'),
     onDropped: (count) => dropped.push(count),
@@ -129,6 +130,36 @@ describe('LogShipper', () => {
     broker.current?.confirmAll();
     expect(await shipper.flush(1000)).toBe(true);
     expect(broker.stored).toEqual(range(1, 10).map((n) => `r${n}`));
+  });
+
+  it('sends a backlog as JSON-lines messages, one per routing key, within the batch limits', async () => {
+    const broker = new FakeBroker();
+    broker.refuse = true;
+    const { shipper } = track(shipperWith(broker, { maxBatchRecords: 3 }));
+    const keyed = (n: number, level: string) => ({ routingKey: `svc.${level}`, content: Buffer.from(`r${n}`), recordId: `id-${n}` });
+    for (const n of range(1, 5)) shipper.ship(keyed(n, n === 2 ? 'error' : 'info'));
+    broker.refuse = false;
+    expect(await shipper.flush(1000)).toBe(true);
+    const link = broker.links[0]!;
+    // First batch: r1..r3 (r2 on its own key), then r4..r5.
+    expect(link.messages).toEqual(['r1\nr3', 'r2', 'r4\nr5']);
+    expect(link.routingKeys).toEqual(['svc.info', 'svc.error', 'svc.info']);
+    expect(link.recordIds).toEqual(['id-1', 'id-2', 'id-4']);
+    expect(shipper.stats()).toMatchObject({ published: 5, inFlight: 0 });
+  });
+
+  it('puts every record of an unconfirmed batch back when the link dies', async () => {
+    const broker = new FakeBroker();
+    broker.holdConfirms = true;
+    broker.refuse = true;
+    const { shipper } = track(shipperWith(broker, { maxBatchRecords: 100 }));
+    for (const n of range(1, 6)) shipper.ship(record(n));
+    broker.refuse = false;
+    await until(() => broker.current?.unconfirmed.length === 1);
+    broker.current?.kill();
+    broker.holdConfirms = false;
+    expect(await shipper.flush(1000)).toBe(true);
+    expect(broker.stored).toEqual(range(1, 6).map((n) => `r${n}`));
   });
 
   it('flush gives up after its timeout while the broker is away', async () => {

@@ -148,6 +148,7 @@ export class CertManager {
     await this.options.store.activate(id);
     this.bundle = await this.options.store.loadActive();
     this.lastExpiryNotice = null;
+    this.checkExpiry();
     void this.announce();
   }
 
@@ -296,7 +297,6 @@ export class CertManager {
       const meta = await this.options.store.get(id);
       if (previousId !== id) await this.activateStored(id);
       this.log.info({ certificate: summarizeBundle(this.bundle!), previousId }, 'certificate activated');
-      this.checkExpiry();
       return { certificate: this.listed(meta), previousId };
     });
   }

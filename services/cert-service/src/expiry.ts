@@ -11,7 +11,7 @@ export function expiryStatus(validity: { notBefore: string; notAfter: string }, 
   if (left <= 0) return { daysLeft, state: 'expired', warnAt: null };
   if (now.getTime() < Date.parse(validity.notBefore)) return { daysLeft, state: 'not-yet-valid', warnAt: null };
   let warnAt: number | null = null;
-  for (const days of expiryWarningDays) if (left <= days * dayMs) warnAt = days;
+  for (const days of expiryWarningDays) if (daysLeft <= days) warnAt = days;
   return { daysLeft, state: warnAt === null ? 'valid' : 'expiring', warnAt };
 }
 

@@ -145,6 +145,21 @@ describe('log-service ingest through a real RabbitMQ', () => {
     expect(service!.ingestStats()?.duplicates).toBeGreaterThanOrEqual(50);
   });
 
+  it('stores each line of a multi-record message, and refuses only the lines that are not JSON objects', async () => {
+    const channel = await admin.createConfirmChannel();
+    const line = (i: number) => JSON.stringify({ level: 'info', time: new Date().toISOString(), service: 'lines-test', replica: 'x', recordId: `lines-${suffix}-${i}`, msg: `line ${i}` });
+    const refusedBefore = service!.ingestStats()!.refused;
+    channel.publish(exchange, 'lines-test.info', Buffer.from([line(1), 'not json', line(2), '[1]', line(3)].join('\n')), { persistent: true });
+    await channel.waitForConfirms();
+    await channel.close();
+    const records = await until(async () => {
+      const { records } = await query('service=lines-test');
+      return records.length === 3 ? records : undefined;
+    }, 5000, 'the three lines');
+    expect(records.map((record) => record.msg)).toEqual(expect.arrayContaining(['line 1', 'line 2', 'line 3']));
+    expect(service!.ingestStats()!.refused - refusedBefore).toBe(2);
+  });
+
   it('follow gets a shipped record within 1 s and only the ones its filters select', async () => {
     const stream = await openEventStream(`${url}${logApi.follow}?service=e2e-gateway&level=warn&text=handshake`, { authorization: `Bearer ${token}` });
     try {
@@ -178,6 +193,7 @@ describe('log-service ingest through a real RabbitMQ', () => {
     // Keep 4.5 hours: records aged 1..4 hours survive, 5..10 hours go.
     await startService({ maxAgeMs: 4.5 * 3_600_000, maxBytes: 1e12, intervalMs: 3_600_000 });
     const kept = (await query('service=retention-test&limit=100')).records.map((r) => r.i);
+    expect((await query('service=lines-test')).records.length).toBe(3);
     expect(kept).toEqual([9, 8, 7, 6]);
     // Everything else logged in this test run is recent and stays.
     expect((await queryAll('text=offline')).length).toBe(2000);

@@ -174,3 +174,35 @@ describe('log-service API', () => {
     expect(stream.events).toEqual([]);
   });
 });
+
+describe('log-service without RabbitMQ', () => {
+  it('starts, answers queries, and reports not ready with the reason until it can consume', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-service-'));
+    // A port nothing listens on.
+    const probe = (await import('node:net')).createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const service = createLogService({
+      host: '127.0.0.1',
+      port: 0,
+      dbPath: join(dir, 'logs.db'),
+      operatorToken,
+      logger: quiet,
+      amqp: { url: `amqp://127.0.0.1:${port}`, exchange: 'x', queue: 'q' },
+      ingest: { backoffInitialMs: 50, backoffMaxMs: 100 },
+      retention: { maxAgeMs: 1e12, maxBytes: 1e12, intervalMs: 3_600_000 },
+    });
+    try {
+      const { url } = await service.start();
+      const ready = await fetch(`${url}/health/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'not-ready', reasons: [expect.stringContaining('RabbitMQ unreachable')], ingest: { consuming: false } });
+      const records = await fetch(`${url}${logApi.records}`, { headers: { authorization: `Bearer ${operatorToken}` } });
+      expect(records.status).toBe(200);
+    } finally {
+      await service.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -9,6 +9,7 @@ import {
   notFound,
   requestLog,
   requireBearer,
+  type HealthReport,
   type RunnableService,
   type RunningHttpServer,
   type StartedService,
@@ -33,7 +34,7 @@ export interface LogServiceConfig {
   logger: Logger;
   /** Where records come from; without it the service only answers queries (tests, reading a copied database). */
   amqp?: { url: string; exchange: string; queue: string };
-  ingest?: { prefetch?: number; batchSize?: number; batchDelayMs?: number; backoffInitialMs?: number; backoffMaxMs?: number };
+  ingest?: { prefetch?: number; batchSize?: number; batchBytes?: number; batchDelayMs?: number; backoffInitialMs?: number; backoffMaxMs?: number };
   retention: RetentionPolicy & { intervalMs: number };
   followHeartbeatMs?: number;
   now?: () => number;
@@ -52,7 +53,7 @@ function badQuery(error: unknown): never {
   throw error;
 }
 
-export function buildLogApp(config: LogServiceConfig, store: LogStore, isReady: () => boolean): Express {
+export function buildLogApp(config: LogServiceConfig, store: LogStore, isReady: () => boolean | HealthReport): Express {
   const now = config.now ?? Date.now;
   const app = express();
   app.disable('x-powered-by');
@@ -138,7 +139,11 @@ export function createLogService(config: LogServiceConfig): LogService {
         ? new LogIngest({ ...config.amqp, ...config.ingest, store: opened, logger: config.logger })
         : undefined;
       ingest = currentIngest;
-      const app = buildLogApp(config, opened, () => currentIngest?.consuming ?? true);
+      const app = buildLogApp(config, opened, () => {
+        const stats = currentIngest?.stats();
+        if (!stats || stats.consuming) return { ready: true, ...(stats ? { details: { ingest: stats } } : {}) };
+        return { ready: false, reasons: ['not consuming the logs queue: RabbitMQ unreachable (retrying); queries still answer'], details: { ingest: stats } };
+      });
       try {
         server = await listenHttp(app, config.host, config.port);
       } catch (error) {

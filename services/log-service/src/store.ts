@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE UNIQUE INDEX IF NOT EXISTS records_record_id ON records(record_id);
 CREATE INDEX IF NOT EXISTS records_time ON records(time);
 CREATE INDEX IF NOT EXISTS records_service_time ON records(service, time);
-CREATE INDEX IF NOT EXISTS records_level_time ON records(level, time);
+DROP INDEX IF EXISTS records_level_time;
+-- Warnings and worse are few: a small partial index serves "level=warn" and "level=error" queries.
+CREATE INDEX IF NOT EXISTS records_problems_time ON records(time) WHERE level >= 40;
 CREATE INDEX IF NOT EXISTS records_session_time ON records(session, time) WHERE session IS NOT NULL;
 CREATE INDEX IF NOT EXISTS records_conn_time ON records(conn, time) WHERE conn IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5(text, content='', contentless_delete=1);
@@ -111,6 +113,8 @@ export function whereClause(
   list('session', filter.sessions);
   list('conn', filter.conns);
   if (filter.minLevel !== undefined && filter.minLevel > logLevels.trace) {
+    // SQLite uses a partial index only when the query repeats its condition literally.
+    if (filter.minLevel >= logLevels.warn) clauses.push(`level >= ${logLevels.warn}`);
     clauses.push('level >= ?');
     params.push(filter.minLevel);
   }
