@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { join } from 'node:path';
 import { apiPath, certApi } from '@st/contracts';
 import { connectBasicFtp, writeRandomFile } from './harness/clients.js';
+import { TestCa } from '../../services/cert-service/src/test-openssl.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -112,4 +113,29 @@ it('a gateway that was down during an activation catches up when it starts', asy
     5000,
     'the gateway serves the certificate activated while it was down',
   );
+});
+
+it('CSR flow through the gateway: a client trusting only the CA root verifies the full chain the gateway serves', async () => {
+  const ca = new TestCa();
+  const created = await admin('POST', certApi.requests, { serverName: 'files.example.test', altNames: ['127.0.0.1'], organisation: 'Example Files', country: 'DE', keyType: 'ecdsa-p256' });
+  expect(created.status).toBe(201);
+  const signed = ca.issue({ csrPem: created.json.csrPem, sans: ['DNS:files.example.test', 'IP:127.0.0.1'] });
+  const loaded = await admin('POST', certApi.certificates, { certificate: signed.certificatePem, chain: ca.intermediatePem });
+  expect(loaded.status).toBe(201);
+  const activated = await admin('POST', apiPath(certApi.activate, { id: loaded.json.certificate.id }));
+  expect(activated.status).toBe(200);
+  const verified = async (port: number, servername?: string) =>
+    new Promise<{ authorized: boolean; chainLength: number }>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port, ca: ca.rootPem, ...(servername ? { servername } : {}) }, () => {
+        let depth = 0;
+        for (let cert = socket.getPeerCertificate(true); cert && depth < 5; cert = cert.issuerCertificate === cert ? (null as never) : cert.issuerCertificate) depth++;
+        resolve({ authorized: socket.authorized, chainLength: depth });
+        socket.destroy();
+      });
+      socket.on('error', reject);
+    });
+  await waitFor(async () => (await verified(stack.ports.https, 'files.example.test').catch(() => null))?.authorized === true, 5000, 'the CA-signed chain is served');
+  // Hostname verification on, by DNS name and by IP, on the HTTPS and the FTPS port.
+  expect(await verified(stack.ports.https, 'files.example.test')).toMatchObject({ authorized: true, chainLength: 3 });
+  expect(await verified(stack.ports.ftps)).toMatchObject({ authorized: true });
 });
