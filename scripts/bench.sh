@@ -42,4 +42,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
-exec node test/dist/bench/main.js
+node test/dist/bench/main.js
+# Certificate generation figures (issue 4) are appended to the same report.
+exec node test/dist/bench/cert-generation.js
