@@ -311,6 +311,19 @@ export class Gateway {
         admit: admitAll,
         onSecure: (socket, connection) => {
           if (proxy) {
+            logger.info(
+              {
+                conn: `web_${randomBytes(6).toString('hex')}`,
+                client: connection.remoteAddress,
+                clientPort: connection.remotePort,
+                port: connection.localPort,
+                tls: socket.getProtocol(),
+                cipher: socket.getCipher()?.name,
+                sni: socket.servername || null,
+                resumed: socket.isSessionReused(),
+              },
+              'HTTPS connection opened',
+            );
             proxy.handle(socket);
             return;
           }

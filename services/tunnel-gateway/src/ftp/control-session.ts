@@ -102,6 +102,7 @@ export class FtpControlSession implements DataLinkOwner {
         port: connection.localPort,
         tls: client.getProtocol(),
         cipher: client.getCipher()?.name,
+        sni: client.servername || null,
         resumed: client.isSessionReused(),
       },
       'FTP control connection opened',
@@ -305,7 +306,7 @@ export class FtpControlSession implements DataLinkOwner {
         // The completion reply must not reach the client before the data connection delivered every byte.
         const result = await link.done;
         this.logger.info(
-          { command: command.verb, path: command.argument, bytesToClient: result.bytesToClient, bytesToUpstream: result.bytesToUpstream, durationMs: result.durationMs, reply: reply.code, ok: result.ok },
+          { command: command.verb, path: command.argument, direction: classifyCommand(command.verb), bytesToClient: result.bytesToClient, bytesToUpstream: result.bytesToUpstream, durationMs: result.durationMs, reply: reply.code, ok: result.ok },
           'transfer finished',
         );
         if (!result.ok && isPositiveCompletion(reply.code)) {
