@@ -1,7 +1,9 @@
 # One image builds every service; compose picks the entry point per service.
 # Build context: the repository root.
 FROM node:20-bookworm-slim AS build
-RUN npm install -g pnpm@10
+# better-sqlite3 (log-service) compiles from source when no prebuilt binary can be fetched.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/* \
+ && npm install -g pnpm@10
 WORKDIR /app
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json tsconfig.base.json tsconfig.json ./
 COPY libs ./libs

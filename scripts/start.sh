@@ -26,6 +26,9 @@ export FTPS_PORT=${FTPS_PORT:-9990}
 export PUBLIC_ADDRESS=${PUBLIC_ADDRESS:-127.0.0.1}
 export CONFIG_PORT=${CONFIG_PORT:-7001} CERT_PORT=${CERT_PORT:-7002} GATEWAY_HEALTH_PORT=${GATEWAY_HEALTH_PORT:-7003}
 export CONFIG_SERVICE_URL=http://127.0.0.1:$CONFIG_PORT CERT_SERVICE_URL=http://127.0.0.1:$CERT_PORT
+export LOG_SERVICE_PORT=${LOG_SERVICE_PORT:-7004} LOG_DB_PATH=${LOG_DB_PATH:-$data/log-service/logs.db}
+# Every service ships its logs to RabbitMQ (and stdout); the log-service stores them.
+export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
 export CERT_DATA_DIR=${CERT_DATA_DIR:-$data/cert-service}
 export GATEWAY_CACHE_DIR=${GATEWAY_CACHE_DIR:-$data/tunnel-gateway}
 export SERVER_NAME=${SERVER_NAME:-127.0.0.1}
@@ -56,6 +59,7 @@ if [ -z "${UPSTREAM_HOST:-}" ]; then
   export DEMO_PASSIVE_FROM=${UPSTREAM_PASSIVE_RANGE%-*} DEMO_PASSIVE_TO=${UPSTREAM_PASSIVE_RANGE#*-}
   run demo-upstream node services/demo-upstream/dist/main.js
 fi
+run log-service node services/log-service/dist/main.js
 run config-service node services/config-service/dist/main.js
 run cert-service node services/cert-service/dist/main.js
 run tunnel-gateway node services/tunnel-gateway/dist/main.js
@@ -81,7 +85,9 @@ The certificate is self-signed ($cert). Try:
   curl --cacert $cert https://$PUBLIC_ADDRESS:$HTTPS_PORT/
   curl --cacert $cert --ssl-reqd ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT/
   lftp -e 'set ssl:ca-file $cert; ls; bye' ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT
-Admin token: $ADMIN_TOKEN_FILE   Logs: $data/logs/
+Logs through the API (operator token):
+  curl -H "Authorization: Bearer \$(cat $OPERATOR_TOKEN_FILE)" 'http://127.0.0.1:$LOG_SERVICE_PORT/logs?service=tunnel-gateway&limit=20'
+Admin token: $ADMIN_TOKEN_FILE   Process output: $data/logs/
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}" || true
