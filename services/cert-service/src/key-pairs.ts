@@ -35,8 +35,10 @@ export async function webCryptoKeys(pair: { privateKey: KeyObject; publicKey: Ke
   const importParams = isRsa
     ? { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }
     : { name: 'ECDSA', namedCurve: pair.publicKey.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'P-384' : 'P-256' };
-  const privateDer = pair.privateKey.export({ type: 'pkcs8', format: 'der' });
-  const publicDer = pair.publicKey.export({ type: 'spki', format: 'der' });
+  // Copies with their own ArrayBuffer: small Buffers share Node's pool at an offset, and
+  // WebCrypto then intermittently rejected the key data ("Invalid keyData").
+  const privateDer = new Uint8Array(pair.privateKey.export({ type: 'pkcs8', format: 'der' }));
+  const publicDer = new Uint8Array(pair.publicKey.export({ type: 'spki', format: 'der' }));
   const [privateKey, publicKey] = await Promise.all([
     webcrypto.subtle.importKey('pkcs8', privateDer, importParams, false, ['sign']),
     webcrypto.subtle.importKey('spki', publicDer, importParams, true, ['verify']),
