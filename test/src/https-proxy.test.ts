@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
+import { randomStream } from './harness/clients.js';
 import { startStack, type Stack } from './harness/stack.js';
 
 jest.setTimeout(120_000);
@@ -81,23 +81,13 @@ it('GET streams a body intact and HEAD gives the headers only', async () => {
 });
 
 it('uploads a 100 MiB body intact, streamed', async () => {
-  const hash = createHash('sha256');
-  let left = bigSize;
-  const body = Readable.from(
-    (function* () {
-      while (left > 0) {
-        const chunk = randomBytes(Math.min(left, 1 << 20));
-        left -= chunk.length;
-        hash.update(chunk);
-        yield chunk;
-      }
-    })(),
-  );
+  const source = randomStream(bigSize);
+  const body = source.stream;
   const response = await request(`${base()}/upload`, { method: 'PUT', body, headers: { 'content-length': String(bigSize) }, dispatcher });
   const seen = (await response.body.json()) as { size: number; sha256: string };
   expect(response.statusCode).toBe(200);
   expect(seen.size).toBe(bigSize);
-  expect(seen.sha256).toBe(hash.digest('hex'));
+  expect(seen.sha256).toBe(source.sha256());
 });
 
 it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses upstream connections', async () => {

@@ -51,11 +51,11 @@ export function ftpsUrl(stack: Stack, path: string): string {
   return `ftps://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${stack.ports.ftps}/${path.replace(/^\//, '')}`;
 }
 
-/** Writes `size` random bytes in 1 MiB chunks (never the whole file in memory) and returns its SHA-256. */
-export async function writeRandomFile(path: string, size: number): Promise<string> {
+/** `size` random bytes in 1 MiB chunks (never all in memory); `sha256()` is valid once the stream ended. */
+export function randomStream(size: number): { stream: Readable; sha256: () => string } {
   const hash = createHash('sha256');
   let left = size;
-  const source = Readable.from(
+  const stream = Readable.from(
     (function* () {
       while (left > 0) {
         const chunk = randomBytes(Math.min(left, 1 << 20));
@@ -65,8 +65,14 @@ export async function writeRandomFile(path: string, size: number): Promise<strin
       }
     })(),
   );
-  await pipeline(source, createWriteStream(path));
-  return hash.digest('hex');
+  return { stream, sha256: () => hash.digest('hex') };
+}
+
+/** Writes `size` random bytes to a file and returns their SHA-256. */
+export async function writeRandomFile(path: string, size: number): Promise<string> {
+  const source = randomStream(size);
+  await pipeline(source.stream, createWriteStream(path));
+  return source.sha256();
 }
 
 export async function sha256File(path: string): Promise<string> {
