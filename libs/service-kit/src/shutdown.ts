@@ -1,9 +1,9 @@
-import type { Logger } from '@st/logging';
+import { closeLogger, type Logger } from '@st/logging';
 
 /**
  * Stops the service on the first SIGTERM or SIGINT and exits 0, or 1 with the
  * error logged when stopping fails. Later signals are ignored so that stop()
- * runs once.
+ * runs once. Shipped log records still buffered are flushed (bounded) first.
  */
 export function stopOnSignals(service: { stop(): Promise<void> }, logger: Logger): void {
   let stopping = false;
@@ -12,10 +12,10 @@ export function stopOnSignals(service: { stop(): Promise<void> }, logger: Logger
     stopping = true;
     logger.info({ signal }, 'shutting down');
     service.stop().then(
-      () => process.exit(0),
+      () => closeLogger(logger).finally(() => process.exit(0)),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        void closeLogger(logger).finally(() => process.exit(1));
       },
     );
   };

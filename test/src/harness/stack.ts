@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { destination } from 'pino';
 import { Redis } from 'ioredis';
 import { defaultServerSettings, type ServerSettings } from '@st/contracts';
-import { createLogger, type Logger } from '@st/logging';
+import { closeLogger, createLogger, type Logger } from '@st/logging';
 import { createConfigService } from '@st/config-service';
 import { createCertService } from '@st/cert-service';
 import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
@@ -25,6 +25,8 @@ export interface StackOptions {
   webUpstream?: Server;
   /** Start config-service and cert-service (default true). */
   withServices?: boolean;
+  /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
+  shipLogs?: { exchange: string; queue: string };
 }
 
 export interface Stack {
@@ -156,6 +158,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const redisUrl = await testRedisUrl();
   const redis = new Redis(redisUrl);
   const redisPrefix = `sttest:${randomBytes(4).toString('hex')}:`;
+  const shippingLoggers: Logger[] = [];
+  const track = (shipping: Logger) => {
+    shippingLoggers.push(shipping);
+    return shipping;
+  };
   const newGateway = () =>
     new Gateway({
       replica: 'test-gw',
@@ -167,7 +174,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       refreshIntervalMs: 60_000,
       amqpUrl,
       eventsExchange,
-      logger: logger.child({ service: 'tunnel-gateway' }),
+      logger: options.shipLogs
+        ? track(createLogger({
+            service: 'tunnel-gateway',
+            replica: 'test-gw',
+            level: 'debug',
+            destination: destination({ dest: logFile, sync: true }),
+            shipping: { url: amqpUrl, exchange: options.shipLogs.exchange, queue: options.shipLogs.queue },
+          }))
+        : logger.child({ service: 'tunnel-gateway' }),
     });
 
   if (options.withServices !== false) {
@@ -199,6 +214,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     leaseKeys: () => redis.keys(`${redisPrefix}lease*`),
     stop: async () => {
       await stack.gateway.stop().catch(() => undefined);
+      // A shipping logger holds a RabbitMQ connection until closed.
+      for (const shipping of shippingLoggers) await closeLogger(shipping).catch(() => undefined);
       await stopConfigService().catch(() => undefined);
       await stopCertService().catch(() => undefined);
       await vsftpd.stop().catch(() => undefined);
