@@ -43,5 +43,6 @@ fi
 
 # bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
 node test/dist/bench/main.js
-# Certificate generation figures (issue 4) are appended to the same report.
-exec node test/dist/bench/cert-generation.js
+# Certificate generation (issue 4) and log-service (issue 6) figures are appended to the same report.
+node test/dist/bench/cert-generation.js
+exec node test/dist/bench/log-service.js
