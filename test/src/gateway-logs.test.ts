@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import https from 'node:https';
 import { join } from 'node:path';
+import { connect } from 'amqplib';
 import { Readable } from 'node:stream';
 import { logApi } from '@st/contracts';
 import { createLogService, type LogService } from '@st/log-service';
@@ -33,6 +34,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await logService?.stop();
   await stack?.stop();
+  // The test's own queue and exchange are durable: remove them so runs leave nothing on the broker.
+  const connection = await connect(await testAmqpUrl());
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(topology.queue);
+  await channel.deleteExchange(topology.exchange);
+  await connection.close();
 });
 
 type LogRecord = Record<string, unknown> & { msg: string };

@@ -89,6 +89,12 @@ try {
   rows.push(`| ingest through RabbitMQ into the log-service, records/s (${stored.toLocaleString('en')} records) | ${Math.round(rate).toLocaleString('en')} | ≥ 20,000 | ${rate >= 20_000 ? 'yes' : '**no**'} |`);
   await closeLogger(shipper);
   await service.stop();
+  const { connect } = await import('amqplib');
+  const connection = await connect(amqpUrl);
+  const channel = await connection.createChannel();
+  await channel.deleteQueue(topology.queue);
+  await channel.deleteExchange(topology.exchange);
+  await connection.close();
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
