@@ -309,7 +309,9 @@ export class FtpControlSession implements DataLinkOwner {
           { command: command.verb, path: command.argument, direction: classifyCommand(command.verb), bytesToClient: result.bytesToClient, bytesToUpstream: result.bytesToUpstream, durationMs: result.durationMs, reply: reply.code, ok: result.ok },
           'transfer finished',
         );
-        if (!result.ok && isPositiveCompletion(reply.code)) {
+        // A failed data connection overrides "complete" and the upstream's own data-connection
+        // failure (425/426: it only saw the reset) with the reason the gateway knows.
+        if (!result.ok && (isPositiveCompletion(reply.code) || reply.code === 425 || reply.code === 426)) {
           this.transfer = null;
           return this.send(formatReply(426, `Transfer aborted: ${result.reason ?? 'data connection failed'}.`));
         }
