@@ -1,5 +1,7 @@
 import net from 'node:net';
 
+const handedOut = new Set<number>();
+
 function canBind(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const server = net.createServer();
@@ -17,11 +19,16 @@ function canBind(port: number, host: string): Promise<boolean> {
 export async function freePortBlock(count: number, low = 10_000, high = 32_000): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const base = low + Math.floor(Math.random() * (high - low - count));
+    // A port is free until someone binds it: never hand the same one out twice in this process.
     let ok = true;
+    for (let port = base; port < base + count && ok; port++) ok = !handedOut.has(port);
     for (let port = base; port < base + count && ok; port++) {
       ok = (await canBind(port, '0.0.0.0')) && (await canBind(port, '127.0.0.1'));
     }
-    if (ok) return base;
+    if (ok) {
+      for (let port = base; port < base + count; port++) handedOut.add(port);
+      return base;
+    }
   }
   throw new Error(`no block of ${count} free ports found`);
 }
