@@ -1,3 +1,4 @@
+import { waitUntil } from '@st/service-kit';
 import { randomBytes } from 'node:crypto';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -52,17 +53,7 @@ class BrokerRelay {
   }
 }
 
-function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+const eventually = (check: () => boolean, timeoutMs = 15_000) => waitUntil(check, timeoutMs);
 
 describe('bus against the real RabbitMQ', () => {
   const exchange = `st.events.test.${randomBytes(4).toString('hex')}`;

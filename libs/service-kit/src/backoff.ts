@@ -41,3 +41,13 @@ export async function retryWithBackoff<T>(task: () => Promise<T>, options: Backo
     }
   }
 }
+
+/** Polls `check` until it holds; rejects naming `what` after `timeoutMs`. For start-up checks and tests. */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition', pollMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(pollMs);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,3 +1,4 @@
+import { waitUntil } from '@st/service-kit';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -71,17 +72,7 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return result;
 }
 
-function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const tick = () => {
-      if (check()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 25);
-    };
-    tick();
-  });
-}
+const eventually = (check: () => boolean, timeoutMs = 10_000) => waitUntil(check, timeoutMs);
 
 /** Serves a bundle with Node's TLS and connects a client that trusts only `ca`, with hostname verification on. */
 async function handshake(bundle: CertificateBundle, ca: string, servername: string): Promise<{ authorized: boolean; error?: Error; peer: PeerCertificate }> {

@@ -9,6 +9,7 @@ import { defaultServerSettings, type ServerSettings } from '@st/contracts';
 import { closeLogger, createLogger, type Logger } from '@st/logging';
 import { createConfigService } from '@st/config-service';
 import { createCertService } from '@st/cert-service';
+import { waitUntil } from '@st/service-kit';
 import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
 import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePort, freePortBlock } from './ports.js';
@@ -58,14 +59,8 @@ const adminToken = 'test-admin-token-0123456789';
 const serviceToken = 'test-service-token-0123456789';
 
 /** Waits until `check` returns true, polling. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export const waitFor = (check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> =>
+  waitUntil(check, timeoutMs, what, 50);
 
 /**
  * Everything the tunnel needs, on free loopback ports: a real vsftpd and an
