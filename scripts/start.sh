@@ -30,6 +30,7 @@ export LOG_SERVICE_PORT=${LOG_SERVICE_PORT:-7004} LOG_DB_PATH=${LOG_DB_PATH:-$da
 # Every service ships its logs to RabbitMQ (and stdout); the log-service stores them.
 export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
 export CERT_DATA_DIR=${CERT_DATA_DIR:-$data/cert-service}
+export CONFIG_DATA_DIR=${CONFIG_DATA_DIR:-$data/config-service}
 export GATEWAY_CACHE_DIR=${GATEWAY_CACHE_DIR:-$data/tunnel-gateway}
 export SERVER_NAME=${SERVER_NAME:-127.0.0.1}
 

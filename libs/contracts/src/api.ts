@@ -1,8 +1,22 @@
 /** HTTP paths served by each service; clients import these instead of spelling them. */
 export const configApi = {
   portMap: '/portmap',
+  /** GET the current version; PUT a whole document; PATCH a JSON merge patch (RFC 7396). */
   settings: '/settings',
+  settingsVersions: '/settings/versions',
+  settingsVersion: '/settings/versions/:version',
+  /** POST { version, comment? }: a new version with the settings of an older one. */
+  rollback: '/settings/rollback',
+  /** The stunnel configuration equivalent to the current settings. */
+  stunnelConfig: '/render/stunnel.conf',
+  /** Ports to open or forward, as JSON. */
+  publicPorts: '/render/ports',
+  /** Firewall rules, `?format=nftables|iptables|ufw`. */
+  firewallRules: '/render/firewall',
 } as const;
+
+/** Carries a change's reason into the version history (PUT, PATCH). */
+export const changeCommentHeader = 'x-change-comment';
 
 /**
  * cert-service routes. Paths with `:id` are Express patterns; build a concrete

@@ -46,3 +46,26 @@ export const defaultServerSettings: ServerSettings = {
   limits: { maxCommandLength: 4096 },
   tunnelEnabled: true,
 };
+
+/** One field that differs between two settings versions (dotted path; a port range counts as one value). */
+export const settingChangeSchema = z.object({ field: z.string(), from: z.unknown(), to: z.unknown() });
+export type SettingChange = z.infer<typeof settingChangeSchema>;
+
+/** Where a settings version came from. */
+export const settingsSources = ['seed', 'put', 'patch', 'rollback'] as const;
+export type SettingsSource = (typeof settingsSources)[number];
+
+/** One stored settings version. Versions only grow: a rollback is a new version with old settings. */
+export const settingsVersionSchema = z.object({
+  version: z.number().int().min(1),
+  createdAt: z.string(),
+  source: z.enum(settingsSources),
+  comment: z.string().nullable(),
+  /** For a rollback: the version whose settings were restored. */
+  restoredFrom: z.number().int().min(1).nullable(),
+  /** Compared with the previous version (empty for version 1). */
+  changes: z.array(settingChangeSchema),
+  settings: serverSettingsSchema,
+});
+export type SettingsVersion = z.infer<typeof settingsVersionSchema>;
+export type SettingsVersionSummary = Omit<SettingsVersion, 'settings'>;

@@ -1,15 +1,14 @@
 import { waitUntil } from '@st/service-kit';
-import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { connect as tlsConnect, createServer as createTlsServer, type PeerCertificate } from 'node:tls';
 import { connect as amqpConnect } from 'amqplib';
 import { activeCertificateAlias, apiPath, certApi, certActivatedEventSchema, certificateBundleSchema, healthApi, routingKeys, type CertificateBundle } from '@st/contracts';
 import { createEventSubscriber, type BusMessage, type EventSubscriber } from '@st/bus';
-import { createLogger } from '@st/logging';
+import { apiClient, capturingLogger, snapshotDir } from '@st/test-kit';
 import { generateSelfSigned } from './self-signed.js';
 import { createCertService, type CertService, type CertServiceConfig } from './service.js';
 import { openssl, TestCa } from './test-openssl.js';
@@ -20,57 +19,6 @@ const amqpUrl = process.env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:56
 const adminToken = 'admin-token-for-api-tests';
 const serviceToken = 'service-token-for-api-tests';
 const day = 24 * 60 * 60 * 1000;
-
-function capturingLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).trim().split('\n'));
-      done();
-    },
-  });
-  return { logger: createLogger({ service: 'cert-service-test', level: 'debug', destination }), lines, records: () => lines.map((line) => JSON.parse(line)) };
-}
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
-
-function client(url: () => string) {
-  return async (method: string, path: string, body?: unknown, token: string | null = adminToken): Promise<Reply> => {
-    const response = await fetch(`${url()}${path}`, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await response.text();
-    let json: unknown = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // PEM downloads are not JSON.
-    }
-    return { status: response.status, headers: response.headers, text, json };
-  };
-}
-
-/** Every file under the data directory with its content hash and mode: "stored state" made comparable. */
-async function snapshot(dir: string): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  async function walk(current: string): Promise<void> {
-    for (const entry of await readdir(current, { withFileTypes: true })) {
-      const path = join(current, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else result[path.slice(dir.length)] = `${createHash('sha256').update(await readFile(path)).digest('hex')} ${((await stat(path)).mode & 0o777).toString(8)}`;
-    }
-  }
-  await walk(dir);
-  return result;
-}
 
 const eventually = (check: () => boolean, timeoutMs = 10_000) => waitUntil(check, timeoutMs);
 
@@ -95,14 +43,14 @@ async function handshake(bundle: CertificateBundle, ca: string, servername: stri
 describe('cert-service API (real RabbitMQ, real openssl)', () => {
   const exchange = `st.events.test.${randomBytes(4).toString('hex')}`;
   const events: BusMessage[] = [];
-  const log = capturingLogger();
+  const log = capturingLogger('cert-service-test');
   let root: string;
   let dataDir: string;
   let ca: TestCa;
   let subscriber: EventSubscriber;
   let service: CertService;
   let url = '';
-  const api = client(() => url);
+  const api = apiClient(() => url, adminToken);
   let config: CertServiceConfig;
 
   const activeBundle = async () => certificateBundleSchema.parse((await api('GET', certApi.activeBundle, undefined, serviceToken)).json);
@@ -232,7 +180,7 @@ describe('cert-service API (real RabbitMQ, real openssl)', () => {
 
     it.each(cases)('$desc → $code', async ({ body, status = 422, code }) => {
       const request = await body();
-      const before = await snapshot(dataDir);
+      const before = await snapshotDir(dataDir);
       const activeBefore = (await activeBundle()).id;
       const reply = await api('POST', certApi.certificates, request);
       expect(reply.status).toBe(status);
@@ -241,17 +189,17 @@ describe('cert-service API (real RabbitMQ, real openssl)', () => {
         expect(reply.json.error.details.errors.map((item: { code: string }) => item.code)).toContain(code);
       } else expect(reply.json.error.code).toBe(code);
       expect(reply.text).not.toContain('-----BEGIN');
-      expect(await snapshot(dataDir)).toEqual(before);
+      expect(await snapshotDir(dataDir)).toEqual(before);
       expect((await activeBundle()).id).toBe(activeBefore);
     });
 
     it('POST /certificates/validate reports the same findings without storing anything', async () => {
-      const before = await snapshot(dataDir);
+      const before = await snapshotDir(dataDir);
       const m = ca.issue({});
       const reply = await api('POST', certApi.validate, { certificate: m.certificatePem, key: m.privateKeyPem });
       expect(reply.status).toBe(200);
       expect(reply.json).toMatchObject({ ok: true, errors: [], warnings: [expect.objectContaining({ code: 'INTERMEDIATE_MISSING' })], leaf: { subject: 'CN=files.example.test' } });
-      expect(await snapshot(dataDir)).toEqual(before);
+      expect(await snapshotDir(dataDir)).toEqual(before);
     });
   });
 

@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { certApi, healthApi, type ExpiryStatus } from '@st/contracts';
-import { createLogger } from '@st/logging';
+import { capturingLogger as sharedCapturingLogger } from '@st/test-kit';
 import { sealerFromKey } from './at-rest.js';
 import { expiryNotice, expiryStatus } from './expiry.js';
 import { createCertService } from './service.js';
@@ -12,11 +11,7 @@ import { createCertService } from './service.js';
 jest.setTimeout(30_000);
 const day = 24 * 60 * 60 * 1000;
 
-function capturingLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({ write: (chunk, _e, done) => (lines.push(...String(chunk).trim().split('\n')), done()) });
-  return { logger: createLogger({ service: 'cert-test', level: 'debug', destination }), records: () => lines.map((line) => JSON.parse(line)) };
-}
+const capturingLogger = () => sharedCapturingLogger('cert-test');
 
 async function filesUnder(dir: string): Promise<string[]> {
   const found: string[] = [];

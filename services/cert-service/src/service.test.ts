@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { certApi, certificateBundleSchema, healthApi, type CertificateBundle } from '@st/contracts';
-import { createLogger } from '@st/logging';
+import { capturingLogger as sharedCapturingLogger } from '@st/test-kit';
 import { listenHttp } from '@st/service-kit';
 import { buildCertApp, createCertService, type CertService } from './service.js';
 import { storePaths } from './store.js';
@@ -12,16 +11,7 @@ const adminToken = 'admin-token-for-tests';
 const serviceToken = 'service-token-for-tests';
 
 /** A logger whose lines the test can read, to prove what is (and is not) logged. */
-function capturingLogger() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).trim().split('\n'));
-      done();
-    },
-  });
-  return { logger: createLogger({ service: 'cert-service-test', level: 'debug', destination }), lines };
-}
+const capturingLogger = () => sharedCapturingLogger('cert-service-test');
 
 function get(url: string, token?: string, authorization = token ? `Bearer ${token}` : undefined): Promise<Response> {
   return fetch(url, { headers: authorization ? { authorization } : {} });

@@ -1,57 +1,91 @@
-import { configApi, healthApi, portMapSchema, serverSettingsSchema } from '@st/contracts';
-import { createLogger } from '@st/logging';
-import { createConfigService, type ConfigService } from './service.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as amqpConnect } from 'amqplib';
+import { apiPath, changeCommentHeader, configApi, healthApi, portMapSchema, routingKeys, serverSettingsSchema, type ServerSettings } from '@st/contracts';
+import { createEventSubscriber, type BusMessage, type EventSubscriber } from '@st/bus';
+import { waitUntil } from '@st/service-kit';
+import { apiClient, capturingLogger, snapshotDir } from '@st/test-kit';
+import { createConfigService, parseIfMatch, type ConfigService, type ConfigServiceConfig } from './service.js';
+import { settingsStorePaths } from './settings-store.js';
 import { settingsWith, unprivileged } from './test-settings.js';
 
+jest.setTimeout(30_000);
+
+const amqpUrl = process.env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
 const adminToken = 'admin-token-for-tests';
 const serviceToken = 'service-token-for-tests';
-const logger = createLogger({ service: 'config-service-test', level: 'silent' });
+const seed = settingsWith(unprivileged);
+const pinnedNow = () => new Date('2025-01-01T00:00:00Z');
+/** No test depends on the machine's resolver: only this name "does not resolve". */
+const resolveHost = async (host: string) => {
+  if (host === 'nowhere.invalid') throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+};
 
-function get(url: string, token?: string): Promise<Response> {
-  return fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+let root: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'config-api-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A service over its own data directory; returns its API client. */
+async function started(overrides: Partial<ConfigServiceConfig> = {}) {
+  const log = capturingLogger('config-service-test');
+  const config: ConfigServiceConfig = {
+    seed,
+    dataDir: join(root, randomBytes(4).toString('hex')),
+    host: '127.0.0.1',
+    port: 0,
+    adminToken,
+    serviceToken,
+    logger: log.logger,
+    now: pinnedNow,
+    resolveHost,
+    ...overrides,
+  };
+  const service = createConfigService(config);
+  const { url } = await service.start();
+  return { service, config, log, api: apiClient(() => url, adminToken) };
 }
 
-describe('config-service HTTP API', () => {
+describe('config-service API: reading', () => {
   let service: ConfigService;
-  let url: string;
+  let api: Awaited<ReturnType<typeof started>>['api'];
 
   beforeAll(async () => {
-    service = createConfigService({
-      settings: settingsWith(unprivileged),
-      host: '127.0.0.1',
-      port: 0,
-      adminToken,
-      serviceToken,
-      logger,
-      now: () => new Date('2025-01-01T00:00:00Z'),
-    });
-    ({ url } = await service.start());
+    ({ service, api } = await started());
   });
-
   afterAll(async () => {
     await service.stop();
   });
 
   it.each([
-    { desc: 'no token', path: configApi.portMap, token: undefined, status: 401, code: 'UNAUTHENTICATED' },
-    { desc: 'wrong token', path: configApi.portMap, token: 'not-the-token', status: 403, code: 'FORBIDDEN' },
-    { desc: 'settings without a token', path: configApi.settings, token: undefined, status: 401, code: 'UNAUTHENTICATED' },
-    { desc: 'settings with the service token (admin only)', path: configApi.settings, token: serviceToken, status: 403, code: 'FORBIDDEN' },
-    { desc: 'unknown route', path: '/nope', token: adminToken, status: 404, code: 'NOT_FOUND' },
-  ])('refuses $desc with $status', async ({ path, token, status, code }) => {
-    const response = await get(`${url}${path}`, token);
-    expect(response.status).toBe(status);
-    expect(response.headers.get('content-type')).toMatch(/application\/json/);
-    expect(await response.json()).toEqual({ error: expect.objectContaining({ code }) });
+    { desc: 'port map without a token', method: 'GET', path: configApi.portMap, token: null, status: 401, code: 'UNAUTHENTICATED' },
+    { desc: 'port map with a wrong token', method: 'GET', path: configApi.portMap, token: 'not-the-token', status: 403, code: 'FORBIDDEN' },
+    { desc: 'settings without a token', method: 'GET', path: configApi.settings, token: null, status: 401, code: 'UNAUTHENTICATED' },
+    { desc: 'settings with the service token (admin only)', method: 'GET', path: configApi.settings, token: serviceToken, status: 403, code: 'FORBIDDEN' },
+    { desc: 'a PUT with the service token', method: 'PUT', path: configApi.settings, token: serviceToken, status: 403, code: 'FORBIDDEN' },
+    { desc: 'a PATCH without a token', method: 'PATCH', path: configApi.settings, token: null, status: 401, code: 'UNAUTHENTICATED' },
+    { desc: 'the history with the service token', method: 'GET', path: configApi.settingsVersions, token: serviceToken, status: 403, code: 'FORBIDDEN' },
+    { desc: 'a rollback with the service token', method: 'POST', path: configApi.rollback, token: serviceToken, status: 403, code: 'FORBIDDEN' },
+    { desc: 'an unknown route', method: 'GET', path: '/nope', token: adminToken, status: 404, code: 'NOT_FOUND' },
+  ])('refuses $desc with $status', async ({ method, path, token, status, code }) => {
+    const reply = await api(method, path, method === 'GET' ? undefined : {}, token);
+    expect(reply.status).toBe(status);
+    expect(reply.json).toEqual({ error: expect.objectContaining({ code }) });
   });
 
   it.each([
     { desc: 'service token', token: serviceToken },
     { desc: 'admin token', token: adminToken },
-  ])('serves the port map to the $desc', async ({ token }) => {
-    const response = await get(`${url}${configApi.portMap}`, token);
-    expect(response.status).toBe(200);
-    const portMap = portMapSchema.parse(await response.json());
+  ])('serves the port map to the $desc, versioned like the settings', async ({ token }) => {
+    const reply = await api('GET', configApi.portMap, undefined, token);
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('etag')).toBe('"1"');
+    const portMap = portMapSchema.parse(reply.json);
     expect(portMap.version).toBe(1);
     expect(portMap.generatedAt).toBe('2025-01-01T00:00:00.000Z');
     expect(portMap.listeners.map((listener) => [listener.id, listener.ports])).toEqual([
@@ -61,38 +95,344 @@ describe('config-service HTTP API', () => {
     ]);
   });
 
-  it('serves the settings to the admin token', async () => {
-    const response = await get(`${url}${configApi.settings}`, adminToken);
-    expect(response.status).toBe(200);
-    expect(serverSettingsSchema.parse(await response.json())).toEqual(settingsWith(unprivileged));
+  it('serves the current settings with their version to the admin token', async () => {
+    const reply = await api('GET', configApi.settings);
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('etag')).toBe('"1"');
+    expect(reply.json).toMatchObject({ version: 1, source: 'seed', createdAt: '2025-01-01T00:00:00.000Z', changes: [], restoredFrom: null, warnings: [] });
+    expect(serverSettingsSchema.parse(reply.json.settings)).toEqual(seed);
   });
 
   it.each([
-    { path: healthApi.live, status: 'ok' },
-    { path: healthApi.ready, status: 'ready' },
-  ])('answers $path without a token', async ({ path, status }) => {
-    const response = await get(`${url}${path}`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status });
+    { path: healthApi.live, body: { status: 'ok' } },
+    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: [] } },
+  ])('answers $path without a token', async ({ path, body }) => {
+    const reply = await api('GET', path, undefined, null);
+    expect(reply.status).toBe(200);
+    expect(reply.json).toEqual(body);
+  });
+});
+
+describe('config-service API: changing the settings', () => {
+  let service: ConfigService;
+  let api: Awaited<ReturnType<typeof started>>['api'];
+  let config: ConfigServiceConfig;
+  const current = async () => (await api('GET', configApi.settings)).json as { version: number; settings: ServerSettings };
+
+  beforeAll(async () => {
+    ({ service, api, config } = await started());
+  });
+  afterAll(async () => {
+    await service.stop();
+  });
+
+  it('PATCH stores a new version, says what changed, and the port map follows', async () => {
+    const reply = await api('PATCH', configApi.settings, { public: { ftpsPort: 9991 }, upstream: { ftp: { passiveRange: { from: 3000, to: 3004 } } } }, adminToken, {
+      contentType: 'application/merge-patch+json',
+      headers: { [changeCommentHeader]: 'move FTPS' },
+    });
+    expect(reply.status).toBe(201);
+    expect(reply.headers.get('etag')).toBe('"2"');
+    expect(reply.headers.get('location')).toBe('/settings/versions/2');
+    expect(reply.json).toMatchObject({
+      outcome: 'created',
+      version: 2,
+      source: 'patch',
+      comment: 'move FTPS',
+      changes: [
+        { field: 'upstream.ftp.passiveRange', from: { from: 3000, to: 3008 }, to: { from: 3000, to: 3004 } },
+        { field: 'public.ftpsPort', from: 9990, to: 9991 },
+      ],
+    });
+    const portMap = portMapSchema.parse((await api('GET', configApi.portMap, undefined, serviceToken)).json);
+    expect(portMap.version).toBe(2);
+    expect(portMap.listeners.map((listener) => listener.ports)).toEqual([
+      { from: 8443, to: 8443 },
+      { from: 9991, to: 9991 },
+      { from: 4000, to: 4004 },
+    ]);
+  });
+
+  it('PUT replaces the whole document; the same document again stores nothing', async () => {
+    const settings = (await current()).settings;
+    settings.tls.minVersion = 'TLSv1.3';
+    const first = await api('PUT', configApi.settings, settings);
+    expect(first.status).toBe(201);
+    expect(first.json).toMatchObject({ outcome: 'created', version: 3, changes: [{ field: 'tls.minVersion', from: 'TLSv1.2', to: 'TLSv1.3' }] });
+    const again = await api('PUT', configApi.settings, settings);
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ outcome: 'unchanged', version: 3 });
+    expect((await current()).version).toBe(3);
+  });
+
+  it.each([
+    {
+      desc: 'two listeners on one port',
+      patch: { public: { ftpsPort: 8443 } },
+      fields: ['public.ftpsPort'],
+      message: /collides with public\.httpsPort/,
+    },
+    {
+      desc: 'an offset pushing the passive range past 65535',
+      patch: { public: { passiveOffset: 63000 } },
+      fields: ['public.passiveOffset'],
+      message: /past 65535/,
+    },
+    {
+      desc: 'a reversed range',
+      patch: { upstream: { ftp: { passiveRange: { from: 3008, to: 3000 } } } },
+      fields: ['upstream.ftp.passiveRange'],
+      message: /reversed/,
+    },
+    {
+      desc: 'a port out of range',
+      patch: { public: { httpsPort: 70000 } },
+      fields: ['public.httpsPort'],
+      message: /from 1 to 65535/,
+    },
+    {
+      desc: 'a misspelt field',
+      patch: { public: { ftpsPrt: 9000 } },
+      fields: ['public.ftpsPrt'],
+      message: /not a setting/,
+    },
+    {
+      desc: 'a removed required field (null in a merge patch)',
+      patch: { tunnelEnabled: null },
+      fields: ['tunnelEnabled'],
+      message: /required/,
+    },
+  ])('refuses $desc with 422 naming the field, and changes nothing', async ({ patch, fields, message }) => {
+    const before = await snapshotDir(config.dataDir);
+    const reply = await api('PATCH', configApi.settings, patch);
+    expect(reply.status).toBe(422);
+    expect(reply.json.error.code).toBe('INVALID_SETTINGS');
+    expect(reply.json.error.details.errors.map((problem: { field: string }) => problem.field)).toEqual(fields);
+    expect(reply.json.error.message).toMatch(message);
+    expect(await snapshotDir(config.dataDir)).toEqual(before);
+    expect((await current()).version).toBe(3);
+  });
+
+  it.each([
+    { desc: 'malformed JSON', body: '{"public":', contentType: 'application/json', status: 400 },
+    { desc: 'a JSON array', body: '[1,2]', contentType: 'application/json', status: 400 },
+    { desc: 'a body that is not JSON', body: 'tunnelEnabled=false', contentType: 'text/plain', status: 400 },
+    { desc: 'an oversized body', body: JSON.stringify({ comment: 'x'.repeat(70 * 1024) }), contentType: 'application/json', status: 413 },
+  ])('refuses $desc with $status', async ({ body, contentType, status }) => {
+    const reply = await api('PATCH', configApi.settings, body, adminToken, { contentType });
+    expect(reply.status).toBe(status);
+    expect(reply.json.error.message).toEqual(expect.any(String));
+    expect((await current()).version).toBe(3);
+  });
+
+  it('If-Match with an older version is a conflict (412); with the current one the change goes through', async () => {
+    const stale = await api('PATCH', configApi.settings, { timeouts: { drainMs: 1000 } }, adminToken, { headers: { 'if-match': '"2"' } });
+    expect(stale.status).toBe(412);
+    expect(stale.json.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { currentVersion: 3 } });
+    const fresh = await api('PATCH', configApi.settings, { timeouts: { drainMs: 1000 } }, adminToken, { headers: { 'if-match': '"3"' } });
+    expect(fresh.status).toBe(201);
+    expect(fresh.json.version).toBe(4);
+  });
+
+  it('a dry run validates and shows the port map without storing anything', async () => {
+    const before = await snapshotDir(config.dataDir);
+    const reply = await api('PATCH', `${configApi.settings}?dryRun=true`, { public: { httpsPort: 9443 } });
+    expect(reply.status).toBe(200);
+    expect(reply.json).toMatchObject({ outcome: 'dry-run', version: 5, changes: [{ field: 'public.httpsPort', from: 8443, to: 9443 }] });
+    expect(reply.json.portMap.listeners[0].ports).toEqual({ from: 9443, to: 9443 });
+    expect(await snapshotDir(config.dataDir)).toEqual(before);
+    expect((await current()).version).toBe(4);
+  });
+
+  it('warns (without refusing) about an unresolvable upstream host and privileged ports', async () => {
+    const reply = await api('PATCH', configApi.settings, { upstream: { host: 'nowhere.invalid' }, public: { httpsPort: 443 } });
+    expect(reply.status).toBe(201);
+    expect(reply.json.warnings).toEqual([
+      { field: 'public.httpsPort', message: expect.stringMatching(/privileged/) },
+      { field: 'upstream.host', message: expect.stringMatching(/"nowhere\.invalid" does not resolve .*ENOTFOUND/) },
+    ]);
+    expect((await api('GET', configApi.settings)).json.warnings).toHaveLength(2);
+  });
+
+  it('lists versions newest first and serves each one', async () => {
+    const list = await api('GET', `${configApi.settingsVersions}?limit=3`);
+    expect(list.status).toBe(200);
+    expect(list.json.current).toBe(5);
+    expect(list.json.versions.map((entry: { version: number; source: string }) => [entry.version, entry.source])).toEqual([
+      [5, 'patch'],
+      [4, 'patch'],
+      [3, 'put'],
+    ]);
+    expect(list.json.versions[0].settings).toBeUndefined();
+    const older = await api('GET', `${configApi.settingsVersions}?before=3`);
+    expect(older.json.versions.map((entry: { version: number }) => entry.version)).toEqual([2, 1]);
+    const one = await api('GET', apiPath(configApi.settingsVersion, { version: '2' }));
+    expect(one.status).toBe(200);
+    expect(one.json.settings.public.ftpsPort).toBe(9991);
+    expect((await api('GET', apiPath(configApi.settingsVersion, { version: '99' }))).status).toBe(404);
+    expect((await api('GET', apiPath(configApi.settingsVersion, { version: 'x' }))).status).toBe(400);
+    expect((await api('GET', `${configApi.settingsVersions}?limit=0`)).status).toBe(400);
+  });
+
+  it('rolls back by storing a new version with the old settings', async () => {
+    const reply = await api('POST', configApi.rollback, { version: 1, comment: 'back to the start' });
+    expect(reply.status).toBe(201);
+    expect(reply.json).toMatchObject({ outcome: 'created', version: 6, source: 'rollback', restoredFrom: 1, comment: 'back to the start' });
+    expect(serverSettingsSchema.parse(reply.json.settings)).toEqual(seed);
+    expect((await api('GET', configApi.portMap, undefined, serviceToken)).json.version).toBe(6);
+    expect((await api('POST', configApi.rollback, { version: 1 })).json.outcome).toBe('unchanged');
+    expect((await api('POST', configApi.rollback, { version: 42 })).status).toBe(404);
+    expect((await api('POST', configApi.rollback, { version: '1' })).status).toBe(400);
+  });
+
+  it('keeps one file per version, private to the service', async () => {
+    const paths = settingsStorePaths(config.dataDir);
+    expect((await readdir(paths.versions)).sort()).toEqual(['000001.json', '000002.json', '000003.json', '000004.json', '000005.json', '000006.json']);
+    const snapshot = await snapshotDir(config.dataDir);
+    for (const entry of Object.values(snapshot)) expect(entry.endsWith(' 600')).toBe(true);
+  });
+});
+
+describe('config-service: history across restarts', () => {
+  it('keeps every version across a restart and serves the latest', async () => {
+    const first = await started();
+    await first.api('PATCH', configApi.settings, { public: { ftpsPort: 9995 } });
+    await first.service.stop();
+    const second = await started({ dataDir: first.config.dataDir });
+    try {
+      const reply = await second.api('GET', configApi.settings);
+      expect(reply.json.version).toBe(2);
+      expect(reply.json.settings.public.ftpsPort).toBe(9995);
+      expect((await second.api('GET', configApi.settingsVersions)).json.versions).toHaveLength(2);
+    } finally {
+      await second.service.stop();
+    }
+  });
+
+  it('carries a changed setting from the environment onto the current version, keeping API changes', async () => {
+    const first = await started();
+    await first.api('PATCH', configApi.settings, { public: { ftpsPort: 9995 } });
+    await first.service.stop();
+    const changedSeed = settingsWith((settings) => {
+      unprivileged(settings);
+      settings.public.httpsPort = 9443;
+    });
+    const second = await started({ dataDir: first.config.dataDir, seed: changedSeed });
+    try {
+      const reply = await second.api('GET', configApi.settings);
+      expect(reply.json).toMatchObject({ version: 3, source: 'seed', changes: [{ field: 'public.httpsPort', from: 8443, to: 9443 }] });
+      expect(reply.json.settings.public.ftpsPort).toBe(9995);
+    } finally {
+      await second.service.stop();
+    }
+    // The same seed again is not a change.
+    const third = await started({ dataDir: first.config.dataDir, seed: changedSeed });
+    expect((await third.api('GET', configApi.settings)).json.version).toBe(3);
+    await third.service.stop();
+  });
+
+  it('keeps the current version when the environment change is invalid on top of it', async () => {
+    const first = await started();
+    await first.api('PATCH', configApi.settings, { public: { ftpsPort: 9443 } });
+    await first.service.stop();
+    const collidingSeed = settingsWith((settings) => {
+      unprivileged(settings);
+      settings.public.httpsPort = 9443;
+    });
+    const second = await started({ dataDir: first.config.dataDir, seed: collidingSeed });
+    try {
+      expect((await second.api('GET', configApi.settings)).json).toMatchObject({ version: 2, settings: { public: { httpsPort: 8443, ftpsPort: 9443 } } });
+      expect(second.log.records().some((record) => String(record.msg).includes('keeping the current version'))).toBe(true);
+    } finally {
+      await second.service.stop();
+    }
+  });
+
+  it('refuses to start over a damaged history, naming the file', async () => {
+    const first = await started();
+    await first.service.stop();
+    await writeFile(settingsStorePaths(first.config.dataDir).version(2), '{"version": 2');
+    const second = createConfigService({ ...first.config });
+    await expect(second.start()).rejects.toThrow(/000002\.json is not valid JSON/);
+  });
+});
+
+describe('config-service: events', () => {
+  const exchange = `st.events.test.${randomBytes(4).toString('hex')}`;
+  const events: BusMessage[] = [];
+  let subscriber: EventSubscriber;
+
+  beforeAll(async () => {
+    subscriber = createEventSubscriber({
+      url: amqpUrl,
+      logger: capturingLogger('test-gateway').logger,
+      name: 'test-gateway',
+      exchange,
+      bindings: [routingKeys.configUpdated],
+      onMessage: (message) => void events.push(message),
+    });
+    await subscriber.whenConnected();
+  });
+  afterAll(async () => {
+    await subscriber?.close();
+    const connection = await amqpConnect(amqpUrl);
+    await (await connection.createChannel()).deleteExchange(exchange);
+    await connection.close();
+  });
+
+  it('announces the current version at start and each new version, never a refused one', async () => {
+    const { service, api } = await started({ amqpUrl, eventsExchange: exchange });
+    try {
+      await waitUntil(() => events.length >= 1, 10_000, 'start-up announcement');
+      expect((await api('GET', healthApi.ready, undefined, null)).json.bus).toBe('connected');
+      await api('PATCH', configApi.settings, { public: { ftpsPort: 9996 } });
+      expect((await api('PATCH', configApi.settings, { public: { ftpsPort: 8443 } })).status).toBe(422);
+      await api('PATCH', configApi.settings, { tunnelEnabled: false });
+      await waitUntil(() => events.length >= 3, 10_000, 'two change announcements');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(events.map((event) => [event.routingKey, event.body])).toEqual([
+        [routingKeys.configUpdated, { version: 1 }],
+        [routingKeys.configUpdated, { version: 2 }],
+        [routingKeys.configUpdated, { version: 3 }],
+      ]);
+    } finally {
+      await service.stop();
+    }
   });
 });
 
 describe('createConfigService', () => {
-  it('refuses invalid settings, listing every problem', () => {
+  it('refuses invalid seed settings, listing every problem', () => {
     const settings = settingsWith((s) => {
       s.public.ftpsPort = s.public.httpsPort;
       s.public.passiveOffset = 70000;
     });
-    expect(() => createConfigService({ settings, host: '127.0.0.1', port: 0, adminToken, logger })).toThrow(
+    expect(() => createConfigService({ seed: settings, dataDir: join(root, 'never'), host: '127.0.0.1', port: 0, adminToken, logger: capturingLogger('x').logger })).toThrow(
       /invalid server settings:\n {2}public\.passiveOffset: .*past 65535\n {2}public\.ftpsPort: .*collides/,
     );
   });
 
   it('stops cleanly when stopped twice or never started', async () => {
-    const service = createConfigService({ settings: settingsWith(unprivileged), host: '127.0.0.1', port: 0, adminToken, logger });
+    const service = createConfigService({ seed, dataDir: join(root, 'twice'), host: '127.0.0.1', port: 0, adminToken, logger: capturingLogger('x').logger, resolveHost });
     await service.stop();
     await service.start();
     await service.stop();
     await service.stop();
+  });
+});
+
+describe('parseIfMatch', () => {
+  it.each([
+    { header: undefined, version: undefined },
+    { header: '*', version: undefined },
+    { header: '"7"', version: 7 },
+    { header: 'W/"7"', version: 7 },
+    { header: '7', version: 7 },
+  ])('$header → $version', ({ header, version }) => {
+    expect(parseIfMatch(header)).toBe(version);
+  });
+
+  it.each(['"a"', '"1", "2"', ''])('refuses %j', (header) => {
+    expect(() => parseIfMatch(header)).toThrow(/If-Match must name one settings version/);
   });
 });

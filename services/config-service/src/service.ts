@@ -1,74 +1,262 @@
-import express, { type Express } from 'express';
-import { configApi, type PortMap, type ServerSettings } from '@st/contracts';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { apiPath, changeCommentHeader, configApi, type ServerSettings, type SettingsVersion } from '@st/contracts';
+import { createEventPublisher, type EventPublisher } from '@st/bus';
 import type { Logger } from '@st/logging';
-import { createHttpService, errorHandler, healthRoutes, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
-import { derivePortMap } from './port-map.js';
+import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
+import { ConfigError } from './errors.js';
+import { applyMergePatch } from './settings-changes.js';
+import { SettingsManager, type ChangeResult, type HostResolver } from './settings-manager.js';
+import { createFileSettingsStore } from './settings-store.js';
 import { formatProblem, validateSettings } from './validate-settings.js';
 
 export interface ConfigServiceConfig {
-  settings: ServerSettings;
+  /** Settings from the settings file and environment: version 1 of an empty store, later only their changes count. */
+  seed: ServerSettings;
+  /** Where the settings versions are kept. */
+  dataDir: string;
   host: string;
   /** 0 picks a free port (tests). */
   port: number;
-  /** Reads settings and the port map. */
+  /** Reads and changes the settings. */
   adminToken?: string;
   /** Reads the port map only (gateways). */
   serviceToken?: string;
   logger: Logger;
-  /** Clock for the port map's generatedAt; tests pin it. */
+  /** Announce new versions on RabbitMQ; without it gateways only see changes when they poll. */
+  amqpUrl?: string;
+  eventsExchange?: string;
+  /** Clock for version times; tests pin it. */
   now?: () => Date;
+  resolveHost?: HostResolver;
 }
 
 export type { StartedService } from '@st/service-kit';
 export type ConfigService = RunnableService;
 
-export function buildConfigApp(config: ConfigServiceConfig, portMap: PortMap): Express {
+/** What the HTTP layer works with; the manager is null until the history is open. */
+export interface ConfigServiceState {
+  manager: SettingsManager | null;
+  publisher: EventPublisher | null;
+}
+
+const maxBodyBytes = 64 * 1024;
+
+function openManager(state: ConfigServiceState): SettingsManager {
+  if (!state.manager) throw new HttpError(503, 'NOT_READY', 'config-service is starting: the settings history is not open yet');
+  return state.manager;
+}
+
+/** Settings errors keep their code; the status comes from the one catalogue. */
+function configErrors(error: unknown, _req: Request, _res: Response, next: NextFunction): void {
+  if (error instanceof ConfigError) return next(new HttpError(error.status, error.code, error.message, error.details));
+  next(error);
+}
+
+/** An ETag is the settings version, so If-Match says which version a change was based on. */
+function etag(version: number): string {
+  return `"${version}"`;
+}
+
+/** `"7"`, `W/"7"` or `7`; `*` (any current version) means no condition. */
+export function parseIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
+  if (!match) throw new HttpError(400, 'INVALID_REQUEST', `If-Match must name one settings version, e.g. "7" (got ${JSON.stringify(header)})`);
+  return Number(match[1]);
+}
+
+function flag(value: unknown): boolean {
+  return value === 'true' || value === '1' || value === '';
+}
+
+function versionParam(text: string): number {
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) throw new HttpError(400, 'INVALID_REQUEST', `"${text}" is not a settings version number`);
+  return Number(text);
+}
+
+function describeVersion(version: SettingsVersion) {
+  return {
+    version: version.version,
+    createdAt: version.createdAt,
+    source: version.source,
+    comment: version.comment,
+    restoredFrom: version.restoredFrom,
+    changes: version.changes,
+  };
+}
+
+function sendChange(res: Response, result: ChangeResult): void {
+  const status = result.outcome === 'created' ? 201 : 200;
+  if (result.outcome === 'created') res.location(apiPath(configApi.settingsVersion, { version: String(result.version.version) }));
+  if (result.outcome !== 'dry-run') res.set('ETag', etag(result.version.version));
+  res.status(status).json({
+    outcome: result.outcome,
+    ...describeVersion(result.version),
+    warnings: result.warnings,
+    settings: result.version.settings,
+    portMap: result.portMap,
+  });
+}
+
+function changeRequest(req: Request) {
+  return {
+    comment: req.get(changeCommentHeader) ?? null,
+    ifMatch: parseIfMatch(req.get('if-match')),
+    dryRun: flag(req.query.dryRun),
+  };
+}
+
+function jsonObjectBody(req: Request, what: string): Record<string, unknown> {
+  const body: unknown = req.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'INVALID_REQUEST', `send ${what} as a JSON object with Content-Type: application/json`);
+  }
+  return body as Record<string, unknown>;
+}
+
+export function buildConfigApp(config: ConfigServiceConfig, state: ConfigServiceState): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(requestLog(config.logger));
 
-  app.use(healthRoutes());
+  app.use(
+    healthRoutes(() => {
+      const manager = state.manager;
+      if (!manager) return { ready: false, reasons: ['settings history not open yet'] };
+      const bus = state.publisher ? (state.publisher.connected ? 'connected' : 'disconnected') : 'not-configured';
+      return { ready: true, details: { settingsVersion: manager.current().version, bus, warnings: manager.currentWarnings() } };
+    }),
+  );
+
+  const admin = requireBearer([config.adminToken]);
+  const json = express.json({ limit: maxBodyBytes, type: ['application/json', 'application/merge-patch+json'] });
 
   app.get(configApi.portMap, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
-    res.json(portMap);
+    const portMap = openManager(state).currentPortMap();
+    res.set('ETag', etag(portMap.version)).json(portMap);
   });
-  app.get(configApi.settings, requireBearer([config.adminToken]), (_req, res) => {
-    res.json(config.settings);
+
+  app.get(configApi.settings, admin, (_req, res) => {
+    const manager = openManager(state);
+    const current = manager.current();
+    res.set('ETag', etag(current.version)).json({ ...describeVersion(current), warnings: manager.currentWarnings(), settings: current.settings });
+  });
+
+  app.put(configApi.settings, admin, json, async (req, res) => {
+    const body = jsonObjectBody(req, 'the complete settings');
+    sendChange(res, await openManager(state).propose(body, { source: 'put', ...changeRequest(req) }));
+  });
+
+  app.patch(configApi.settings, admin, json, async (req, res) => {
+    const patch = jsonObjectBody(req, 'a JSON merge patch (RFC 7396) of the settings');
+    const manager = openManager(state);
+    // Applied to the current version; with If-Match, a version changed in between is refused as a conflict instead.
+    sendChange(res, await manager.propose(applyMergePatch(manager.current().settings, patch), { source: 'patch', ...changeRequest(req) }));
+  });
+
+  app.get(configApi.settingsVersions, admin, (req, res) => {
+    const limitText = typeof req.query.limit === 'string' ? req.query.limit : '50';
+    if (!/^\d{1,4}$/.test(limitText) || Number(limitText) < 1) throw new HttpError(400, 'INVALID_REQUEST', `limit must be a number from 1 to 9999 (got "${limitText}")`);
+    const before = typeof req.query.before === 'string' ? versionParam(req.query.before) : Number.POSITIVE_INFINITY;
+    const versions = openManager(state)
+      .history()
+      .filter((version) => version.version < before)
+      .slice(0, Number(limitText));
+    res.json({ current: openManager(state).current().version, versions: versions.map(describeVersion) });
+  });
+
+  app.get(configApi.settingsVersion, admin, (req, res) => {
+    const version = openManager(state).get(versionParam(String(req.params.version)));
+    res.json({ ...describeVersion(version), settings: version.settings });
+  });
+
+  app.post(configApi.rollback, admin, json, async (req, res) => {
+    const body = jsonObjectBody(req, '{ "version": <number>, "comment": <optional text> }');
+    if (typeof body.version !== 'number' || !Number.isInteger(body.version) || body.version < 1) {
+      throw new HttpError(400, 'INVALID_REQUEST', 'body.version must be the number of the settings version to restore');
+    }
+    if (body.comment !== undefined && typeof body.comment !== 'string') throw new HttpError(400, 'INVALID_REQUEST', 'body.comment must be text');
+    const request = changeRequest(req);
+    sendChange(res, await openManager(state).rollback(body.version, { ...request, comment: (body.comment as string | undefined) ?? request.comment }));
   });
 
   app.use(notFound);
+  app.use(configErrors);
   app.use(errorHandler);
   return app;
 }
 
 /**
- * The config-service with its settings fixed at creation. Invalid settings are
- * refused here, before anything listens, with every problem in the message.
+ * The config-service: refuses invalid seed settings before anything listens,
+ * opens the settings history, serves the API and announces each version.
  */
 export function createConfigService(config: ConfigServiceConfig): ConfigService {
-  const report = validateSettings(config.settings);
+  const report = validateSettings(config.seed);
   if (report.errors.length > 0) {
     throw new Error(`invalid server settings:\n${report.errors.map((problem) => `  ${formatProblem(problem)}`).join('\n')}`);
   }
-  const now = config.now ?? (() => new Date());
-  const portMap = derivePortMap(config.settings, 1, now().toISOString());
-  const app = buildConfigApp(config, portMap);
+  const state: ConfigServiceState = { manager: null, publisher: null };
+  const app = buildConfigApp(config, state);
 
-  return createHttpService(app, {
+  async function tearDown(): Promise<void> {
+    const publisher = state.publisher;
+    state.publisher = null;
+    state.manager = null;
+    await publisher?.close();
+  }
+
+  const http = createHttpService(app, {
     host: config.host,
     port: config.port,
-    onListening(server) {
+    async onListening(server) {
+      const manager = new SettingsManager({
+        store: createFileSettingsStore(config.dataDir),
+        logger: config.logger,
+        now: config.now,
+        resolveHost: config.resolveHost,
+      });
+      await manager.init(config.seed);
+      if (config.amqpUrl) {
+        state.publisher = createEventPublisher({
+          url: config.amqpUrl,
+          logger: config.logger,
+          name: 'config-service',
+          exchange: config.eventsExchange,
+          // Events are notifications of state: after any reconnection, say again which version is current.
+          onConnected: () => void state.manager?.announce(),
+        });
+      }
+      manager.attachPublisher(state.publisher);
+      state.manager = manager;
+      void manager.announce();
+      const portMap = manager.currentPortMap();
       config.logger.info(
         {
           url: server.url,
-          portMapVersion: portMap.version,
+          dataDir: config.dataDir,
+          settingsVersion: portMap.version,
+          bus: state.publisher ? 'configured' : 'off',
           listeners: portMap.listeners.map((listener) => ({ id: listener.id, ports: listener.ports, upstream: listener.upstream })),
+          warnings: manager.currentWarnings(),
         },
         'config-service listening',
       );
     },
-    onStopped() {
+  });
+
+  return {
+    async start() {
+      try {
+        return await http.start();
+      } catch (error) {
+        await tearDown();
+        throw error;
+      }
+    },
+    async stop() {
+      await http.stop();
+      await tearDown();
       config.logger.info('config-service stopped');
     },
-  });
+  };
 }

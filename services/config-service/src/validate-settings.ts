@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatRange, rangeSize, rangesOverlap, serverSettingsSchema, type PortRange, type ServerSettings } from '@st/contracts';
+import { defaultServerSettings, formatRange, rangeSize, rangesOverlap, serverSettingsSchema, type PortRange, type ServerSettings } from '@st/contracts';
 import { publicPassiveRange, singlePort } from './port-map.js';
 
 /** One problem with the settings, attached to the field it concerns (dotted path, e.g. `public.ftpsPort`). */
@@ -184,9 +184,26 @@ function crossFieldReport(settings: ServerSettings): SettingsReport {
  * come first; the cross-field rules run only on settings that fit the schema.
  */
 export function validateSettings(settings: unknown): SettingsReport {
+  const unknown = unknownFields(settings, defaultServerSettings, []);
   const parsed = serverSettingsSchema.safeParse(settings);
-  if (!parsed.success) return { errors: schemaProblems(settings), warnings: [] };
+  if (!parsed.success || unknown.length > 0) return { errors: [...unknown, ...(parsed.success ? [] : schemaProblems(settings))], warnings: [] };
   return crossFieldReport(parsed.data);
+}
+
+type Json = Record<string, unknown>;
+const isPlainObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Keys the settings do not have. The schema alone would drop them silently,
+ * and a misspelt field ("ftpPort") would then look accepted while changing nothing.
+ */
+function unknownFields(input: unknown, shape: unknown, path: string[]): SettingsProblem[] {
+  if (!isPlainObject(input) || !isPlainObject(shape)) return [];
+  return Object.entries(input).flatMap(([key, value]) => {
+    const field = [...path, key];
+    if (!(key in shape)) return [{ field: field.join('.'), message: 'is not a setting (misspelt?)' }];
+    return unknownFields(value, shape[key], field);
+  });
 }
 
 export function formatProblem(problem: SettingsProblem): string {

@@ -41,6 +41,9 @@ export interface Stack {
   caFile: string;
   adminToken: string;
   certServiceUrl: string;
+  configServiceUrl: string;
+  /** PATCHes the settings through the config-service API (admin token); returns the response body. */
+  patchSettings(patch: unknown, comment?: string): Promise<{ outcome: string; version: number }>;
   ports: { https: number; ftps: number; passiveFrom: number; passiveTo: number; upstreamFtp: number; upstreamWeb: number; health: number };
   gateway: Gateway;
   logger: Logger;
@@ -132,9 +135,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let configService: Awaited<ReturnType<typeof createConfigService>> | null = null;
   let certService: Awaited<ReturnType<typeof createCertService>> | null = null;
   const certDataDir = join(dir, 'cert-service');
+  const configDataDir = join(dir, 'config-service');
 
   const startConfigService = async () => {
-    configService = createConfigService({ settings, host: '127.0.0.1', port: configPort, adminToken, serviceToken, logger: logger.child({ service: 'config-service' }) });
+    configService = createConfigService({
+      seed: settings,
+      dataDir: configDataDir,
+      host: '127.0.0.1',
+      port: configPort,
+      adminToken,
+      serviceToken,
+      amqpUrl,
+      eventsExchange,
+      logger: logger.child({ service: 'config-service' }),
+    });
     await configService.start();
   };
   const stopConfigService = async () => {
@@ -196,6 +210,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     caFile: join(certDataDir, 'active-cert-for-tests.pem'),
     adminToken,
     certServiceUrl: `http://127.0.0.1:${certPort}`,
+    configServiceUrl: `http://127.0.0.1:${configPort}`,
+    patchSettings: async (patch, comment) => {
+      const response = await fetch(`http://127.0.0.1:${configPort}/settings`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/merge-patch+json', ...(comment ? { 'x-change-comment': comment } : {}) },
+        body: JSON.stringify(patch),
+      });
+      const body = (await response.json()) as { outcome: string; version: number };
+      if (!response.ok) throw new Error(`PATCH /settings answered ${response.status}: ${JSON.stringify(body)}`);
+      return body;
+    },
     ports,
     gateway,
     logger,

@@ -1,0 +1,83 @@
+import type { SettingChange } from '@st/contracts';
+
+type Json = Record<string, unknown>;
+
+function isPlainObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * RFC 7396 JSON Merge Patch: objects merge key by key, `null` removes a key,
+ * anything else replaces. Settings have no optional keys, so a removal shows
+ * up afterwards as a "required" problem naming the field.
+ */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const result: Json = isPlainObject(target) ? structuredClone(target) : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete result[key];
+    else result[key] = applyMergePatch(result[key], value);
+  }
+  return result;
+}
+
+/**
+ * Every leaf that differs between two settings documents, as dotted paths.
+ * A port range is one value (`{from,to}` changes together), so a change of
+ * the passive range reads as one line rather than two.
+ */
+export function changedFields(before: unknown, after: unknown, path: string[] = []): SettingChange[] {
+  const atomic = (value: unknown) => !isPlainObject(value) || isPortRange(value);
+  if (atomic(before) || atomic(after)) {
+    return jsonEqual(before, after) ? [] : [{ field: path.join('.') || '(settings)', from: before ?? null, to: after ?? null }];
+  }
+  const a = before as Json;
+  const b = after as Json;
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.flatMap((key) => changedFields(a[key], b[key], [...path, key]));
+}
+
+function isPortRange(value: Json): boolean {
+  const keys = Object.keys(value);
+  return keys.length === 2 && 'from' in value && 'to' in value;
+}
+
+/** Key order does not matter: documents come from files, PUT bodies and patches. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => jsonEqual(item, b[index]));
+  }
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => key in b && jsonEqual(a[key], b[key]));
+}
+
+/**
+ * Sets the given fields of `target` to the values they have in `source`
+ * (a copy; the input is untouched). Used to carry what the operator changed
+ * in the settings file or environment onto settings that the API has changed
+ * since, without undoing the API's changes to other fields.
+ */
+export function carryFields(target: unknown, changes: readonly SettingChange[]): unknown {
+  const result = structuredClone(target) as Json;
+  for (const change of changes) {
+    const keys = change.field.split('.');
+    let node: Json = result;
+    for (const key of keys.slice(0, -1)) {
+      if (!isPlainObject(node[key])) node[key] = {};
+      node = node[key] as Json;
+    }
+    node[keys[keys.length - 1]!] = structuredClone(change.to);
+  }
+  return result;
+}
+
+export function describeChange(change: SettingChange): string {
+  return `${change.field}: ${formatValue(change.from)} → ${formatValue(change.to)}`;
+}
+
+function formatValue(value: unknown): string {
+  if (isPlainObject(value) && isPortRange(value)) return value.from === value.to ? String(value.from) : `${value.from}-${value.to}`;
+  return JSON.stringify(value);
+}
