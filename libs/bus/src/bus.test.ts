@@ -1,57 +1,13 @@
 import { waitUntil } from '@st/service-kit';
 import { randomBytes } from 'node:crypto';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { connect } from 'amqplib';
 import { createLogger } from '@st/logging';
+import { BrokerRelay } from '@st/test-kit';
 import { createEventPublisher, createEventSubscriber, redactAmqpUrl, type BusMessage } from './index.js';
 
 const amqpUrl = process.env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
 const logger = createLogger({ service: 'bus-test', level: 'silent', destination: new Writable({ write: (_c, _e, done) => done() }) });
-
-/** A TCP relay to the broker that the test can cut and restore, to make the broker "go away". */
-class BrokerRelay {
-  private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(private readonly target: { host: string; port: number }) {}
-
-  async open(port = 0): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = tcpConnect(this.target);
-      this.sockets.add(client).add(upstream);
-      const drop = () => {
-        client.destroy();
-        upstream.destroy();
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
-      client.on('error', drop).on('close', drop);
-      upstream.on('error', drop).on('close', drop);
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-
-  /** Stops accepting and drops every relayed connection. */
-  async cut(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await new Promise((resolve) => this.server?.close(resolve));
-    this.server = null;
-  }
-
-  url(): string {
-    const url = new URL(amqpUrl);
-    url.hostname = '127.0.0.1';
-    url.port = String(this.port);
-    return url.toString();
-  }
-}
 
 const eventually = (check: () => boolean, timeoutMs = 15_000) => waitUntil(check, timeoutMs);
 
@@ -88,7 +44,7 @@ describe('bus against the real RabbitMQ', () => {
   });
 
   it('reports an event it cannot send instead of pretending, and announces again through onConnected after reconnecting', async () => {
-    const relay = new BrokerRelay({ host: new URL(amqpUrl).hostname, port: Number(new URL(amqpUrl).port || 5672) });
+    const relay = new BrokerRelay(amqpUrl);
     await relay.open();
     const received: BusMessage[] = [];
     const subscriber = createEventSubscriber({ ...base, url: amqpUrl, name: 'sub', bindings: ['cert.activated'], onMessage: (m) => void received.push(m) });
@@ -126,7 +82,7 @@ describe('bus against the real RabbitMQ', () => {
   });
 
   it('resubscribes after losing its connection and calls onConnected each time (the moment to re-fetch state)', async () => {
-    const relay = new BrokerRelay({ host: new URL(amqpUrl).hostname, port: Number(new URL(amqpUrl).port || 5672) });
+    const relay = new BrokerRelay(amqpUrl);
     await relay.open();
     const received: BusMessage[] = [];
     let subscriptions = 0;
@@ -158,7 +114,7 @@ describe('bus against the real RabbitMQ', () => {
   });
 
   it('keeps retrying while the broker is unreachable, and close() stops it', async () => {
-    const relay = new BrokerRelay({ host: '127.0.0.1', port: 1 });
+    const relay = new BrokerRelay('amqp://guest:guest@127.0.0.1:1');
     await relay.open();
     const port = relay.port;
     await relay.cut();

@@ -65,3 +65,4 @@ export async function snapshotDir(dir: string): Promise<Record<string, string>> 
   await walk(dir);
   return result;
 }
+export { BrokerRelay } from './broker-relay.js';
