@@ -14,8 +14,10 @@ fi
 
 # vsftpd is the real upstream FTP server of the demo and the tests; curl and
 # lftp are FTPS clients written by others; openssl checks certificates.
+# stunnel4, nftables, iptables and ufw check config-service's renderings
+# (ufw is installed inactive; the tests only use its --dry-run).
 missing=()
-for pkg in vsftpd curl openssl lftp; do
+for pkg in vsftpd curl openssl lftp stunnel4 nftables iptables ufw; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
