@@ -90,7 +90,7 @@ it('uploads a 100 MiB body intact, streamed', async () => {
   expect(seen.sha256).toBe(source.sha256());
 });
 
-it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses upstream connections', async () => {
+it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses the upstream connection', async () => {
   // A client asking for another virtual host: its Host header must reach the upstream as X-Forwarded-Host.
   const otherHost = new Agent({ connect: { ca: stack.caPem, checkServerIdentity: () => undefined }, connections: 1 });
   const first = await request(`${base()}/echo-headers`, { headers: { 'x-forwarded-for': '6.6.6.6', host: 'files.example.test' }, dispatcher: otherHost });
@@ -98,7 +98,9 @@ it('sets X-Forwarded-For/-Proto/-Host and drops forged ones; reuses upstream con
   expect(seen.headers['x-forwarded-for']).toBe('127.0.0.1');
   expect(seen.headers['x-forwarded-proto']).toBe('https');
   expect(seen.headers['x-forwarded-host']).toBe('files.example.test');
-  const second = await request(`${base()}/echo-headers`, { dispatcher: otherHost });
+  // Each client connection has its own upstream connection (as with stunnel), reused for all its requests.
+  // The same Host keeps undici on the same TLS connection (a different one changes the SNI and makes it reconnect).
+  const second = await request(`${base()}/echo-headers`, { headers: { host: 'files.example.test' }, dispatcher: otherHost });
   const again = (await second.body.json()) as { upstreamSocketPort: number };
   expect(again.upstreamSocketPort).toBe(seen.upstreamSocketPort);
   await otherHost.close();

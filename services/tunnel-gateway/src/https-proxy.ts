@@ -1,12 +1,13 @@
-import http from 'node:http';
-import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import httpProxy from 'http-proxy';
 import type { Listener } from '@st/contracts';
 import type { Logger } from '@st/logging';
-
-/** Hop-by-hop and client-supplied forwarding headers: at the edge, only what we saw is true. */
-const untrustedForwardingHeaders = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip'];
+import { rewriteRequestHead, type RequestHead } from './http1/request-head.js';
+import { RequestReader } from './http1/request-reader.js';
+import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
+import { HttpSyntaxError } from './http1/syntax.js';
+import { normalizeAddress } from './tls-listener.js';
 
 export interface HttpsProxyOptions {
   /** The current http listener: its upstream may change while connections stay open. */
@@ -15,77 +16,289 @@ export interface HttpsProxyOptions {
   idleTimeoutMs: () => number;
 }
 
+/** An upstream that does not accept within this time is answered for with 502. */
+const upstreamConnectTimeoutMs = 10_000;
+
 /**
  * Reverse proxy from decrypted HTTPS connections to the upstream web port.
- * Bodies stream both ways through http-proxy; upstream connections are kept
- * alive and reused. The TLS sockets are handed in by a TlsListener, so this
- * server never listens itself.
+ *
+ * Each client connection gets its own upstream TCP connection, opened at its
+ * first request, as stunnel does. Earlier versions parsed every request and
+ * response in a node http.Server and forwarded them through http-proxy and a
+ * keep-alive agent; profiles showed most of the CPU going to parsing responses
+ * in JavaScript and to the stream layers bodies crossed. Here:
+ *
+ * - client → upstream: requests are read by a strict HTTP/1.1 reader (the
+ *   only place untrusted bytes are interpreted; smuggling attempts end in 400),
+ *   each head is rewritten with our forwarding headers, bodies pass through as
+ *   slices of the received buffers;
+ * - upstream → client: bytes are written unchanged; a ResponseObserver only
+ *   counts them to pair responses with requests (pipelining, HEAD, 1xx),
+ *   to see whether an upgrade was accepted, and to tell a finished response
+ *   from one cut short when the upstream closes.
+ *
+ * The TLS sockets are handed in by a TlsListener; this class never listens.
  */
 export class HttpsProxy {
-  private readonly server: http.Server;
-  private readonly proxy: httpProxy;
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' });
+  private readonly connections = new Set<ProxiedConnection>();
 
-  constructor(private readonly options: HttpsProxyOptions) {
-    this.server = http.createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 30_000 });
-    this.proxy = httpProxy.createProxyServer({ agent: this.agent, ws: true, xfwd: false, proxyTimeout: 0 });
-    this.proxy.on('error', (error, req, target) => this.onProxyError(error, req, target));
-    this.server.on('request', (req, res) => this.onRequest(req, res));
-    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head));
-    this.server.on('clientError', (error, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
-      else socket.destroy();
-      options.logger.debug({ err: error }, 'bad HTTP request');
-    });
-  }
+  constructor(private readonly options: HttpsProxyOptions) {}
 
   handle(socket: TLSSocket): void {
-    socket.setTimeout(this.options.idleTimeoutMs(), () => socket.destroy());
-    this.server.emit('connection', socket);
+    const connection = new ProxiedConnection(socket, this.options, () => this.connections.delete(connection));
+    this.connections.add(connection);
   }
 
   close(): void {
-    this.server.closeAllConnections();
-    this.agent.destroy();
+    for (const connection of this.connections) connection.destroy();
+    this.connections.clear();
+  }
+}
+
+interface SentRequest extends ExpectedResponse {
+  target: string;
+}
+
+/** One client connection and the upstream connection it uses. */
+class ProxiedConnection {
+  private upstream: net.Socket | null = null;
+  private upstreamAddress = '';
+  private readonly reader: RequestReader;
+  private readonly observer: ResponseObserver<SentRequest>;
+  /** After a 101: bytes flow unread both ways. */
+  private tunnel = false;
+  /** A 101 was seen in the chunk being handled; the tunnel starts once that chunk is written. */
+  private switching = false;
+  /** The upstream answered an upgrade request with something else; the held bytes are read as requests. */
+  private upgradeRefused = false;
+  /** A request's head was sent upstream and its body has not ended. */
+  private requestOpen = false;
+  /** The client sent a request that ends the connection (Connection: close, HTTP/1.0). */
+  private lastRequestSent = false;
+  /** Our answer to a refused request, sent once the responses to the requests before it are delivered. */
+  private refusal: string | null = null;
+  private corked = false;
+  private finished = false;
+
+  constructor(
+    private readonly client: TLSSocket,
+    private readonly options: HttpsProxyOptions,
+    private readonly onClosed: () => void,
+  ) {
+    this.reader = new RequestReader({
+      head: (head) => this.sendHead(head),
+      body: (data) => this.upstream!.write(data),
+      end: (head) => {
+        this.requestOpen = false;
+        if (head.last) this.lastRequestSent = true;
+      },
+    });
+    this.observer = new ResponseObserver<SentRequest>({
+      final: (request, status) => {
+        if (!request.upgrade) return;
+        if (status === 101) this.switching = true;
+        else this.upgradeRefused = true;
+      },
+      complete: () => undefined,
+    });
+    client.setTimeout(options.idleTimeoutMs(), () => {
+      options.logger.debug({ client: client.remoteAddress }, 'HTTPS connection idle; closed');
+      this.destroy();
+    });
+    client.on('data', (chunk: Buffer) => this.fromClient(chunk));
+    // Node ends our side when the client ends its; the upstream gets the same FIN.
+    client.on('end', () => this.upstream?.end());
+    client.on('error', () => this.destroy());
+    client.on('close', () => {
+      this.upstream?.destroy();
+      this.finished = true;
+      onClosed();
+    });
   }
 
-  private target(): string {
-    const { host, ports } = this.options.listener().upstream;
-    return `http://${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
+  destroy(): void {
+    this.finished = true;
+    this.client.destroy();
+    this.upstream?.destroy();
   }
 
-  private setForwardedHeaders(req: http.IncomingMessage): void {
-    for (const name of untrustedForwardingHeaders) delete req.headers[name];
-    const socket = req.socket as TLSSocket;
-    const clientAddress = (socket.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
-    req.headers['x-forwarded-for'] = clientAddress;
-    req.headers['x-forwarded-proto'] = 'https';
-    if (req.headers.host) req.headers['x-forwarded-host'] = req.headers.host;
-    req.headers['x-forwarded-port'] = String(socket.localPort ?? '');
-  }
-
-  private onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.setForwardedHeaders(req);
-    this.proxy.web(req, res, { target: this.target() });
-  }
-
-  private onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.setForwardedHeaders(req);
-    this.proxy.ws(req, socket, head, { target: this.target() });
-  }
-
-  private onProxyError(error: Error, req: http.IncomingMessage, target: http.ServerResponse | Duplex | unknown): void {
-    this.options.logger.warn({ err: error, method: req.method, url: req.url, upstream: this.target() }, 'upstream web request failed');
-    if (target instanceof http.ServerResponse) {
-      if (!target.headersSent) {
-        const body = `Bad Gateway: the file server's web port did not answer (${(error as NodeJS.ErrnoException).code ?? error.message}).\n`;
-        target.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
-        target.end(body);
-      } else {
-        target.destroy();
-      }
+  private fromClient(chunk: Buffer): void {
+    if (this.finished) return;
+    if (this.tunnel) {
+      if (!this.upstream!.write(chunk)) this.waitForUpstreamDrain();
       return;
     }
-    (target as Duplex | undefined)?.destroy?.();
+    try {
+      this.reader.push(chunk);
+    } catch (error) {
+      this.refuse(error as Error);
+    }
+    if (this.corked) {
+      this.corked = false;
+      this.upstream!.uncork();
+    }
+    if (this.reader.holding) this.client.pause();
+    else if (this.upstream?.writableNeedDrain) this.waitForUpstreamDrain();
   }
+
+  private waitForUpstreamDrain(): void {
+    this.client.pause();
+    this.upstream!.once('drain', () => {
+      if (!this.reader.holding) this.client.resume();
+    });
+  }
+
+  private sendHead(head: RequestHead): void {
+    const upstream = this.upstream ?? this.connectUpstream();
+    this.requestOpen = true;
+    this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target });
+    const rewritten = rewriteRequestHead(head, { clientAddress: normalizeAddress(this.client.remoteAddress), port: this.client.localPort ?? 0 });
+    // Corked until the chunk is read: the head leaves in one segment with the body bytes that came with it.
+    if (!this.corked) {
+      upstream.cork();
+      this.corked = true;
+    }
+    upstream.write(rewritten, 'latin1');
+  }
+
+  /** The upstream target is read now, so a changed port map applies to new connections. */
+  private connectUpstream(): net.Socket {
+    const { host, ports } = this.options.listener().upstream;
+    this.upstreamAddress = `${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
+    const upstream = net.connect({ host, port: ports.from, noDelay: true });
+    this.upstream = upstream;
+    upstream.setTimeout(upstreamConnectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+    upstream.once('connect', () => upstream.setTimeout(0));
+    upstream.on('data', (chunk: Buffer) => this.fromUpstream(chunk));
+    // Events of an upstream connection that was let go (closed while idle) concern nobody any more.
+    upstream.on('end', () => upstream === this.upstream && this.upstreamGone(null));
+    upstream.on('error', (error: NodeJS.ErrnoException) => upstream === this.upstream && this.upstreamGone(error));
+    upstream.on('close', () => upstream === this.upstream && this.upstreamGone(null));
+    return upstream;
+  }
+
+  private fromUpstream(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.tunnel) {
+      try {
+        this.observer.push(chunk);
+      } catch (error) {
+        this.options.logger.warn({ reason: (error as Error).message, upstream: this.upstreamAddress }, 'upstream web port sent an invalid response; connection closed');
+        this.destroy();
+        return;
+      }
+    }
+    if (!this.client.write(chunk)) {
+      this.upstream!.pause();
+      this.client.once('drain', () => this.upstream?.resume());
+    }
+    if (this.switching) {
+      this.switching = false;
+      this.tunnel = true;
+      const held = this.reader.takeHeld();
+      if (held && !this.upstream!.write(held)) this.waitForUpstreamDrain();
+      else this.client.resume();
+    }
+    if (this.upgradeRefused) {
+      this.upgradeRefused = false;
+      this.client.resume();
+      this.readClient(() => this.reader.resume());
+    }
+    if (this.refusal !== null && this.observer.waiting === 0) this.finish(this.refusal);
+  }
+
+  private readClient(read: () => void): void {
+    try {
+      read();
+    } catch (error) {
+      this.refuse(error as Error);
+    }
+    if (this.corked) {
+      this.corked = false;
+      this.upstream!.uncork();
+    }
+  }
+
+  /**
+   * The upstream ended, failed or closed. What the client gets depends on how
+   * far the response had come: the end of a response delimited by the close,
+   * a cut (not a clean end) for a truncated one, a 502 when nothing of it came.
+   *
+   * An upstream that closes while idle (its keep-alive timeout; Node's is 5 s)
+   * is let go and the client connection stays: its next request opens a new
+   * upstream connection. Clients keep their connections for our idle timeout,
+   * as they did when upstream connections came from a pool.
+   */
+  private upstreamGone(error: NodeJS.ErrnoException | null): void {
+    if (this.finished) return;
+    const observer = this.observer;
+    if (this.tunnel || (observer.endsAtClose && !error)) {
+      this.finished = true;
+      this.client.end();
+      return;
+    }
+    const request = this.pendingRequest();
+    if (observer.midResponse || (error && observer.endsAtClose)) {
+      this.options.logger.warn({ reason: error?.message ?? 'closed', upstream: this.upstreamAddress, ...request }, 'upstream web port broke off a response; client connection cut');
+      this.destroy();
+      return;
+    }
+    if (observer.upstreamClosing || this.lastRequestSent) {
+      // The close was announced (or asked for): requests pipelined after it were never answered, and the client knows to retry them.
+      this.finish(this.refusal);
+      return;
+    }
+    if (observer.waiting > 0) {
+      const reason = error?.code ?? error?.message ?? 'connection closed without a response';
+      this.options.logger.warn({ reason, upstream: this.upstreamAddress, ...request }, 'upstream web request failed');
+      this.finish(errorResponse(502, `the file server's web port did not answer (${reason})`));
+      return;
+    }
+    if (this.refusal !== null) {
+      this.finish(this.refusal);
+      return;
+    }
+    this.upstream?.destroy();
+    this.upstream = null;
+    // A 'drain' the client waited for will not come from a socket let go.
+    this.client.resume();
+  }
+
+  private pendingRequest(): { method?: string; url?: string } {
+    const request = this.observer.oldest;
+    return request ? { method: request.method, url: request.target } : {};
+  }
+
+  /** A request that breaks the rules: answered with its status once earlier responses are out, and the connection closes. */
+  private refuse(error: Error): void {
+    if (!(error instanceof HttpSyntaxError)) throw error;
+    this.options.logger.info({ client: normalizeAddress(this.client.remoteAddress), status: error.status, reason: error.message }, 'bad HTTP request refused');
+    const response = errorResponse(error.status, error.message);
+    if (this.requestOpen) {
+      // The upstream has part of this request: it must never see the rest or take what it has for complete.
+      this.upstream?.destroy();
+      this.requestOpen = false;
+      if (this.observer.waiting > 1 || this.observer.midResponse) this.destroy();
+      else this.finish(response);
+      return;
+    }
+    if (this.observer.waiting === 0) this.finish(response);
+    else this.refusal = response;
+  }
+
+  /** Ends the client connection after `response` (or after what was written), and the upstream with it. */
+  private finish(response: string | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (response === null) this.client.end();
+    else this.client.end(response, 'latin1');
+    this.upstream?.destroy();
+  }
+}
+
+function errorResponse(status: number, reason: string): string {
+  const phrase = STATUS_CODES[status] ?? 'Error';
+  // The reason may quote what the client sent; only printable ASCII goes back.
+  const body = `${phrase}: ${reason.replace(/[^\x20-\x7e]/g, '?')}.\n`;
+  return `HTTP/1.1 ${status} ${phrase}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 }

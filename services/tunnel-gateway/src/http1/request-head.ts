@@ -1,0 +1,138 @@
+import { HttpSyntaxError, isToken, listElements, parseContentLength, parseFieldLine, splitHeadLines, type FieldLine } from './syntax.js';
+
+/** How a message body is delimited (RFC 9112 §6.3). */
+export type BodyFraming = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'until-close' };
+
+export interface RequestHead {
+  method: string;
+  target: string;
+  version: '1.0' | '1.1';
+  fields: FieldLine[];
+  body: BodyFraming;
+  host: string | null;
+  /** Upgrade plus `Connection: upgrade`: the upstream may switch the connection to another protocol. */
+  upgrade: boolean;
+  /** The connection ends after this request (Connection: close, or HTTP/1.0 without keep-alive). */
+  last: boolean;
+}
+
+export const requestHeadLimits = {
+  /** A head that has not ended within this many bytes is refused with 431. */
+  maxBytes: 16 * 1024,
+  maxFields: 100,
+};
+
+/**
+ * Client-supplied forwarding headers: at the edge only what we saw is true, so
+ * these are dropped and ours are added.
+ */
+const untrustedForwardingFields = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip']);
+
+/**
+ * Parses a request head (request line and field lines, without the empty line
+ * that ends it) strictly: whatever two HTTP parsers could read differently
+ * (RFC 9112 §11.2, request smuggling) is refused rather than repaired.
+ */
+export function parseRequestHead(head: string): RequestHead {
+  const lines = splitHeadLines(head, 'request');
+  const [requestLine = ''] = lines;
+  const parts = requestLine.split(' ');
+  if (parts.length !== 3) throw new HttpSyntaxError(400, `request line is not "method SP target SP version": ${JSON.stringify(requestLine.slice(0, 100))}`);
+  const [method = '', target = '', versionText = ''] = parts;
+  if (!isToken(method)) throw new HttpSyntaxError(400, `invalid method ${JSON.stringify(method.slice(0, 40))}`);
+  // A TLS edge in front of a file server is no forward proxy; a tunnel through it would bypass every check here.
+  if (method === 'CONNECT') throw new HttpSyntaxError(405, 'CONNECT is not supported');
+  if (!isRequestTarget(target)) throw new HttpSyntaxError(400, 'invalid request target');
+  const version = /^HTTP\/([0-9])\.([0-9])$/.exec(versionText);
+  if (!version) throw new HttpSyntaxError(400, `invalid HTTP version ${JSON.stringify(versionText.slice(0, 20))}`);
+  if (version[1] !== '1' || (version[2] !== '0' && version[2] !== '1')) throw new HttpSyntaxError(505, `HTTP version ${versionText.slice(5)} is not supported`);
+  const http10 = version[2] === '0';
+
+  if (lines.length - 1 > requestHeadLimits.maxFields) throw new HttpSyntaxError(431, `more than ${requestHeadLimits.maxFields} header fields`);
+  const fields: FieldLine[] = [];
+  const contentLengths: string[] = [];
+  const transferEncodings: string[] = [];
+  const hosts: string[] = [];
+  const connection: string[] = [];
+  let hasUpgrade = false;
+  for (let i = 1; i < lines.length; i++) {
+    const field = parseFieldLine(lines[i]!, 'request header');
+    fields.push(field);
+    switch (field.key) {
+      case 'content-length':
+        contentLengths.push(field.value);
+        break;
+      case 'transfer-encoding':
+        transferEncodings.push(field.value);
+        break;
+      case 'host':
+        hosts.push(field.value);
+        break;
+      case 'connection':
+        connection.push(...listElements(field.value));
+        break;
+      case 'upgrade':
+        hasUpgrade = true;
+        break;
+    }
+  }
+
+  if (hosts.length > 1) throw new HttpSyntaxError(400, 'more than one Host header');
+  if (hosts.length === 0 && !http10) throw new HttpSyntaxError(400, 'HTTP/1.1 request without a Host header');
+  let body: BodyFraming = { kind: 'none' };
+  if (transferEncodings.length > 0) {
+    // RFC 9112 §6.1: both at once is how a front and a back end are made to disagree on where a request ends.
+    if (contentLengths.length > 0) throw new HttpSyntaxError(400, 'both Transfer-Encoding and Content-Length');
+    if (http10) throw new HttpSyntaxError(400, 'Transfer-Encoding in an HTTP/1.0 request');
+    const codings = transferEncodings.flatMap(listElements);
+    if (codings[codings.length - 1] !== 'chunked' || codings.indexOf('chunked') !== codings.length - 1) {
+      throw new HttpSyntaxError(400, `Transfer-Encoding must end with a single "chunked": ${JSON.stringify(transferEncodings.join(', ').slice(0, 100))}`);
+    }
+    body = { kind: 'chunked' };
+  } else if (contentLengths.length > 0) {
+    const length = parseContentLength(contentLengths, 'request');
+    if (length > 0) body = { kind: 'length', length };
+  }
+  const last = connection.includes('close') || (http10 && !connection.includes('keep-alive'));
+  return { method, target, version: http10 ? '1.0' : '1.1', fields, body, host: hosts[0] ?? null, upgrade: hasUpgrade && connection.includes('upgrade'), last };
+}
+
+/** request-target: visible ASCII or obs-text, no controls or spaces (RFC 9112 §3.2). */
+function isRequestTarget(target: string): boolean {
+  if (target.length === 0) return false;
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return false;
+  }
+  return true;
+}
+
+export interface ForwardedFor {
+  /** The client's address as the TLS listener saw it. */
+  clientAddress: string;
+  /** The public port the client connected to. */
+  port: number;
+}
+
+/**
+ * The head sent upstream: the request as received, minus client-supplied
+ * forwarding fields, with one Content-Length (duplicates were checked equal)
+ * and our X-Forwarded-For/-Proto/-Host/-Port.
+ */
+export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor): string {
+  let text = `${head.method} ${head.target} HTTP/${head.version}\r\n`;
+  let lengthWritten = false;
+  for (const field of head.fields) {
+    if (untrustedForwardingFields.has(field.key)) continue;
+    if (field.key === 'content-length') {
+      if (lengthWritten) continue;
+      lengthWritten = true;
+      text += `${field.name}: ${head.body.kind === 'length' ? head.body.length : 0}\r\n`;
+      continue;
+    }
+    text += `${field.name}: ${field.value}\r\n`;
+  }
+  text += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: https\r\n`;
+  if (head.host !== null) text += `X-Forwarded-Host: ${head.host}\r\n`;
+  return `${text}X-Forwarded-Port: ${forwarded.port}\r\n\r\n`;
+}
