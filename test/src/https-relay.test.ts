@@ -9,6 +9,8 @@ import { startStack, waitFor, type Stack } from './harness/stack.js';
 
 jest.setTimeout(120_000);
 
+const bigBody = randomBytes(48 * 1024 * 1024);
+
 /** What the upstream received: one entry per request it parsed. */
 const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders }> = [];
 
@@ -29,6 +31,21 @@ function recordingUpstream(): http.Server {
         hash.update(chunk);
       });
       req.on('end', () => res.end(JSON.stringify({ size, sha256: hash.digest('hex'), transferEncoding: req.headers['transfer-encoding'] ?? null })));
+      return;
+    }
+    if (url === '/big') {
+      res.setHeader('content-length', bigBody.length);
+      // In pieces of odd sizes, so that upstream reads, TLS records and client reads never line up.
+      let at = 0;
+      const next = () => {
+        while (at < bigBody.length) {
+          const piece = bigBody.subarray(at, at + 100_003);
+          at += piece.length;
+          if (!res.write(piece)) return res.once('drain', next);
+        }
+        res.end();
+      };
+      next();
       return;
     }
     if (url === '/truncated') {
@@ -225,6 +242,38 @@ it('delimits responses without a body (HEAD, 204, 304) on a kept-alive connectio
     `HEAD /echo/h HTTP/1.1\r\nHost: files.test\r\n\r\n${get('/no-content')}${get('/not-modified')}${get('/echo/last', 'Connection: close\r\n')}`,
   ]);
   expect(statusLines(received)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 204 No Content', 'HTTP/1.1 304 Not Modified', 'HTTP/1.1 200 OK']);
+});
+
+it('delivers a large download intact to a client that reads slowly', async () => {
+  const digest = createHash('sha256');
+  let size = 0;
+  await new Promise<void>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, checkServerIdentity: () => undefined }, () =>
+      socket.write(get('/big', 'Connection: close\r\n')),
+    );
+    let head = true;
+    let pending = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      if (head) {
+        pending = Buffer.concat([pending, chunk]);
+        const end = pending.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        head = false;
+        chunk = pending.subarray(end + 4);
+      }
+      size += chunk.length;
+      digest.update(chunk);
+      // Stalls now and then, so that the gateway's writes queue up and its upstream reads pause.
+      if (Math.random() < 0.05) {
+        socket.pause();
+        setTimeout(() => socket.resume(), 5);
+      }
+    });
+    socket.on('end', resolve);
+    socket.on('error', reject);
+  });
+  expect(size).toBe(bigBody.length);
+  expect(digest.digest('hex')).toBe(createHash('sha256').update(bigBody).digest('hex'));
 });
 
 describe('real clients', () => {

@@ -7,6 +7,7 @@ import { rewriteRequestHead, type RequestHead } from './http1/request-head.js';
 import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
+import { upstreamReadBuffers } from './read-buffer-pool.js';
 import { normalizeAddress } from './tls-listener.js';
 
 export interface HttpsProxyOptions {
@@ -165,11 +166,22 @@ class ProxiedConnection {
   private connectUpstream(): net.Socket {
     const { host, ports } = this.options.listener().upstream;
     this.upstreamAddress = `${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
-    const upstream = net.connect({ host, port: ports.from, noDelay: true });
+    const upstream = net.connect({
+      host,
+      port: ports.from,
+      noDelay: true,
+      // Backpressure pauses the socket (pause/resume) rather than through this callback's result.
+      onread: {
+        buffer: () => upstreamReadBuffers.take(),
+        callback: (bytes, buffer) => {
+          this.fromUpstream(buffer as Buffer, bytes);
+          return true;
+        },
+      },
+    });
     this.upstream = upstream;
     upstream.setTimeout(upstreamConnectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
     upstream.once('connect', () => upstream.setTimeout(0));
-    upstream.on('data', (chunk: Buffer) => this.fromUpstream(chunk));
     // Events of an upstream connection that was let go (closed while idle) concern nobody any more.
     upstream.on('end', () => upstream === this.upstream && this.upstreamGone(null));
     upstream.on('error', (error: NodeJS.ErrnoException) => upstream === this.upstream && this.upstreamGone(error));
@@ -177,8 +189,10 @@ class ProxiedConnection {
     return upstream;
   }
 
-  private fromUpstream(chunk: Buffer): void {
+  /** `buffer` comes from the read pool: it goes back once the client write of its bytes completed. */
+  private fromUpstream(buffer: Buffer, bytes: number): void {
     if (this.finished) return;
+    const chunk = buffer.subarray(0, bytes);
     if (!this.tunnel) {
       try {
         this.observer.push(chunk);
@@ -188,7 +202,7 @@ class ProxiedConnection {
         return;
       }
     }
-    if (!this.client.write(chunk)) {
+    if (!this.client.write(chunk, () => upstreamReadBuffers.release(buffer))) {
       this.upstream!.pause();
       this.client.once('drain', () => this.upstream?.resume());
     }

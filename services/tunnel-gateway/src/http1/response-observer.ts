@@ -78,6 +78,7 @@ export class ResponseObserver<Request extends ExpectedResponse> {
     this.queue.push(request);
   }
 
+  /** Keeps no reference to `data` after it returns. */
   push(data: Buffer): void {
     if (this.state === 'tunnel') return;
     if (this.pending) {
@@ -92,7 +93,8 @@ export class ResponseObserver<Request extends ExpectedResponse> {
         const end = findHeadEnd(data, at, at + this.scanned, 'response');
         if (end === -1 || end - at > responseHeadLimits.maxBytes) {
           if (data.length - at > responseHeadLimits.maxBytes) throw new HttpSyntaxError(400, `response head longer than ${responseHeadLimits.maxBytes} bytes`);
-          this.pending = data.subarray(at);
+          // A copy: the caller's buffer is recycled once written (ReadBufferPool).
+          this.pending = Buffer.from(data.subarray(at));
           this.scanned = data.length - at;
           return;
         }
