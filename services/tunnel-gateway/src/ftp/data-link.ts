@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { upstreamReadBuffers } from '../read-buffer-pool.js';
 
 export interface DataLinkResult {
   ok: boolean;
@@ -141,7 +142,19 @@ export class DataLink extends EventEmitter {
   }
 
   private connectUpstream(): net.Socket {
-    const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort, noDelay: true });
+    const upstream = net.connect({
+      host: this.options.upstreamHost,
+      port: this.options.upstreamPort,
+      noDelay: true,
+      // Recycled read buffers: see ReadBufferPool for why (GC cost on bulk downloads).
+      onread: {
+        buffer: () => upstreamReadBuffers.take(),
+        callback: (bytes, buffer) => {
+          this.fromUpstream(buffer as Buffer, bytes);
+          return true;
+        },
+      },
+    });
     upstream.pause();
     const connectTimer = setTimeout(
       () => this.fail(`upstream data port ${this.options.upstreamPort} did not accept in time`),
@@ -151,14 +164,6 @@ export class DataLink extends EventEmitter {
       clearTimeout(connectTimer);
       this.upstreamConnected = true;
       this.startFlowing();
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      this.bytesToClient += chunk.length;
-      // Data flows only once the client is attached (startFlowing).
-      if (!this.client!.write(chunk)) {
-        upstream.pause();
-        this.client!.once('drain', () => upstream.resume());
-      }
     });
     upstream.on('end', () => {
       this.upstreamEnded = true;
@@ -175,6 +180,16 @@ export class DataLink extends EventEmitter {
       this.maybeClosed();
     });
     return upstream;
+  }
+
+  /** Data flows only once the client is attached (startFlowing); `buffer` goes back to the pool once written. */
+  private fromUpstream(buffer: Buffer, bytes: number): void {
+    this.bytesToClient += bytes;
+    const client = this.client!;
+    if (!client.write(buffer.subarray(0, bytes), () => upstreamReadBuffers.release(buffer))) {
+      this.upstream.pause();
+      client.once('drain', () => this.upstream.resume());
+    }
   }
 
   private startFlowing(): void {
