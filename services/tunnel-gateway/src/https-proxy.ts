@@ -285,7 +285,12 @@ class ProxiedConnection {
 
   /** A request that breaks the rules: answered with its status once earlier responses are out, and the connection closes. */
   private refuse(error: Error): void {
-    if (!(error instanceof HttpSyntaxError)) throw error;
+    if (!(error instanceof HttpSyntaxError)) {
+      // A bug here must cost one connection, not the process that serves them all.
+      this.options.logger.error({ err: error }, 'HTTPS relay failed; connection closed');
+      this.destroy();
+      return;
+    }
     this.options.logger.info({ client: normalizeAddress(this.client.remoteAddress), status: error.status, reason: error.message }, 'bad HTTP request refused');
     const response = errorResponse(error.status, error.message);
     if (this.requestOpen) {

@@ -41,11 +41,6 @@ export class RequestReader {
     return this.state === 'holding';
   }
 
-  /** True between requests (nothing of a request read yet). */
-  get idle(): boolean {
-    return this.state === 'head' && this.pending === null;
-  }
-
   push(data: Buffer): void {
     if (this.state === 'stopped') return;
     if (this.pending) {
