@@ -3,7 +3,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { healthApi, portMapSchema, routingKeys, type CertificateBundle, type Listener, type PortMap } from '@st/contracts';
 import { createEventSubscriber, type EventSubscriber } from '@st/bus';
-import type { Logger } from '@st/logging';
+import { recordIdSource, type Logger } from '@st/logging';
 import { errorHandler, listenHttp, retryWithBackoff, sleep, type RunningHttpServer } from '@st/service-kit';
 import { FtpControlSession } from './ftp/control-session.js';
 import { PassiveDataListeners } from './ftp/data-listener.js';
@@ -64,6 +64,8 @@ export class Gateway {
   private readonly cache: StateCache;
   private readonly running = new Map<string, RunningListener>();
   private readonly abort = new AbortController();
+  /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
+  private readonly nextWebConnectionId = recordIdSource();
   /** The latest port map known; listeners read timeouts and policy from it. */
   private portMap: PortMap | null = null;
   /** The port map the running listeners were built from. */
@@ -313,7 +315,7 @@ export class Gateway {
           if (proxy) {
             logger.info(
               {
-                conn: `web_${randomBytes(6).toString('hex')}`,
+                conn: `web_${this.nextWebConnectionId()}`,
                 client: connection.remoteAddress,
                 clientPort: connection.remotePort,
                 port: connection.localPort,
