@@ -326,7 +326,7 @@ export class Gateway {
               },
               'HTTPS connection opened',
             );
-            proxy.handle(socket);
+            proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort });
             return;
           }
           new FtpControlSession(socket, connection, {

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import { rewriteRequestHead, type RequestHead } from './http1/request-head.js';
+import { rewriteRequestHead, type ForwardedFor, type RequestHead } from './http1/request-head.js';
 import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
@@ -45,8 +45,14 @@ export class HttpsProxy {
 
   constructor(private readonly options: HttpsProxyOptions) {}
 
-  handle(socket: TLSSocket): void {
-    const connection = new ProxiedConnection(socket, this.options, () => this.connections.delete(connection));
+  /** `forwarded` is what the listener already learnt about the peer; without it the socket is asked. */
+  handle(socket: TLSSocket, forwarded?: ForwardedFor): void {
+    const connection = new ProxiedConnection(
+      socket,
+      forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },
+      this.options,
+      () => this.connections.delete(connection),
+    );
     this.connections.add(connection);
   }
 
@@ -83,6 +89,7 @@ class ProxiedConnection {
 
   constructor(
     private readonly client: TLSSocket,
+    private readonly forwarded: ForwardedFor,
     private readonly options: HttpsProxyOptions,
     private readonly onClosed: () => void,
   ) {
@@ -103,7 +110,7 @@ class ProxiedConnection {
       complete: () => undefined,
     });
     client.setTimeout(options.idleTimeoutMs(), () => {
-      options.logger.debug({ client: client.remoteAddress }, 'HTTPS connection idle; closed');
+      options.logger.debug({ client: forwarded.clientAddress }, 'HTTPS connection idle; closed');
       this.destroy();
     });
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
@@ -153,7 +160,7 @@ class ProxiedConnection {
     const upstream = this.upstream ?? this.connectUpstream();
     this.requestOpen = true;
     this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target });
-    const rewritten = rewriteRequestHead(head, { clientAddress: normalizeAddress(this.client.remoteAddress), port: this.client.localPort ?? 0 });
+    const rewritten = rewriteRequestHead(head, this.forwarded);
     // Corked until the chunk is read: the head leaves in one segment with the body bytes that came with it.
     if (!this.corked) {
       upstream.cork();
@@ -291,7 +298,7 @@ class ProxiedConnection {
       this.destroy();
       return;
     }
-    this.options.logger.info({ client: normalizeAddress(this.client.remoteAddress), status: error.status, reason: error.message }, 'bad HTTP request refused');
+    this.options.logger.info({ client: this.forwarded.clientAddress, status: error.status, reason: error.message }, 'bad HTTP request refused');
     const response = errorResponse(error.status, error.message);
     if (this.requestOpen) {
       // The upstream has part of this request: it must never see the rest or take what it has for complete.

@@ -178,7 +178,10 @@ export class TlsListener<State = undefined> {
       return;
     }
     const timer = setTimeout(() => fail(new Error('TLS handshake timeout')), this.options.handshakeTimeoutMs());
-    raw.once('close', () => fail(new Error('socket hang up before the TLS handshake')));
+    // Every connection closes some day; only one that never became secure needs the Error (and its stack trace).
+    raw.once('close', () => {
+      if (!secure) fail(new Error('socket hang up before the TLS handshake'));
+    });
 
     const socket = new TLSSocket(raw, {
       isServer: true,
