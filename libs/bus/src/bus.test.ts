@@ -113,6 +113,29 @@ describe('bus against the real RabbitMQ', () => {
     }
   });
 
+  it.each([0, 5, 100, 1000])('a link cut %d ms after it came back reconnects when the broker returns, and close() returns promptly', async (delayMs) => {
+    const relay = new BrokerRelay(amqpUrl);
+    await relay.open();
+    const subscriber = createEventSubscriber({ ...base, url: relay.url(), name: `sub-cut-${delayMs}`, bindings: ['config.updated'], onMessage: () => undefined });
+    try {
+      await subscriber.whenConnected();
+      await relay.cut();
+      await relay.open(relay.port);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await relay.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await relay.open(relay.port);
+      await eventually(() => subscriber.connected && relay.connections > 0, 20_000);
+      await relay.cut();
+      const started = Date.now();
+      await subscriber.close();
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await subscriber.close();
+      await relay.cut();
+    }
+  }, 30_000);
+
   it('keeps retrying while the broker is unreachable, and close() stops it', async () => {
     const relay = new BrokerRelay('amqp://guest:guest@127.0.0.1:1');
     await relay.open();

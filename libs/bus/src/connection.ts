@@ -61,21 +61,52 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
   let waiters: Array<() => void> = [];
 
   async function connectOnce(): Promise<Promise<unknown>> {
-    const opened = await connect(options.url, {
-      timeout: options.connectTimeoutMs ?? 5000,
-      clientProperties: { connection_name: options.name },
-    });
+    const timeoutMs = options.connectTimeoutMs ?? 5000;
+    const connecting = connect(options.url, { timeout: timeoutMs, clientProperties: { connection_name: options.name } });
+    // amqplib's timeout covers the TCP connect only; a handshake cut half-way could otherwise wait for ever.
+    const giveUp = new AbortController();
+    const stop = () => giveUp.abort();
+    stopping.signal.addEventListener('abort', stop, { once: true });
+    const opened = await Promise.race([
+      connecting,
+      sleep(2 * timeoutMs, giveUp.signal).then(
+        () => Promise.reject(new Error(`no AMQP handshake within ${2 * timeoutMs} ms`)),
+        () => Promise.reject(new Error('closing')),
+      ),
+    ])
+      .catch((error: unknown) => {
+        // A connection that completes after we gave up on it is closed, not leaked.
+        connecting.then((late) => closeQuietly(late), () => undefined);
+        throw error;
+      })
+      .finally(() => {
+        stopping.signal.removeEventListener('abort', stop);
+        giveUp.abort();
+      });
     model = opened;
-    const closed = new Promise((resolve) => opened.once('close', resolve));
-    // Without an error listener a broker-side close would crash the process; 'close' follows it.
+    // A connection error ends the connection too: when the socket dies during or just after the
+    // open handshake, amqplib reports "Unexpected close" as an error and may never emit 'close'.
+    const closed = new Promise((resolve) => {
+      opened.once('close', resolve);
+      opened.once('error', resolve);
+    });
+    // Without an error listener a broker-side close would crash the process.
     opened.on('error', (error: unknown) => logger.warn({ err: error, bus: where }, 'bus connection error'));
+    // amqplib can leave a channel-open or declaration pending for ever when the socket dies under it;
+    // every setup step therefore also ends when the connection closes or the link is closed.
+    const interrupted = new Promise<never>((_, reject) => {
+      void closed.then((reason) => reject(reason instanceof Error ? reason : new Error('connection closed during setup')));
+      stopping.signal.addEventListener('abort', () => reject(new Error('closing')), { once: true });
+    });
+    interrupted.catch(() => undefined);
+    const step = <T>(work: Promise<T> | T): Promise<T> => Promise.race([Promise.resolve(work), interrupted]);
     if (stopping.signal.aborted) throw new Error('closing');
-    const channel = await opened.createConfirmChannel();
+    const channel = await step(opened.createConfirmChannel());
     channel.on('error', (error: unknown) => logger.warn({ err: error, bus: where }, 'bus channel error'));
     // A channel the broker closed (e.g. a refused declaration) takes the connection down, so the loop rebuilds both.
     channel.once('close', () => void opened.close().catch(() => undefined));
-    await channel.assertExchange(exchange, 'topic', { durable: true });
-    await hooks.setup?.(channel, exchange);
+    await step(channel.assertExchange(exchange, 'topic', { durable: true }));
+    await step(hooks.setup?.(channel, exchange));
     connected = true;
     logger.info({ bus: where, client: options.name }, 'bus connected');
     hooks.up?.(channel);
@@ -84,16 +115,26 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
     return closed;
   }
 
+  const aborted = new Promise<void>((resolve) => stopping.signal.addEventListener('abort', () => resolve(), { once: true }));
+
+  /** Closing a connection whose socket is gone can wait for a CloseOk that never comes: bounded. */
+  function closeQuietly(connection: ChannelModel | null): Promise<void> {
+    if (!connection) return Promise.resolve();
+    return Promise.race([connection.close().catch(() => undefined), sleep(1000).catch(() => undefined)]).then(() => undefined);
+  }
+
   const loop = (async () => {
     for (let attempt = 0; !stopping.signal.aborted; ) {
       try {
         const closed = await connectOnce();
         attempt = 0;
-        const reason = await closed;
+        const reason = await Promise.race([closed, aborted]);
         if (!stopping.signal.aborted) logger.warn({ err: reason, bus: where, client: options.name }, 'bus connection lost; reconnecting');
+        // Lets go of a connection that errored without closing (no-op when it is closed already).
+        void closeQuietly(model);
       } catch (error) {
         if (!stopping.signal.aborted) logger.warn({ err: error, bus: where, client: options.name, attempt: attempt + 1 }, 'bus connection failed; retrying');
-        await model?.close().catch(() => undefined);
+        void closeQuietly(model);
       }
       if (connected) {
         connected = false;
@@ -119,7 +160,7 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
     },
     async close() {
       stopping.abort(new Error('bus client closed'));
-      await model?.close().catch(() => undefined);
+      await closeQuietly(model);
       await loop;
     },
   };

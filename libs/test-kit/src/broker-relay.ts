@@ -37,12 +37,18 @@ export class BrokerRelay {
     this.port = (server.address() as AddressInfo).port;
   }
 
+  /** Client connections relayed right now. */
+  get connections(): number {
+    return this.sockets.size / 2;
+  }
+
   /** Stops accepting and drops every relayed connection. */
   async cut(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
-    await new Promise((resolve) => this.server?.close(resolve));
+    const server = this.server;
     this.server = null;
+    if (server) await new Promise((resolve) => server.close(resolve));
   }
 
   /** The broker URL (credentials, vhost) pointing at the relay. */
