@@ -53,7 +53,9 @@ export interface Stack {
   stopConfigService(): Promise<void>;
   startCertService(): Promise<void>;
   stopCertService(): Promise<void>;
-  newGateway(): Gateway;
+  /** A gateway over this stack's services; `amqpUrl` lets a test route its bus link through a relay it can cut. */
+  newGateway(overrides?: { amqpUrl?: string }): Gateway;
+  amqpUrl: string;
   leaseKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -172,7 +174,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     shippingLoggers.push(shipping);
     return shipping;
   };
-  const newGateway = () =>
+  const newGateway = (overrides: { amqpUrl?: string } = {}) =>
     new Gateway({
       replica: 'test-gw',
       redisUrl,
@@ -181,7 +183,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       source: new ServiceStateSource(`http://127.0.0.1:${configPort}`, `http://127.0.0.1:${certPort}`, serviceToken),
       health: { host: '127.0.0.1', port: ports.health },
       refreshIntervalMs: 60_000,
-      amqpUrl,
+      amqpUrl: overrides.amqpUrl ?? amqpUrl,
       eventsExchange,
       logger: options.shipLogs
         ? track(createLogger({
@@ -231,6 +233,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     startCertService,
     stopCertService,
     newGateway,
+    amqpUrl,
     leaseKeys: () => redis.keys(`${redisPrefix}lease*`),
     stop: async () => {
       await stack.gateway.stop().catch(() => undefined);
