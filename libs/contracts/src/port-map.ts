@@ -16,6 +16,21 @@ export type ListenerProtocol = (typeof listenerProtocols)[number];
 export const tlsModes = ['implicit', 'explicit'] as const;
 export type TlsMode = (typeof tlsModes)[number];
 
+/**
+ * The suites every terminator of ours offers: forward secret only (ECDHE for
+ * TLS 1.2; every TLS 1.3 suite is), AEAD only. The gateway configures them and
+ * the stunnel rendering repeats them, so both ends of a migration agree.
+ */
+export const tls13CipherSuites = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'] as const;
+export const tls12ForwardSecretCiphers = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+] as const;
+
 export const tlsPolicySchema = z.object({
   minVersion: z.enum(['TLSv1.2', 'TLSv1.3']),
   /** PROT C is refused with 534 unless this is set. */

@@ -1,5 +1,4 @@
 import type { ServerSettings } from '@st/contracts';
-import { forwardSecretCiphers } from '@st/tunnel-gateway';
 import {
   disabledPrefix,
   renderStunnelConfig,
@@ -159,12 +158,6 @@ describe('renderStunnelConfig', () => {
   it('renders the given certificate paths and process options', () => {
     const { text } = renderStunnelConfig(portMapWith(), { certFile: '/srv/tls/stunnel.cert', keyFile: '/srv/tls/stunnel.cert.key', foreground: true, pidFile: '', syslog: false });
     expect(parseStunnel(text).global).toMatchObject({ cert: '/srv/tls/stunnel.cert', key: '/srv/tls/stunnel.cert.key', foreground: 'yes', pid: '', syslog: 'no' });
-  });
-
-  it('uses the gateway’s forward-secret suites', () => {
-    const gateway = forwardSecretCiphers.split(':');
-    expect(stunnelTls13Ciphersuites).toEqual(gateway.filter((name) => name.startsWith('TLS_')));
-    expect(stunnelTls12Ciphers).toEqual(gateway.filter((name) => !name.startsWith('TLS_')));
   });
 
   it('keeps comments on one line and refuses values that would break the file', () => {

@@ -1,4 +1,4 @@
-import { formatRange, rangeSize, type Listener, type PortMap } from '@st/contracts';
+import { formatRange, rangeSize, tls12ForwardSecretCiphers, tls13CipherSuites, type Listener, type PortMap } from '@st/contracts';
 
 /**
  * Renders the stunnel configuration equivalent to a port map, for operators
@@ -50,19 +50,9 @@ export interface StunnelRendering {
   warnings: StunnelWarning[];
 }
 
-/**
- * The gateway's suites: forward secret only (ECDHE for TLS 1.2; every TLS 1.3
- * suite is). Kept equal to the gateway's list by a test.
- */
-export const stunnelTls12Ciphers = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-];
-export const stunnelTls13Ciphersuites = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
+/** The gateway's suites (one list in contracts), so a migration in either direction keeps the same ones. */
+export const stunnelTls12Ciphers: readonly string[] = tls12ForwardSecretCiphers;
+export const stunnelTls13Ciphersuites: readonly string[] = tls13CipherSuites;
 const curves = 'X25519:P-256:P-384';
 
 /** Marks the configuration lines of a disabled tunnel; distinct from "; " so that comments stay comments when it is removed. */

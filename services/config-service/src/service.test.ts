@@ -103,6 +103,38 @@ describe('config-service API: reading', () => {
     expect(serverSettingsSchema.parse(reply.json.settings)).toEqual(seed);
   });
 
+  it('renders the equivalent stunnel configuration as text, or with its warnings as JSON', async () => {
+    const text = await api('GET', `${configApi.stunnelConfig}?certFile=/srv/tls/stunnel.cert`);
+    expect(text.status).toBe(200);
+    expect(text.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(text.headers.get('x-settings-version')).toBe('1');
+    expect(text.text).toMatch(/^cert = \/srv\/tls\/stunnel\.cert$/m);
+    expect(text.text).toMatch(/^key = \/etc\/stunnel\/stunnel\.cert\.key$/m);
+    expect(text.text).toMatch(/^accept = 0\.0\.0\.0:9990$/m);
+    const json = await api('GET', configApi.stunnelConfig, undefined, adminToken, { headers: { accept: 'application/json' } });
+    expect(json.json).toMatchObject({ version: 1, text: expect.stringContaining('[ftps]'), warnings: expect.arrayContaining([expect.objectContaining({ code: 'passive-announcement' })]) });
+    const bad = await api('GET', `${configApi.stunnelConfig}?keyFile=${encodeURIComponent('/a;b')}`);
+    expect(bad.status).toBe(400);
+  });
+
+  it('lists the public ports and renders firewall rules in each format', async () => {
+    const ports = await api('GET', configApi.publicPorts);
+    expect(ports.json).toMatchObject({ version: 1, tunnelEnabled: true });
+    expect(ports.json.ports.map((port: { ports: unknown }) => port.ports)).toEqual([
+      { from: 8443, to: 8443 },
+      { from: 9990, to: 9990 },
+      { from: 4000, to: 4008 },
+    ]);
+    const nft = await api('GET', configApi.firewallRules);
+    expect(nft.text).toMatch(/tcp dport \{ 8443, 9990, 4000-4008 \}|4000-4008/);
+    expect(nft.text).toContain('table inet secure_transfers');
+    expect((await api('GET', `${configApi.firewallRules}?format=iptables`)).text).toContain('--dport 4000:4008');
+    expect((await api('GET', `${configApi.firewallRules}?format=iptables&family=ipv6`)).text).toMatch(/ip6tables|ipv6/i);
+    expect((await api('GET', `${configApi.firewallRules}?format=ufw`)).text).toContain('ufw allow');
+    expect((await api('GET', `${configApi.firewallRules}?format=pf`)).status).toBe(400);
+    expect((await api('GET', `${configApi.firewallRules}?format=iptables&family=ipx`)).status).toBe(400);
+  });
+
   it.each([
     { path: healthApi.live, body: { status: 'ok' } },
     { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: [] } },

@@ -4,6 +4,8 @@ import { createEventPublisher, type EventPublisher } from '@st/bus';
 import type { Logger } from '@st/logging';
 import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { ConfigError } from './errors.js';
+import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
+import { defaultStunnelFiles, renderStunnelConfig } from './render-stunnel.js';
 import { applyMergePatch } from './settings-changes.js';
 import { SettingsManager, type ChangeResult, type HostResolver } from './settings-manager.js';
 import { createFileSettingsStore } from './settings-store.js';
@@ -63,6 +65,12 @@ export function parseIfMatch(header: string | undefined): number | undefined {
   const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(header);
   if (!match) throw new HttpError(400, 'INVALID_REQUEST', `If-Match must name one settings version, e.g. "7" (got ${JSON.stringify(header)})`);
   return Number(match[1]);
+}
+
+/** A single text query parameter; repeated or empty counts as absent. */
+function queryText(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
 function flag(value: unknown): boolean {
@@ -178,6 +186,44 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     if (body.comment !== undefined && typeof body.comment !== 'string') throw new HttpError(400, 'INVALID_REQUEST', 'body.comment must be text');
     const request = changeRequest(req);
     sendChange(res, await openManager(state).rollback(body.version, { ...request, comment: (body.comment as string | undefined) ?? request.comment }));
+  });
+
+  app.get(configApi.stunnelConfig, admin, (req, res) => {
+    const portMap = openManager(state).currentPortMap();
+    const certFile = queryText(req, 'certFile') ?? defaultStunnelFiles.certFile;
+    const keyFile = queryText(req, 'keyFile') ?? defaultStunnelFiles.keyFile;
+    let rendering: ReturnType<typeof renderStunnelConfig>;
+    try {
+      rendering = renderStunnelConfig(portMap, { certFile, keyFile });
+    } catch (error) {
+      // The paths come from the query; anything else in the file comes from validated settings.
+      throw new HttpError(400, 'INVALID_REQUEST', (error as Error).message);
+    }
+    if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
+      res.json({ version: portMap.version, ...rendering });
+      return;
+    }
+    res.set('X-Settings-Version', String(portMap.version)).type('text/plain; charset=utf-8').send(rendering.text);
+  });
+
+  app.get(configApi.publicPorts, admin, (_req, res) => {
+    const portMap = openManager(state).currentPortMap();
+    res.json({ version: portMap.version, tunnelEnabled: portMap.tunnelEnabled, ports: publicPorts(portMap) });
+  });
+
+  app.get(configApi.firewallRules, admin, (req, res) => {
+    const portMap = openManager(state).currentPortMap();
+    const format = queryText(req, 'format') ?? 'nftables';
+    const family = queryText(req, 'family') ?? 'ipv4';
+    if (family !== 'ipv4' && family !== 'ipv6') throw new HttpError(400, 'INVALID_REQUEST', `family must be ipv4 or ipv6 (got "${family}")`);
+    const renderers: Record<string, () => string> = {
+      nftables: () => renderNftables(portMap),
+      iptables: () => renderIptables(portMap, family),
+      ufw: () => renderUfw(portMap),
+    };
+    const render = renderers[format];
+    if (!render) throw new HttpError(400, 'INVALID_REQUEST', `format must be one of ${Object.keys(renderers).join(', ')} (got "${format}")`);
+    res.set('X-Settings-Version', String(portMap.version)).type('text/plain; charset=utf-8').send(render());
   });
 
   app.use(notFound);

@@ -20,6 +20,8 @@ describe('validateSettings: schema violations', () => {
     { desc: 'handshake timeout too short', input: settingsWith((s) => void (s.timeouts.handshakeMs = 5)), field: 'timeouts.handshakeMs', message: /100/ },
     { desc: 'missing section', input: { ...settingsWith(), limits: undefined }, field: 'limits', message: /is required/ },
     { desc: 'not an object at all', input: 'settings', field: '(settings)', message: /object/ },
+    { desc: 'misspelt top-level setting', input: { ...settingsWith(), tunnelEnable: false }, field: 'tunnelEnable', message: /not a setting/ },
+    { desc: 'misspelt nested setting', input: settingsWith((s) => void ((s.upstream.ftp as Record<string, unknown>).pasvRange = { from: 1, to: 2 })), field: 'upstream.ftp.pasvRange', message: /not a setting/ },
   ])('$desc', ({ input, field, message }) => {
     const report = validateSettings(input);
     const problem = report.errors.find((candidate) => candidate.field === field);

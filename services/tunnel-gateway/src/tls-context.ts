@@ -1,22 +1,12 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import tls, { type SecureContext, type SecureContextOptions } from 'node:tls';
-import type { CertificateBundle, TlsPolicy } from '@st/contracts';
+import { tls12ForwardSecretCiphers, tls13CipherSuites, type CertificateBundle, type TlsPolicy } from '@st/contracts';
 
 /**
  * Forward-secret suites only (ECDHE for TLS 1.2; every TLS 1.3 suite is forward
  * secret). The TLS 1.3 names must be listed too, or Node would disable 1.3.
  */
-export const forwardSecretCiphers = [
-  'TLS_AES_128_GCM_SHA256',
-  'TLS_AES_256_GCM_SHA384',
-  'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256',
-  'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305',
-  'ECDHE-RSA-CHACHA20-POLY1305',
-].join(':');
+export const forwardSecretCiphers = [...tls13CipherSuites, ...tls12ForwardSecretCiphers].join(':');
 
 /** Fixed so that data connections can resume the control connection's session on any listener. */
 const sessionIdContext = 'secure-transfers';
