@@ -1,4 +1,7 @@
 import { stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { BrokerRelay } from '@st/test-kit';
@@ -86,6 +89,58 @@ describe('live reconcile: moving the FTPS port and the passive range', () => {
     const result = await download;
     expect(result).toMatchObject({ code: 0, stderr: '' });
     expect(await sha256File(output)).toBe(sha256);
+  });
+});
+
+describe('live reconcile: a changed upstream target', () => {
+  const named = (name: string): Server =>
+    createServer((req, res) => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(name);
+    });
+  const first = named('upstream A');
+  const second = named('upstream B');
+  let stack: Stack;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => second.listen(0, '127.0.0.1', resolve));
+    stack = await startStack({ webUpstream: first });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    second.closeAllConnections();
+    await new Promise((resolve) => second.close(resolve));
+  });
+
+  /** GET / over the given agent; says which upstream answered and on which client socket. */
+  function get(agent: https.Agent): Promise<{ body: string; clientPort: number }> {
+    return new Promise((resolve, reject) => {
+      const req = https.get({ host: '127.0.0.1', port: stack.ports.https, path: '/', agent, ca: stack.caPem }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ body, clientPort: req.socket!.localPort! }));
+      });
+      req.on('error', reject);
+    });
+  }
+
+  it('new connections go to the new upstream; an open connection is left alone', async () => {
+    const kept = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await get(kept);
+      expect(before.body).toBe('upstream A');
+      const change = await stack.patchSettings({ upstream: { web: { port: (second.address() as AddressInfo).port } } }, 'new web upstream');
+      await applied(stack, change.version);
+      // The HTTPS listener itself is unchanged: same port, same socket.
+      expect(stack.gateway.status().listeners.find((listener) => listener.id === 'https')?.openConnections).toBe(1);
+      const fresh = new https.Agent({ keepAlive: false });
+      expect((await get(fresh)).body).toBe('upstream B');
+      const again = await get(kept);
+      expect(again.clientPort).toBe(before.clientPort);
+      expect(['upstream A', 'upstream B']).toContain(again.body);
+    } finally {
+      kept.destroy();
+    }
   });
 });
 
