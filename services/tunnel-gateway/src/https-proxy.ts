@@ -7,7 +7,7 @@ import { rewriteRequestHead, type ForwardedFor, type RequestHead } from './http1
 import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
-import { upstreamReadBuffers } from './read-buffer-pool.js';
+import { pooledReads, upstreamReadBuffers } from './read-buffer-pool.js';
 import { normalizeAddress } from './tls-listener.js';
 
 export interface HttpsProxyOptions {
@@ -177,14 +177,7 @@ class ProxiedConnection {
       host,
       port: ports.from,
       noDelay: true,
-      // Backpressure pauses the socket (pause/resume) rather than through this callback's result.
-      onread: {
-        buffer: () => upstreamReadBuffers.take(),
-        callback: (bytes, buffer) => {
-          this.fromUpstream(buffer as Buffer, bytes);
-          return true;
-        },
-      },
+      onread: pooledReads((buffer, bytes) => this.fromUpstream(buffer, bytes)),
     });
     this.upstream = upstream;
     upstream.setTimeout(upstreamConnectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));

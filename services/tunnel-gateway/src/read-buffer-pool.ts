@@ -1,3 +1,5 @@
+import type { OnReadOpts } from 'node:net';
+
 /**
  * Read buffers for plain upstream sockets on bulk relay paths, reused once
  * the TLS write they fed has completed.
@@ -34,3 +36,18 @@ export class ReadBufferPool {
 
 /** One pool per process: buffers are used by one connection at a time and move between connections freely. */
 export const upstreamReadBuffers = new ReadBufferPool();
+
+/**
+ * `onread` options for net.connect: reads land in pooled buffers and go to
+ * `onChunk`, which hands each buffer back (release) once nothing refers to it.
+ * Backpressure is left to socket.pause()/resume().
+ */
+export function pooledReads(onChunk: (buffer: Buffer, bytes: number) => void): OnReadOpts {
+  return {
+    buffer: () => upstreamReadBuffers.take(),
+    callback: (bytes, buffer) => {
+      onChunk(buffer as Buffer, bytes);
+      return true;
+    },
+  };
+}

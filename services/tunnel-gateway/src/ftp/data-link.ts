@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { upstreamReadBuffers } from '../read-buffer-pool.js';
+import { pooledReads, upstreamReadBuffers } from '../read-buffer-pool.js';
 
 export interface DataLinkResult {
   ok: boolean;
@@ -147,13 +147,7 @@ export class DataLink extends EventEmitter {
       port: this.options.upstreamPort,
       noDelay: true,
       // Recycled read buffers: see ReadBufferPool for why (GC cost on bulk downloads).
-      onread: {
-        buffer: () => upstreamReadBuffers.take(),
-        callback: (bytes, buffer) => {
-          this.fromUpstream(buffer as Buffer, bytes);
-          return true;
-        },
-      },
+      onread: pooledReads((buffer, bytes) => this.fromUpstream(buffer, bytes)),
     });
     upstream.pause();
     const connectTimer = setTimeout(
