@@ -136,8 +136,13 @@ class ProxiedConnection {
       if (!this.upstream!.write(chunk)) this.waitForUpstreamDrain();
       return;
     }
+    this.readClient(() => this.reader.push(chunk));
+  }
+
+  /** Runs the request reader over client bytes, then sends what it wrote upstream and applies backpressure. */
+  private readClient(read: () => void): void {
     try {
-      this.reader.push(chunk);
+      read();
     } catch (error) {
       this.refuse(error as Error);
     }
@@ -145,6 +150,7 @@ class ProxiedConnection {
       this.corked = false;
       this.upstream!.uncork();
     }
+    if (this.finished) return;
     if (this.reader.holding) this.client.pause();
     else if (this.upstream?.writableNeedDrain) this.waitForUpstreamDrain();
   }
@@ -219,18 +225,6 @@ class ProxiedConnection {
       this.readClient(() => this.reader.resume());
     }
     if (this.refusal !== null && this.observer.waiting === 0) this.finish(this.refusal);
-  }
-
-  private readClient(read: () => void): void {
-    try {
-      read();
-    } catch (error) {
-      this.refuse(error as Error);
-    }
-    if (this.corked) {
-      this.corked = false;
-      this.upstream!.uncork();
-    }
   }
 
   /**
