@@ -2,26 +2,14 @@ import { stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
-import { BrokerRelay } from '@st/test-kit';
+import { BrokerRelay, canConnect, freePort, freePortBlock } from '@st/test-kit';
 import { connectBasicFtp, curl, ftpsUrl, sha256File, writeRandomFile } from './harness/clients.js';
-import { freePort, freePortBlock } from './harness/ports.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
 jest.setTimeout(180_000);
 
-/** True when a TCP connection to the port is accepted (a listener is there), false when refused. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = tcpConnect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
+const accepts = (port: number) => canConnect('127.0.0.1', port);
 
 async function acceptsAny(from: number, to: number): Promise<boolean> {
   for (let port = from; port <= to; port++) if (await accepts(port)) return true;

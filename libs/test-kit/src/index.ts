@@ -66,3 +66,4 @@ export async function snapshotDir(dir: string): Promise<Record<string, string>> 
   return result;
 }
 export { BrokerRelay } from './broker-relay.js';
+export { canConnect, freePort, freePortBlock, type FreePortOptions } from './ports.js';

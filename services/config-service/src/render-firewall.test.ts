@@ -1,6 +1,6 @@
 import type { ServerSettings } from '@st/contracts';
 import { destinationOf, publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
-import { portMapWith, renderGeneratedAt } from './render-test-port-maps.js';
+import { portMapWith, renderGeneratedAt } from './test-port-maps.js';
 
 /** The lines that act, without comments: what nft, iptables-restore or a shell would execute. */
 function ruleLines(text: string, pattern: RegExp): string[] {

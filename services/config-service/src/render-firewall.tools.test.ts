@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerSettings } from '@st/contracts';
 import { renderIptables, renderNftables, renderUfw } from './render-firewall.js';
-import { portMapWith } from './render-test-port-maps.js';
-import { commandPath } from './render-tool-helpers.js';
+import { portMapWith } from './test-port-maps.js';
+import { commandPath } from './test-tools.js';
 
 /**
  * The rendered firewall files, unmodified, fed to the real tools:

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { ServerSettings } from '@st/contracts';
 import { renderStunnelConfig } from './render-stunnel.js';
-import { portMapWith } from './render-test-port-maps.js';
-import { canConnect, commandPath, freePortRange } from './render-tool-helpers.js';
+import { portMapWith } from './test-port-maps.js';
+import { canConnect, commandPath, freePortRange } from './test-tools.js';
 
 /**
  * The rendered configuration, unmodified, started with Debian's stunnel4:

@@ -8,7 +8,7 @@ import {
   stunnelTls13Ciphersuites,
   type StunnelWarningCode,
 } from './render-stunnel.js';
-import { portMapWith, renderGeneratedAt as generatedAt } from './render-test-port-maps.js';
+import { portMapWith, renderGeneratedAt as generatedAt } from './test-port-maps.js';
 
 interface ParsedStunnel {
   global: Record<string, string>;

@@ -4,4 +4,3 @@ export { lookupUser, removeFtpUser, type SystemUser } from './system-user.js';
 export { renderVsftpdConfig, type VsftpdConfigInput } from './vsftpd-config.js';
 export { createFileBrowser, type FileBrowserOptions, type ListingEntry } from './file-browser.js';
 export { seedSampleDirectory, type SeedResult } from './sample-content.js';
-export { freePort, freePortRange } from './free-port.js';

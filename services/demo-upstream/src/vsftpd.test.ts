@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { Client, FTPError } from 'basic-ftp';
 import { createFileBrowser } from './file-browser.js';
-import { freePort, freePortRange } from './free-port.js';
+import { freePort, freePortBlock } from '@st/test-kit';
+
+const freePortRange = async (count: number) => {
+  const from = await freePortBlock(count, { hosts: ['127.0.0.1'] });
+  return { from, to: from + count - 1 };
+};
 import { lookupUser, removeFtpUser } from './system-user.js';
 import { startVsftpd, type RunningVsftpd } from './vsftpd.js';
 

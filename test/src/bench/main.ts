@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { removeFtpUser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
-import { freePortBlock } from '../harness/ports.js';
+import { freePortBlock } from '@st/test-kit';
 import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certificates.js';
 import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
 import { renderProfileSection, type CpuProfile } from './cpu-profile.js';

@@ -12,7 +12,7 @@ import { createCertService } from '@st/cert-service';
 import { waitUntil } from '@st/service-kit';
 import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
 import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
-import { freePort, freePortBlock } from './ports.js';
+import { freePort, freePortBlock } from '@st/test-kit';
 import { testAmqpUrl, testRedisUrl } from './infrastructure.js';
 
 export const ftpUser = 'sttest';
