@@ -325,6 +325,29 @@ describe('config-service API: changing the settings', () => {
   });
 });
 
+describe('config-service: concurrent changes', () => {
+  it('patches arriving together all land, one version each, none undoing another', async () => {
+    const { service, api } = await started();
+    const current = async () => (await api('GET', configApi.settings)).json as { version: number; settings: ServerSettings };
+    const before = (await current()).version;
+    const patches = [
+      { timeouts: { handshakeMs: 11_000 } },
+      { timeouts: { controlIdleMs: 310_000 } },
+      { timeouts: { dataIdleMs: 130_000 } },
+      { timeouts: { passiveLeaseMs: 61_000 } },
+      { limits: { maxCommandLength: 2048 } },
+    ];
+    const replies = await Promise.all(patches.map((patch) => api('PATCH', configApi.settings, patch)));
+    expect(replies.map((reply) => reply.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(replies.map((reply) => reply.json.version).sort()).toEqual([1, 2, 3, 4, 5].map((n) => before + n));
+    const after = await current();
+    expect(after.settings.timeouts).toMatchObject({ handshakeMs: 11_000, controlIdleMs: 310_000, dataIdleMs: 130_000, passiveLeaseMs: 61_000 });
+    expect(after.settings.limits.maxCommandLength).toBe(2048);
+    await service.stop();
+  });
+
+});
+
 describe('config-service: history across restarts', () => {
   it('keeps every version across a restart and serves the latest', async () => {
     const first = await started();

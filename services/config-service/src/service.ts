@@ -158,8 +158,8 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
   app.patch(configApi.settings, admin, json, async (req, res) => {
     const patch = jsonObjectBody(req, 'a JSON merge patch (RFC 7396) of the settings');
     const manager = openManager(state);
-    // Applied to the current version; with If-Match, a version changed in between is refused as a conflict instead.
-    sendChange(res, await manager.propose(applyMergePatch(manager.current().settings, patch), { source: 'patch', ...changeRequest(req) }));
+    // Applied to whatever version is current when its turn comes; with If-Match, a version changed in between is a conflict instead.
+    sendChange(res, await manager.propose((current: ServerSettings) => applyMergePatch(current, patch), { source: 'patch', ...changeRequest(req) }));
   });
 
   app.get(configApi.settingsVersions, admin, (req, res) => {

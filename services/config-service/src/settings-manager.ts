@@ -135,8 +135,13 @@ export class SettingsManager {
     return found;
   }
 
-  /** Proposes a complete settings document. Changes are applied one at a time, in arrival order. */
-  propose(candidate: unknown, request: ChangeRequest): Promise<ChangeResult> {
+  /**
+   * Proposes a complete settings document, or a function that builds one from
+   * the current settings (a patch): it runs in turn, so two patches arriving
+   * together both land instead of the second undoing the first. Changes are
+   * applied one at a time, in arrival order.
+   */
+  propose(candidate: unknown | ((current: ServerSettings) => unknown), request: ChangeRequest): Promise<ChangeResult> {
     const run = this.queue.then(() => this.proposeNow(candidate, request));
     this.queue = run.catch(() => undefined);
     return run;
@@ -159,8 +164,9 @@ export class SettingsManager {
     return sent;
   }
 
-  private async proposeNow(candidate: unknown, request: ChangeRequest): Promise<ChangeResult> {
+  private async proposeNow(proposal: unknown | ((current: ServerSettings) => unknown), request: ChangeRequest): Promise<ChangeResult> {
     const current = this.current();
+    const candidate = typeof proposal === 'function' ? (proposal as (settings: ServerSettings) => unknown)(current.settings) : proposal;
     if (request.ifMatch !== undefined && request.ifMatch !== current.version) {
       throw new ConfigError(
         'VERSION_CONFLICT',
