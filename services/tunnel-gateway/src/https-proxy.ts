@@ -7,7 +7,7 @@ import { rewriteRequestHead, type ForwardedFor, type RequestHead } from './http1
 import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
-import { pooledReads, upstreamReadBuffers } from './read-buffer-pool.js';
+import { connectWithPooledReads, upstreamReadBuffers } from './read-buffer-pool.js';
 import { normalizeAddress } from './tls-listener.js';
 
 export interface HttpsProxyOptions {
@@ -179,12 +179,7 @@ class ProxiedConnection {
   private connectUpstream(): net.Socket {
     const { host, ports } = this.options.listener().upstream;
     this.upstreamAddress = `${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
-    const upstream = net.connect({
-      host,
-      port: ports.from,
-      noDelay: true,
-      onread: pooledReads((buffer, bytes) => this.fromUpstream(buffer, bytes)),
-    });
+    const upstream = connectWithPooledReads({ host, port: ports.from, noDelay: true }, (buffer, bytes) => this.fromUpstream(buffer, bytes));
     this.upstream = upstream;
     upstream.setTimeout(upstreamConnectTimeoutMs, () => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
     upstream.once('connect', () => upstream.setTimeout(0));

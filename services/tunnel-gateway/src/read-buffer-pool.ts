@@ -1,4 +1,4 @@
-import type { OnReadOpts } from 'node:net';
+import { connect, type Socket, type TcpNetConnectOpts } from 'node:net';
 
 /**
  * Read buffers for plain upstream sockets on bulk relay paths, reused once
@@ -25,6 +25,11 @@ export class ReadBufferPool {
     private readonly maxFree = 64,
   ) {}
 
+  /** Buffers waiting for reuse. */
+  get available(): number {
+    return this.free.length;
+  }
+
   take(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferSize);
   }
@@ -38,16 +43,30 @@ export class ReadBufferPool {
 export const upstreamReadBuffers = new ReadBufferPool();
 
 /**
- * `onread` options for net.connect: reads land in pooled buffers and go to
- * `onChunk`, which hands each buffer back (release) once nothing refers to it.
+ * net.connect with reads into pooled buffers: each read goes to `onChunk`,
+ * which hands the buffer back (upstreamReadBuffers.release) once nothing
+ * refers to it. Node installs the buffer for the next read right after each
+ * read; that one is never handed out, so it returns to the pool when the
+ * socket closes — otherwise every connection would cost a fresh buffer, and
+ * at a thousand handshakes a second that is the same collector churn again.
  * Backpressure is left to socket.pause()/resume().
  */
-export function pooledReads(onChunk: (buffer: Buffer, bytes: number) => void): OnReadOpts {
-  return {
-    buffer: () => upstreamReadBuffers.take(),
-    callback: (bytes, buffer) => {
-      onChunk(buffer as Buffer, bytes);
-      return true;
+export function connectWithPooledReads(options: TcpNetConnectOpts, onChunk: (buffer: Buffer, bytes: number) => void): Socket {
+  let installed: Buffer | null = null;
+  const socket = connect({
+    ...options,
+    onread: {
+      buffer: () => (installed = upstreamReadBuffers.take()),
+      callback: (bytes, buffer) => {
+        installed = null;
+        onChunk(buffer as Buffer, bytes);
+        return true;
+      },
     },
-  };
+  });
+  socket.once('close', () => {
+    if (installed) upstreamReadBuffers.release(installed);
+    installed = null;
+  });
+  return socket;
 }

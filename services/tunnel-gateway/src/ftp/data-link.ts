@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import { pooledReads, upstreamReadBuffers } from '../read-buffer-pool.js';
+import { connectWithPooledReads, upstreamReadBuffers } from '../read-buffer-pool.js';
 
 export interface DataLinkResult {
   ok: boolean;
@@ -142,13 +142,10 @@ export class DataLink extends EventEmitter {
   }
 
   private connectUpstream(): net.Socket {
-    const upstream = net.connect({
-      host: this.options.upstreamHost,
-      port: this.options.upstreamPort,
-      noDelay: true,
-      // Recycled read buffers: see ReadBufferPool for why (GC cost on bulk downloads).
-      onread: pooledReads((buffer, bytes) => this.fromUpstream(buffer, bytes)),
-    });
+    // Recycled read buffers: see ReadBufferPool for why (GC cost on bulk downloads).
+    const upstream = connectWithPooledReads({ host: this.options.upstreamHost, port: this.options.upstreamPort, noDelay: true }, (buffer, bytes) =>
+      this.fromUpstream(buffer, bytes),
+    );
     upstream.pause();
     const connectTimer = setTimeout(
       () => this.fail(`upstream data port ${this.options.upstreamPort} did not accept in time`),
