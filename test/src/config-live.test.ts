@@ -191,6 +191,19 @@ describe('live reconcile: a gateway that missed changes catches up', () => {
     expect((await curl(stack, ['--list-only', ftpsUrl(stack, '/')])).code).toBe(0);
   });
 
+  it('follows a change while cert-service is down (the two documents are fetched independently)', async () => {
+    await stack.stopCertService();
+    try {
+      const newHttps = await freePort();
+      const change = await stack.patchSettings({ public: { httpsPort: newHttps } }, 'while cert-service is down');
+      await applied(stack, change.version);
+      followPorts(stack, { https: newHttps });
+      expect((await curl(stack, ['-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${newHttps}/`])).stdout).toBe('200');
+    } finally {
+      await stack.startCertService();
+    }
+  });
+
   it('cut off from the broker during two changes, it ends on the latest version when the link is back', async () => {
     const relay = new BrokerRelay(stack.amqpUrl);
     await relay.open();

@@ -73,7 +73,8 @@ export class Gateway {
   private bundleFingerprint: string | null = null;
   private listenerErrors: string[] = [];
   private healthServer: RunningHttpServer | null = null;
-  private applying: Promise<void> = Promise.resolve();
+  private applying: Promise<boolean> = Promise.resolve(true);
+  private fetching: Promise<void> = Promise.resolve();
   private fetchLoop: Promise<void> | null = null;
   private subscriber: EventSubscriber | null = null;
   /** Set while a fetch triggered by an event runs; a second event during it asks for one more. */
@@ -195,31 +196,49 @@ export class Gateway {
     }
   }
 
-  /** Public so an event handler (config.updated, cert.activated) can trigger it. */
-  async fetchOnce(): Promise<void> {
-    const [bundle, portMap] = await Promise.all([this.config.source.fetchBundle(), this.config.source.fetchPortMap()]);
-    if (this.abort.signal.aborted) return;
-    if (bundle.fingerprintSha256 !== this.bundleFingerprint || !this.contexts.active) {
-      this.applyBundle(bundle, 'cert-service');
-      await this.cache.saveBundle(bundle);
-    }
-    if (!this.appliedPortMap || JSON.stringify(portMap) !== JSON.stringify(this.appliedPortMap)) {
-      await this.applyPortMap(portMap, 'config-service');
-      await this.cache.savePortMap(portMap);
-    }
+  /**
+   * Fetches the certificate bundle and the port map and applies what changed.
+   * Fetches run one at a time (events, reconnections and the periodic loop all
+   * come here), so an older answer can never be applied after a newer one.
+   * The two documents are independent: config changes still apply while
+   * cert-service is down, and the other way round. Rejects when either fetch
+   * failed, so the periodic loop keeps retrying.
+   */
+  fetchOnce(): Promise<void> {
+    const run = this.fetching.then(() => this.fetchNow());
+    this.fetching = run.catch(() => undefined);
+    return run;
   }
 
-  private applyBundle(bundle: CertificateBundle, from: string): void {
+  private async fetchNow(): Promise<void> {
+    const [bundle, portMap] = await Promise.allSettled([this.config.source.fetchBundle(), this.config.source.fetchPortMap()]);
+    if (this.abort.signal.aborted) return;
+    if (bundle.status === 'fulfilled' && (bundle.value.fingerprintSha256 !== this.bundleFingerprint || !this.contexts.active)) {
+      if (this.applyBundle(bundle.value, 'cert-service')) await this.cache.saveBundle(bundle.value);
+    }
+    if (portMap.status === 'fulfilled' && (!this.appliedPortMap || JSON.stringify(portMap.value) !== JSON.stringify(this.appliedPortMap))) {
+      // Only a map that was applied is cached: a restart must not start from one whose ports could not be opened.
+      if (await this.applyPortMap(portMap.value, 'config-service')) await this.cache.savePortMap(portMap.value);
+    }
+    const failures = [bundle, portMap].filter((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failures.length > 0) throw new Error(failures.map((failure) => (failure.reason as Error).message).join('; '));
+  }
+
+  /** True when the bundle is now the active certificate. */
+  private applyBundle(bundle: CertificateBundle, from: string): boolean {
     try {
       const certificate = this.contexts.load(bundle);
       this.bundleFingerprint = bundle.fingerprintSha256;
       this.logger.info({ certificate, from }, 'certificate loaded');
+      return true;
     } catch (error) {
       this.logger.error({ err: error, id: bundle.id, from }, 'certificate rejected; keeping the previous one');
+      return false;
     }
   }
 
-  private applyPortMap(portMap: PortMap, from: string): Promise<void> {
+  /** Resolves true once the map is in force (or remembered until a certificate arrives), false when it was refused. */
+  private applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
     this.applying = this.applying.then(() => this.reconcile(portMapSchema.parse(portMap), from));
     return this.applying;
   }
@@ -229,12 +248,12 @@ export class Gateway {
    * what was just opened and keeps the previous map running (all or nothing).
    * Then retargets kept listeners and drains removed ones.
    */
-  private async reconcile(portMap: PortMap, from: string): Promise<void> {
+  private async reconcile(portMap: PortMap, from: string): Promise<boolean> {
     if (!this.contexts.active) {
       // Listeners need a certificate; the map is remembered and applied once one arrives.
       this.portMap = portMap;
       this.listenerErrors = [];
-      return;
+      return true;
     }
     const desired = portMap.tunnelEnabled ? portMap.listeners : [];
     const plan = planListenerChanges(
@@ -253,7 +272,7 @@ export class Gateway {
       if (previousPortMap) this.contexts.setPolicy(previousPortMap.tls);
       this.listenerErrors = [`port map version ${portMap.version} not applied: ${(error as Error).message}`];
       this.logger.error({ err: error, version: portMap.version, from }, 'port map not applied; previous listeners keep running');
-      return;
+      return false;
     }
     for (const listener of opened) this.running.set(listenerKey(listener.spec), listener);
     for (const { to } of plan.keep) {
@@ -272,6 +291,7 @@ export class Gateway {
       { version: portMap.version, from, opened: plan.open.map((l) => l.id), closed: plan.close.map((l) => l.id), tunnelEnabled: portMap.tunnelEnabled },
       'port map applied',
     );
+    return true;
   }
 
   private async openListener(spec: Listener): Promise<RunningListener> {
