@@ -27,6 +27,9 @@ export const serverSettingsSchema = z.object({
 });
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 
+/** The settings whose value may be null (a JSON merge patch sets them to null instead of removing them). */
+export const nullableSettingFields: readonly string[] = ['public.address', 'public.passiveRange'];
+
 export const defaultServerSettings: ServerSettings = {
   upstream: {
     host: '127.0.0.1',

@@ -113,8 +113,11 @@ describe('config-service API: reading', () => {
     expect(text.text).toMatch(/^accept = 0\.0\.0\.0:9990$/m);
     const json = await api('GET', configApi.stunnelConfig, undefined, adminToken, { headers: { accept: 'application/json' } });
     expect(json.json).toMatchObject({ version: 1, text: expect.stringContaining('[ftps]'), warnings: expect.arrayContaining([expect.objectContaining({ code: 'passive-announcement' })]) });
-    const bad = await api('GET', `${configApi.stunnelConfig}?keyFile=${encodeURIComponent('/a;b')}`);
-    expect(bad.status).toBe(400);
+    for (const path of ['/a;b', 'relative/key.pem', '/a\nb']) {
+      const bad = await api('GET', `${configApi.stunnelConfig}?keyFile=${encodeURIComponent(path)}`);
+      expect(bad.status).toBe(400);
+      expect(bad.json.error.message).toMatch(/keyFile must be an absolute path/);
+    }
   });
 
   it('lists the public ports and renders firewall rules in each format', async () => {
@@ -137,7 +140,7 @@ describe('config-service API: reading', () => {
 
   it.each([
     { path: healthApi.live, body: { status: 'ok' } },
-    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: [] } },
+    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: 0 } },
   ])('answers $path without a token', async ({ path, body }) => {
     const reply = await api('GET', path, undefined, null);
     expect(reply.status).toBe(200);
@@ -346,6 +349,27 @@ describe('config-service: concurrent changes', () => {
     await service.stop();
   });
 
+});
+
+describe('config-service: merge patch and nullable settings', () => {
+  it('null in a patch clears a nullable setting (a pool back to offset mode) and removes nothing else', async () => {
+    const { service, api } = await started();
+    try {
+      expect((await api('PATCH', configApi.settings, { public: { passiveRange: { from: 5000, to: 5008 } } })).status).toBe(201);
+      const back = await api('PATCH', configApi.settings, { public: { passiveRange: null, address: null } });
+      expect(back.status).toBe(201);
+      expect(back.json.settings.public).toMatchObject({ passiveRange: null, address: null, ftpsPort: 9990 });
+      expect(back.json.portMap.passive).toEqual({ mode: 'offset', offset: 1000 });
+      const removed = await api('PATCH', configApi.settings, { public: { ftpsPort: null } });
+      expect(removed.status).toBe(422);
+      expect(removed.json.error.details.errors).toEqual([{ field: 'public.ftpsPort', message: 'is required' }]);
+      const polluting = await api('PATCH', configApi.settings, '{"__proto__": {"tunnelEnabled": false}}');
+      expect(polluting.status).toBe(422);
+      expect(polluting.json.error.details.errors[0].field).toBe('__proto__');
+    } finally {
+      await service.stop();
+    }
+  });
 });
 
 describe('config-service: history across restarts', () => {

@@ -1,5 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { apiPath, changeCommentHeader, configApi, type ServerSettings, type SettingsVersion } from '@st/contracts';
+import { apiPath, changeCommentHeader, configApi, nullableSettingFields, type ServerSettings, type SettingsVersion } from '@st/contracts';
 import { createEventPublisher, type EventPublisher } from '@st/bus';
 import type { Logger } from '@st/logging';
 import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
@@ -73,6 +73,16 @@ function queryText(req: Request, name: string): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
 }
 
+/** An absolute file path for the rendered file; stunnel has no quoting, so nothing that could end a line or start a comment. */
+function filePathParam(req: Request, name: string): string | undefined {
+  const value = queryText(req, name);
+  if (value === undefined) return undefined;
+  if (!value.startsWith('/') || /[\u0000-\u001f\u007f;#]/.test(value)) {
+    throw new HttpError(400, 'INVALID_REQUEST', `${name} must be an absolute path without control characters, ";" or "#" (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
 function flag(value: unknown): boolean {
   return value === 'true' || value === '1' || value === '';
 }
@@ -132,7 +142,8 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
       const manager = state.manager;
       if (!manager) return { ready: false, reasons: ['settings history not open yet'] };
       const bus = state.publisher ? (state.publisher.connected ? 'connected' : 'disconnected') : 'not-configured';
-      return { ready: true, details: { settingsVersion: manager.current().version, bus, warnings: manager.currentWarnings() } };
+      // Unauthenticated: the warnings themselves name hosts, so only their number shows here (GET /settings has them).
+      return { ready: true, details: { settingsVersion: manager.current().version, bus, warnings: manager.currentWarnings().length } };
     }),
   );
 
@@ -159,7 +170,7 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     const patch = jsonObjectBody(req, 'a JSON merge patch (RFC 7396) of the settings');
     const manager = openManager(state);
     // Applied to whatever version is current when its turn comes; with If-Match, a version changed in between is a conflict instead.
-    sendChange(res, await manager.propose((current: ServerSettings) => applyMergePatch(current, patch), { source: 'patch', ...changeRequest(req) }));
+    sendChange(res, await manager.propose((current: ServerSettings) => applyMergePatch(current, patch, (field) => nullableSettingFields.includes(field)), { source: 'patch', ...changeRequest(req) }));
   });
 
   app.get(configApi.settingsVersions, admin, (req, res) => {
@@ -190,14 +201,14 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
 
   app.get(configApi.stunnelConfig, admin, (req, res) => {
     const portMap = openManager(state).currentPortMap();
-    const certFile = queryText(req, 'certFile') ?? defaultStunnelFiles.certFile;
-    const keyFile = queryText(req, 'keyFile') ?? defaultStunnelFiles.keyFile;
+    const certFile = filePathParam(req, 'certFile') ?? defaultStunnelFiles.certFile;
+    const keyFile = filePathParam(req, 'keyFile') ?? defaultStunnelFiles.keyFile;
     let rendering: ReturnType<typeof renderStunnelConfig>;
     try {
       rendering = renderStunnelConfig(portMap, { certFile, keyFile });
     } catch (error) {
-      // The paths come from the query; anything else in the file comes from validated settings.
-      throw new HttpError(400, 'INVALID_REQUEST', (error as Error).message);
+      // The paths were checked above, so what cannot be written comes from the settings.
+      throw new ConfigError('NOT_RENDERABLE', `the current settings cannot be written as a stunnel configuration: ${(error as Error).message}`);
     }
     if (req.accepts(['text/plain', 'application/json']) === 'application/json') {
       res.json({ version: portMap.version, ...rendering });

@@ -16,6 +16,21 @@ describe('applyMergePatch (RFC 7396)', () => {
     expect(applyMergePatch(target, patch)).toEqual(expected);
     expect(target).toEqual(before);
   });
+
+  it.each([
+    { desc: 'null sets a nullable field', patch: { public: { passiveRange: null } }, expected: { public: { passiveRange: null, ftpsPort: 990 } } },
+    { desc: 'null still removes a field that is not nullable', patch: { public: { ftpsPort: null } }, expected: { public: { passiveRange: { from: 1, to: 2 } } } },
+  ])('$desc', ({ patch, expected }) => {
+    const target = { public: { passiveRange: { from: 1, to: 2 }, ftpsPort: 990 } };
+    expect(applyMergePatch(target, patch, (field) => field === 'public.passiveRange')).toEqual(expected);
+  });
+
+  it('keeps "__proto__" from JSON an ordinary key instead of changing the prototype', () => {
+    const result = applyMergePatch({ a: 1 }, JSON.parse('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
+    expect(result.polluted).toBeUndefined();
+    expect(Object.hasOwn(result, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
 });
 
 describe('changedFields', () => {

@@ -9,14 +9,26 @@ function isPlainObject(value: unknown): value is Json {
 /**
  * RFC 7396 JSON Merge Patch: objects merge key by key, `null` removes a key,
  * anything else replaces. Settings have no optional keys, so a removal shows
- * up afterwards as a "required" problem naming the field.
+ * up afterwards as a "required" problem naming the field; except where the
+ * setting itself may be null (`keepsNull`, dotted path): there `null` sets it,
+ * so that a patch can switch back to "no public pool" or "no fixed address".
  */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
+export function applyMergePatch(target: unknown, patch: unknown, keepsNull: (field: string) => boolean = () => false, path: string[] = []): unknown {
   if (!isPlainObject(patch)) return structuredClone(patch);
   const result: Json = isPlainObject(target) ? structuredClone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = applyMergePatch(result[key], value);
+    const field = [...path, key];
+    if (value === null && !keepsNull(field.join('.'))) {
+      delete result[key];
+      continue;
+    }
+    // defineProperty: a "__proto__" key from JSON stays an ordinary (and then refused) field instead of replacing the prototype.
+    Object.defineProperty(result, key, {
+      value: value === null ? null : applyMergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value, keepsNull, field),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return result;
 }

@@ -20,6 +20,7 @@ describe('validateSettings: schema violations', () => {
     { desc: 'handshake timeout too short', input: settingsWith((s) => void (s.timeouts.handshakeMs = 5)), field: 'timeouts.handshakeMs', message: /100/ },
     { desc: 'missing section', input: { ...settingsWith(), limits: undefined }, field: 'limits', message: /is required/ },
     { desc: 'not an object at all', input: 'settings', field: '(settings)', message: /object/ },
+    { desc: 'a prototype name as a field', input: JSON.parse(`{"tunnelEnabled": true, "constructor": 1}`), field: 'constructor', message: /not a setting/ },
     { desc: 'misspelt top-level setting', input: { ...settingsWith(), tunnelEnable: false }, field: 'tunnelEnable', message: /not a setting/ },
     { desc: 'misspelt nested setting', input: settingsWith((s) => void ((s.upstream.ftp as Record<string, unknown>).pasvRange = { from: 1, to: 2 })), field: 'upstream.ftp.pasvRange', message: /not a setting/ },
   ])('$desc', ({ input, field, message }) => {
@@ -148,6 +149,19 @@ describe('validateSettings: cross-field rules', () => {
     },
     { desc: 'public address as a host name', change: (s) => void (s.public.address = 'files.example.test'), errors: [] },
     { desc: 'public address as IPv4', change: (s) => void (s.public.address = '203.0.113.7'), errors: [] },
+    {
+      desc: 'upstream host with a line break (would inject into rendered files)',
+      change: (s) => void (s.upstream.host = 'files\n[evil]'),
+      errors: [{ field: 'upstream.host', message: /neither an IP address nor a host name/ }],
+    },
+    {
+      desc: 'bind host with spaces',
+      change: (s) => void (s.public.bindHost = 'a b;c'),
+      errors: [{ field: 'public.bindHost', message: /neither an IP address nor a host name/ }],
+    },
+    { desc: 'upstream host as a bracketed IPv6 address', change: (s) => void (s.upstream.host = '[2001:db8::10]'), errors: [] },
+    { desc: 'upstream host as a name', change: (s) => void (s.upstream.host = 'files.internal'), errors: [] },
+    { desc: 'bind host as IPv6 wildcard', change: (s) => void (s.public.bindHost = '::'), errors: [] },
     {
       desc: 'several problems are all reported',
       change: (s) => {

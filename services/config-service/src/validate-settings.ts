@@ -52,6 +52,12 @@ export function isLoopbackHost(host: string): boolean {
 
 const hostNamePattern = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
+function isHostOrAddress(value: string): boolean {
+  const unbracketed = /^\[(.*)\]$/.exec(value)?.[1];
+  if (unbracketed !== undefined) return isIP(unbracketed) === 6;
+  return isIP(value) !== 0 || hostNamePattern.test(value);
+}
+
 /** A port or range a listener claims, with the field that sets it. */
 interface Claim {
   field: string;
@@ -139,6 +145,14 @@ function crossFieldReport(settings: ServerSettings): SettingsReport {
     }
   });
 
+  // Hosts end up in socket calls, log lines and rendered files: only addresses and host names get that far.
+  for (const [field, value] of [
+    ['upstream.host', settings.upstream.host],
+    ['public.bindHost', settings.public.bindHost],
+  ] as const) {
+    if (!isHostOrAddress(value)) errors.push({ field, message: `${JSON.stringify(value)} is neither an IP address nor a host name` });
+  }
+
   const { host } = settings.upstream;
   const sameHost = isLoopbackHost(host) || host.trim().toLowerCase() === settings.public.bindHost.trim().toLowerCase();
   if (sameHost) {
@@ -201,7 +215,7 @@ function unknownFields(input: unknown, shape: unknown, path: string[]): Settings
   if (!isPlainObject(input) || !isPlainObject(shape)) return [];
   return Object.entries(input).flatMap(([key, value]) => {
     const field = [...path, key];
-    if (!(key in shape)) return [{ field: field.join('.'), message: 'is not a setting (misspelt?)' }];
+    if (!Object.hasOwn(shape, key)) return [{ field: field.join('.'), message: 'is not a setting (misspelt?)' }];
     return unknownFields(value, shape[key], field);
   });
 }
