@@ -95,8 +95,13 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
     // amqplib can leave a channel-open or declaration pending for ever when the socket dies under it;
     // every setup step therefore also ends when the connection closes or the link is closed.
     const interrupted = new Promise<never>((_, reject) => {
-      void closed.then((reason) => reject(reason instanceof Error ? reason : new Error('connection closed during setup')));
-      stopping.signal.addEventListener('abort', () => reject(new Error('closing')), { once: true });
+      const onStop = () => reject(new Error('closing'));
+      stopping.signal.addEventListener('abort', onStop, { once: true });
+      void closed.then((reason) => {
+        // One listener per connection, removed with it: a flapping broker must not pile them up.
+        stopping.signal.removeEventListener('abort', onStop);
+        reject(reason instanceof Error ? reason : new Error('connection closed during setup'));
+      });
     });
     interrupted.catch(() => undefined);
     const step = <T>(work: Promise<T> | T): Promise<T> => Promise.race([Promise.resolve(work), interrupted]);
@@ -120,7 +125,8 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
   /** Closing a connection whose socket is gone can wait for a CloseOk that never comes: bounded. */
   function closeQuietly(connection: ChannelModel | null): Promise<void> {
     if (!connection) return Promise.resolve();
-    return Promise.race([connection.close().catch(() => undefined), sleep(1000).catch(() => undefined)]).then(() => undefined);
+    const bound = new AbortController();
+    return Promise.race([connection.close().catch(() => undefined), sleep(1000, bound.signal).catch(() => undefined)]).then(() => bound.abort());
   }
 
   const loop = (async () => {
