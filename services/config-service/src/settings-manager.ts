@@ -211,7 +211,15 @@ export class SettingsManager {
 
   /** Stored first, then current, then announced: a version is never announced that a restart would lose. */
   private async commit(version: SettingsVersion, warnings: SettingsProblem[]): Promise<void> {
-    await this.options.store.append(version);
+    try {
+      await this.options.store.append(version);
+    } catch (error) {
+      // A failure after the file was linked into place (e.g. syncing the directory) still leaves the
+      // version on disk, and a restart would make it current: then it is current now, too.
+      const stored = await this.options.store.list().catch(() => []);
+      if (!jsonEqual(stored.at(-1), version)) throw error;
+      this.options.logger.warn({ err: error, version: version.version }, 'settings version stored despite an error while writing it');
+    }
     this.versions.push(version);
     this.portMap = this.derive(version);
     this.warnings = warnings;

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { serverSettingsSchema, settingsVersionSchema, type ServerSettings, type SettingsVersion } from '@st/contracts';
-import { writeFileAtomic } from '@st/service-kit';
+import { writeFileAtomic, writeFileExclusive } from '@st/service-kit';
 
 /**
  * Settings versions on disk, one file per version, never rewritten. The
@@ -11,7 +11,7 @@ import { writeFileAtomic } from '@st/service-kit';
 export interface SettingsStore {
   /** Every version, oldest first. */
   list(): Promise<SettingsVersion[]>;
-  /** Writes a version that must not exist yet. */
+  /** Writes a version that must not exist yet (refused, never overwritten, if it does). */
   append(version: SettingsVersion): Promise<void>;
   /** The settings last derived from the settings file and the environment, if recorded. */
   loadSeed(): Promise<ServerSettings | null>;
@@ -78,13 +78,12 @@ export function createFileSettingsStore(dataDir: string): SettingsStore {
     },
 
     async append(version) {
-      const path = paths.version(version.version);
-      const exists = await readFile(path).then(
-        () => true,
-        () => false,
-      );
-      if (exists) throw new SettingsStoreError(`settings version ${version.version} already exists`);
-      await writeFileAtomic(path, `${JSON.stringify(version, null, 2)}\n`, 0o600);
+      try {
+        await writeFileExclusive(paths.version(version.version), `${JSON.stringify(version, null, 2)}\n`, 0o600);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new SettingsStoreError(`settings version ${version.version} already exists`);
+        throw error;
+      }
     },
 
     async loadSeed() {
