@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import { tls12ForwardSecretCiphers, tls13CipherSuites } from '@st/contracts';
 
 const [listenPort, upstreamPort, certFile, keyFile] = process.argv.slice(2);
 if (!listenPort || !upstreamPort || !certFile || !keyFile) {
@@ -15,7 +16,9 @@ if (!listenPort || !upstreamPort || !certFile || !keyFile) {
   process.exit(2);
 }
 
-const server = tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' }, (client) => {
+// The gateway's suites and order (server preference), so every terminator negotiates the same suite.
+const ciphers = [...tls13CipherSuites, ...tls12ForwardSecretCiphers].join(':');
+const server = tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2', ciphers, honorCipherOrder: true }, (client) => {
   client.setNoDelay(true);
   const upstream = net.connect({ host: '127.0.0.1', port: Number(upstreamPort), noDelay: true });
   const close = () => {

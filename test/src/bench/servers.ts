@@ -1,6 +1,6 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { defaultServerSettings, type ServerSettings } from '@st/contracts';
+import { defaultServerSettings, tls12ForwardSecretCiphers, tls13CipherSuites, type ServerSettings } from '@st/contracts';
 import { derivePortMap, formatProblem, validateSettings } from '@st/config-service';
 import { renderVsftpdConfig, vsftpdBinary } from '@st/demo-upstream';
 import type { CertificateFiles } from './certificates.js';
@@ -69,6 +69,11 @@ connect = 127.0.0.1:${options.upstreamPort}
 cert = ${options.cert.certFile}
 key = ${options.cert.keyFile}
 sslVersionMin = TLSv1.2
+; The gateway's suites in the gateway's order, chosen by the server: all three terminators then
+; negotiate the same suite (otherwise stunnel follows the client's AES-256 preference).
+ciphers = ${tls12ForwardSecretCiphers.join(':')}
+ciphersuites = ${tls13CipherSuites.join(':')}
+options = CIPHER_SERVER_PREFERENCE
 `;
   const configFile = join(options.dir, `${options.name}.conf`);
   await writeFile(configFile, config, { mode: 0o600 });
