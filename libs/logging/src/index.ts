@@ -107,6 +107,17 @@ function withRedactedChildren(logger: Logger): Logger {
   return logger;
 }
 
+/**
+ * Stdout written asynchronously, lines that arrive during a write going out
+ * together: a synchronous write per line stalls the event loop (every TLS
+ * connection on it) whenever stdout is slow, e.g. a pipe to a busy log
+ * collector. pino flushes what is pending synchronously on exit (also after
+ * an uncaught exception); only a kill -9 can lose the last lines.
+ */
+function stdoutDestination(): DestinationStream {
+  return destination({ dest: 1, sync: false });
+}
+
 export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = process.env): Logger {
   const replica = config.replica ?? env.REPLICA_ID ?? hostname();
   const nextRecordId = recordIdSource();
@@ -119,7 +130,7 @@ export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = proc
     mixin: () => ({ recordId: nextRecordId() }),
   };
   const shipping = defaultShipping(config, env);
-  if (!shipping) return withRedactedChildren(config.destination ? pino(options, config.destination) : pino(options));
+  if (!shipping) return withRedactedChildren(pino(options, config.destination ?? stdoutDestination()));
 
   const topology: LogTopology = {
     exchange: shipping.exchange ?? env[logsEnv.exchange] ?? logsExchange,
@@ -141,7 +152,7 @@ export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = proc
     onConnected: () => logger?.info({ exchange: topology.exchange }, 'log shipping to RabbitMQ connected'),
     onDropped: (count) => logger?.warn({ droppedRecords: count }, 'log records dropped while RabbitMQ was unreachable or slow (buffer full)'),
   });
-  const out = config.destination ?? destination({ dest: 1, sync: true });
+  const out = config.destination ?? stdoutDestination();
   logger = withRedactedChildren(pino(options, teeDestination(out, config.service, shipper)));
   Object.defineProperty(logger, shipperKey, { value: shipper });
   return logger;
