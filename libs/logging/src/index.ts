@@ -117,8 +117,13 @@ function withRedactedChildren(logger: Logger): Logger {
  */
 const stdoutFlushMs = 100;
 
+/** One per process: every logger writing to stdout shares it (and its timer). */
+let sharedStdout: DestinationStream | undefined;
+
 function stdoutDestination(): DestinationStream {
+  if (sharedStdout) return sharedStdout;
   const out = destination({ dest: 1, sync: false, minLength: 4096 });
+  sharedStdout = out;
   const timer = setInterval(() => {
     // flush() throws while the file descriptor is still being opened; it is fd 1, so only in theory.
     try {
