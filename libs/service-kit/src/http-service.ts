@@ -20,7 +20,12 @@ export interface HttpServiceOptions {
    * If it throws, the server is closed again and start() rethrows.
    */
   onListening?(server: RunningHttpServer): Promise<void> | void;
-  /** Runs after the server has closed. */
+  /**
+   * Releases what onListening set up (bus connections, timers): after stop(),
+   * and when start() fails, so a failed start leaves nothing running.
+   */
+  tearDown?(): Promise<void>;
+  /** Runs after the server has closed (and tearDown has finished). */
   onStopped?(): void;
 }
 
@@ -30,13 +35,20 @@ export function createHttpService(app: Express, options: HttpServiceOptions): Ru
   return {
     async start() {
       if (running) return { url: running.url, port: running.port };
-      const server = await listenHttp(app, options.host, options.port);
+      let server: RunningHttpServer;
+      try {
+        server = await listenHttp(app, options.host, options.port);
+      } catch (error) {
+        await options.tearDown?.();
+        throw error;
+      }
       running = server;
       try {
         await options.onListening?.(server);
       } catch (error) {
         running = undefined;
         await server.close();
+        await options.tearDown?.();
         throw error;
       }
       return { url: server.url, port: server.port };
@@ -46,6 +58,7 @@ export function createHttpService(app: Express, options: HttpServiceOptions): Ru
       running = undefined;
       if (!server) return;
       await server.close();
+      await options.tearDown?.();
       options.onStopped?.();
     },
   };

@@ -220,6 +220,8 @@ export function createCertService(config: CertServiceConfig): CertService {
   const http = createHttpService(app, {
     host: config.host,
     port: config.port,
+    tearDown,
+    onStopped: () => config.logger.info('cert-service stopped'),
     // Runs after listening so that liveness answers while a key is being generated; readiness waits for the certificate.
     async onListening(server) {
       const sealer = await openStoreEncryption(config.dataDir, config.storeKey);
@@ -256,19 +258,5 @@ export function createCertService(config: CertServiceConfig): CertService {
     },
   });
 
-  return {
-    async start() {
-      try {
-        return await http.start();
-      } catch (error) {
-        await tearDown();
-        throw error;
-      }
-    },
-    async stop() {
-      await http.stop();
-      await tearDown();
-      config.logger.info('cert-service stopped');
-    },
-  };
+  return http;
 }

@@ -10,6 +10,27 @@ function ruleLines(text: string, pattern: RegExp): string[] {
     .filter((line) => !line.startsWith('#') && pattern.test(line));
 }
 
+/** What the default settings (443, 990, 4000-4008 over 80, 21, 3000-3008) render to. */
+const defaultRules = {
+  ports: ['https tcp 0.0.0.0 443-443 HTTPS (web file manager) -> 127.0.0.1:80-80', 'ftps-control tcp 0.0.0.0 990-990 implicit FTPS control -> 127.0.0.1:21-21', 'ftps-data tcp 0.0.0.0 4000-4008 FTPS passive data -> 127.0.0.1:3000-3008'],
+  nft: ['tcp dport 443 accept comment "secure-transfers https"', 'tcp dport 990 accept comment "secure-transfers ftps-control"', 'tcp dport 4000-4008 accept comment "secure-transfers ftps-data"'],
+  iptables: [
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
+  ],
+  ip6tables: [
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
+    '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
+  ],
+  ufw: [
+    "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
+    "ufw allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
+    "ufw allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+  ],
+};
+
 describe('firewall renderings', () => {
   it.each<{
     desc: string;
@@ -24,23 +45,7 @@ describe('firewall renderings', () => {
     {
       desc: 'offset example: 443, 990, 4000-4008',
       change: () => {},
-      ports: ['https tcp 0.0.0.0 443-443 HTTPS (web file manager) -> 127.0.0.1:80-80', 'ftps-control tcp 0.0.0.0 990-990 implicit FTPS control -> 127.0.0.1:21-21', 'ftps-data tcp 0.0.0.0 4000-4008 FTPS passive data -> 127.0.0.1:3000-3008'],
-      nft: ['tcp dport 443 accept comment "secure-transfers https"', 'tcp dport 990 accept comment "secure-transfers ftps-control"', 'tcp dport 4000-4008 accept comment "secure-transfers ftps-data"'],
-      iptables: [
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
-      ],
-      ip6tables: [
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
-      ],
-      ufw: [
-        "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
-        "ufw allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
-        "ufw allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
-      ],
+      ...defaultRules,
       mentions: ['port map version 7', renderGeneratedAt, 'policy accept'],
     },
     {
@@ -127,23 +132,7 @@ describe('firewall renderings', () => {
     {
       desc: 'minimum TLS 1.3 changes no port',
       change: (s) => void (s.tls.minVersion = 'TLSv1.3'),
-      ports: ['https tcp 0.0.0.0 443-443 HTTPS (web file manager) -> 127.0.0.1:80-80', 'ftps-control tcp 0.0.0.0 990-990 implicit FTPS control -> 127.0.0.1:21-21', 'ftps-data tcp 0.0.0.0 4000-4008 FTPS passive data -> 127.0.0.1:3000-3008'],
-      nft: ['tcp dport 443 accept comment "secure-transfers https"', 'tcp dport 990 accept comment "secure-transfers ftps-control"', 'tcp dport 4000-4008 accept comment "secure-transfers ftps-data"'],
-      iptables: [
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
-      ],
-      ip6tables: [
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 443 -m comment --comment "secure-transfers https" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 990 -m comment --comment "secure-transfers ftps-control" -j ACCEPT',
-        '-A SECURE-TRANSFERS -p tcp -m tcp --dport 4000:4008 -m comment --comment "secure-transfers ftps-data" -j ACCEPT',
-      ],
-      ufw: [
-        "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
-        "ufw allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
-        "ufw allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
-      ],
+      ...defaultRules,
     },
   ])('$desc', ({ change, ports, nft, iptables, ip6tables, ufw, mentions }) => {
     const portMap = portMapWith(change);

@@ -265,6 +265,8 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
   const http = createHttpService(app, {
     host: config.host,
     port: config.port,
+    tearDown,
+    onStopped: () => config.logger.info('config-service stopped'),
     async onListening(server) {
       const manager = new SettingsManager({
         store: createFileSettingsStore(config.dataDir),
@@ -301,19 +303,5 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
     },
   });
 
-  return {
-    async start() {
-      try {
-        return await http.start();
-      } catch (error) {
-        await tearDown();
-        throw error;
-      }
-    },
-    async stop() {
-      await http.stop();
-      await tearDown();
-      config.logger.info('config-service stopped');
-    },
-  };
+  return http;
 }
