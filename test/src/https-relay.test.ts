@@ -59,6 +59,12 @@ function recordingUpstream(): http.Server {
       res.end();
       return;
     }
+    if (url === '/early-close') {
+      // Answers an upload at once without reading it, then the connection dies while the client still sends.
+      res.writeHead(401, { 'content-length': '0' });
+      res.end(() => setTimeout(() => req.socket.destroy(), 50));
+      return;
+    }
     if (url === '/not-modified') {
       res.statusCode = 304;
       res.end();
@@ -134,6 +140,24 @@ it('answers pipelined requests in order on one connection, each with our forward
   expect(seen.map((r) => r.headers['x-forwarded-port'])).toEqual([String(stack.ports.https), String(stack.ports.https), String(stack.ports.https)]);
 });
 
+it('strips forwarding headers spelt with underscores and keeps Connection from naming ours', async () => {
+  await exchange([get('/echo/u', 'X_Forwarded_For: 6.6.6.6\r\nTrue-Client-IP: 6.6.6.6\r\nConnection: X-Forwarded-For, close\r\n')]);
+  expect(seen).toHaveLength(1);
+  expect(seen[0]!.headers['x-forwarded-for']).toBe('127.0.0.1');
+  expect(seen[0]!.headers['x_forwarded_for']).toBeUndefined();
+  expect(seen[0]!.headers['true-client-ip']).toBeUndefined();
+  expect(seen[0]!.headers.connection).toBe('close');
+});
+
+it('ends the connection cleanly when the upstream answers an upload early and closes while the body still arrives', async () => {
+  const body = 'x'.repeat(4000);
+  const { received, closed } = await exchange([`PUT /early-close HTTP/1.1\r\nHost: files.test\r\nContent-Length: ${body.length * 20}\r\n\r\n`, ...Array.from({ length: 20 }, () => body)]);
+  expect(statusLines(received)).toEqual(['HTTP/1.1 401 Unauthorized']);
+  expect(closed).toBe(true);
+  const { readFile } = await import('node:fs/promises');
+  expect(await readFile(stack.logFile, 'utf8')).not.toContain('HTTPS relay failed');
+});
+
 it('reads requests split at awkward places across TLS records', async () => {
   const text = `PUT /upload HTTP/1.1\r\nHost: files.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n${get('/echo/after', 'Connection: close\r\n')}`;
   const pieces: string[] = [];
@@ -160,6 +184,12 @@ describe('smuggling attempts are refused with 400 and never reach the upstream',
     { desc: 'obs-fold', request: 'GET /echo/front HTTP/1.1\r\nHost: files.test\r\nX-A: 1\r\n Transfer-Encoding: chunked\r\n\r\n', reason: /obs-fold/ },
     { desc: 'differing Content-Length values', request: 'POST /echo/front HTTP/1.1\r\nHost: files.test\r\nContent-Length: 3\r\nContent-Length: 30\r\n\r\nabc', reason: /differing Content-Length/ },
     { desc: 'a bare LF', request: 'GET /echo/front HTTP/1.1\nHost: files.test\n\n', reason: /bare LF/ },
+    {
+      desc: 'a GET with a body hiding a second request (an upstream ignoring GET bodies would run it)',
+      request: 'GET /echo/front HTTP/1.1\r\nHost: files.test\r\nContent-Length: 64\r\n\r\nGET /echo/admin HTTP/1.1\r\nHost: files.test\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n',
+      reason: /GET request with a body/,
+    },
+    { desc: 'a lower-case method (read as HEAD by some servers)', request: 'head /echo/front HTTP/1.1\r\nHost: files.test\r\n\r\n', reason: /not upper case/ },
   ])('$desc', async ({ request, reason }) => {
     const { received, closed } = await exchange([request]);
     expect(statusLines(received)).toEqual(['HTTP/1.1 400 Bad Request']);

@@ -261,6 +261,12 @@ class ProxiedConnection {
       this.finish(this.refusal);
       return;
     }
+    if (this.requestOpen) {
+      // It answered before taking the whole body (e.g. a 401 to an upload), then closed: the rest of
+      // that body has nowhere to go, and the connection ends after what was delivered.
+      this.finish(null);
+      return;
+    }
     this.upstream?.destroy();
     this.upstream = null;
     // A 'drain' the client waited for will not come from a socket let go.

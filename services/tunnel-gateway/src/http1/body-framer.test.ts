@@ -83,6 +83,8 @@ describe('BodyFramer refuses chunked framing', () => {
     { desc: 'a bare LF after the data', body: '5\r\nhello\n0\r\n\r\n', message: /not followed by CRLF/ },
     { desc: 'a bare LF ending the trailer', body: '0\r\nX: y\n\n', message: /bare LF/ },
     { desc: 'obs-fold in the trailer', body: '0\r\nX: y\r\n z\r\n\r\n', message: /obs-fold/ },
+    { desc: 'a forwarding field in the trailer', body: '0\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n', message: /forwarding field X-Forwarded-For in a trailer/ },
+    { desc: 'an underscore forwarding field in the trailer', body: '0\r\nx_real_ip: 6.6.6.6\r\n\r\n', message: /forwarding field x_real_ip in a trailer/ },
     { desc: 'a size line over the limit', body: `5;${'e'.repeat(5000)}\r\n`, message: /chunk-size line too long/ },
   ])('$desc', ({ body, message }) => {
     for (const pieces of splits(Buffer.from(body, 'latin1')).slice(0, 40)) {

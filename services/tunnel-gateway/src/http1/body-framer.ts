@@ -1,3 +1,4 @@
+import { isUntrustedForwardingField } from './forwarding-fields.js';
 import type { BodyFraming } from './request-head.js';
 import { HttpSyntaxError, isFieldValue, parseFieldLine } from './syntax.js';
 
@@ -118,7 +119,9 @@ export class BodyFramer {
       return;
     }
     this.trailerBytes += this.line.length + 2;
-    parseFieldLine(this.line, 'trailer');
+    const field = parseFieldLine(this.line, 'trailer');
+    // Trailers reach the application too (Node's req.trailers): no claim about the client's address there either.
+    if (isUntrustedForwardingField(field.key)) throw new HttpSyntaxError(400, `forwarding field ${field.name} in a trailer`);
   }
 }
 

@@ -8,6 +8,7 @@ describe('parseRequestHead accepts', () => {
   it.each([
     { desc: 'a GET without a body', text: head('GET /a?b=c HTTP/1.1', 'Host: files'), expected: { method: 'GET', target: '/a?b=c', version: '1.1', body: { kind: 'none' }, host: 'files', last: false, upgrade: false } },
     { desc: 'a Content-Length body', text: head('PUT /up HTTP/1.1', 'Host: h', 'Content-Length: 12'), expected: { body: { kind: 'length', length: 12 } } },
+    { desc: 'a GET with Content-Length 0', text: head('GET / HTTP/1.1', 'Host: h', 'Content-Length: 0'), expected: { method: 'GET', body: { kind: 'none' } } },
     { desc: 'Content-Length 0 as no body', text: head('POST / HTTP/1.1', 'Host: h', 'Content-Length: 0'), expected: { body: { kind: 'none' } } },
     { desc: 'identical repeated Content-Length', text: head('PUT / HTTP/1.1', 'Host: h', 'Content-Length: 5', 'content-length: 5, 5'), expected: { body: { kind: 'length', length: 5 } } },
     { desc: 'chunked, any case', text: head('POST / HTTP/1.1', 'Host: h', 'Transfer-Encoding: Chunked'), expected: { body: { kind: 'chunked' } } },
@@ -60,6 +61,11 @@ describe('parseRequestHead refuses', () => {
     { desc: 'a DEL in the target', text: head('GET /a\x7fb HTTP/1.1', 'Host: h'), status: 400, message: /request target/ },
     { desc: 'HTTP/1.1 without Host', text: head('GET / HTTP/1.1'), status: 400, message: /without a Host/ },
     { desc: 'two Host headers', text: head('GET / HTTP/1.1', 'Host: a', 'Host: b'), status: 400, message: /more than one Host/ },
+    { desc: 'a lower-case method (some servers read "head" as HEAD)', text: head('head /f HTTP/1.1', 'Host: h'), status: 400, message: /not upper case/ },
+    { desc: 'a lower-case CONNECT', text: head('connect files:443 HTTP/1.1', 'Host: h'), status: 400, message: /not upper case/ },
+    { desc: 'a GET with a body (an upstream ignoring it would read a hidden request)', text: head('GET /a HTTP/1.1', 'Host: h', 'Content-Length: 40'), status: 400, message: /GET request with a body/ },
+    { desc: 'a chunked HEAD', text: head('HEAD /a HTTP/1.1', 'Host: h', 'Transfer-Encoding: chunked'), status: 400, message: /HEAD request with a body/ },
+    { desc: 'a DELETE with a body', text: head('DELETE /a HTTP/1.1', 'Host: h', 'Content-Length: 3'), status: 400, message: /DELETE request with a body/ },
     { desc: 'too many fields', text: head('GET / HTTP/1.1', 'Host: h', ...many), status: 431, message: /more than 100 header fields/ },
   ])('$desc', ({ text, status, message }) => {
     let thrown: unknown;
@@ -85,6 +91,21 @@ describe('rewriteRequestHead', () => {
     {
       desc: 'drops forged forwarding headers of every kind',
       text: head('GET / HTTP/1.1', 'Host: h', 'X-Forwarded-For: 6.6.6.6', 'x-forwarded-proto: http', 'X-Forwarded-Host: evil', 'X-Forwarded-Port: 1', 'Forwarded: for=6.6.6.6', 'X-Real-IP: 6.6.6.6'),
+      expected: 'GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n',
+    },
+    {
+      desc: 'drops forwarding headers spelt with underscores (CGI servers read them as the same variable) and other client-IP claims',
+      text: head('GET / HTTP/1.1', 'Host: h', 'X_Forwarded_For: 6.6.6.6', 'X-Client-IP: 6.6.6.6', 'True-Client-IP: 6.6.6.6', 'X-Forwarded-Server: evil', 'X-Forwarded-Prefix: /evil'),
+      expected: 'GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n',
+    },
+    {
+      desc: 'takes forwarding headers out of Connection, so the next hop cannot be told to delete ours',
+      text: head('GET / HTTP/1.1', 'Host: h', 'Connection: X-Forwarded-For, keep-alive, x_real_ip'),
+      expected: 'GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n',
+    },
+    {
+      desc: 'drops a Connection header that named only forwarding headers',
+      text: head('GET / HTTP/1.1', 'Host: h', 'Connection: X-Forwarded-For'),
       expected: 'GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n',
     },
     {

@@ -1,3 +1,4 @@
+import { isUntrustedForwardingField } from './forwarding-fields.js';
 import { HttpSyntaxError, isToken, listElements, parseContentLength, parseFieldLine, splitHeadLines, type FieldLine } from './syntax.js';
 
 /** How a message body is delimited (RFC 9112 §6.3). */
@@ -23,10 +24,11 @@ export const requestHeadLimits = {
 };
 
 /**
- * Client-supplied forwarding headers: at the edge only what we saw is true, so
- * these are dropped and ours are added.
+ * Methods whose requests have no body here. A body on them is refused: an
+ * upstream that ignores a GET body would read it as the next request, one
+ * that never passed through this parser or its header rewriting.
  */
-const untrustedForwardingFields = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'x-real-ip']);
+const bodylessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /**
  * Parses a request head (request line and field lines, without the empty line
@@ -40,6 +42,9 @@ export function parseRequestHead(head: string): RequestHead {
   if (parts.length !== 3) throw new HttpSyntaxError(400, `request line is not "method SP target SP version": ${JSON.stringify(requestLine.slice(0, 100))}`);
   const [method = '', target = '', versionText = ''] = parts;
   if (!isToken(method)) throw new HttpSyntaxError(400, `invalid method ${JSON.stringify(method.slice(0, 40))}`);
+  // Methods are case-sensitive (RFC 9110 §9.1), but some servers read "head" as HEAD: the response framing
+  // would then be guessed wrong here. Every registered method is upper case.
+  if (/[a-z]/.test(method)) throw new HttpSyntaxError(400, `method ${JSON.stringify(method.slice(0, 40))} is not upper case`);
   // A TLS edge in front of a file server is no forward proxy; a tunnel through it would bypass every check here.
   if (method === 'CONNECT') throw new HttpSyntaxError(405, 'CONNECT is not supported');
   if (!isRequestTarget(target)) throw new HttpSyntaxError(400, 'invalid request target');
@@ -93,6 +98,7 @@ export function parseRequestHead(head: string): RequestHead {
     const length = parseContentLength(contentLengths, 'request');
     if (length > 0) body = { kind: 'length', length };
   }
+  if (body.kind !== 'none' && bodylessMethods.has(method)) throw new HttpSyntaxError(400, `a ${method} request with a body`);
   const last = connection.includes('close') || (http10 && !connection.includes('keep-alive'));
   return { method, target, version: http10 ? '1.0' : '1.1', fields, body, host: hosts[0] ?? null, upgrade: hasUpgrade && connection.includes('upgrade'), last };
 }
@@ -123,7 +129,13 @@ export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor): 
   let text = `${head.method} ${head.target} HTTP/${head.version}\r\n`;
   let lengthWritten = false;
   for (const field of head.fields) {
-    if (untrustedForwardingFields.has(field.key)) continue;
+    if (isUntrustedForwardingField(field.key)) continue;
+    if (field.key === 'connection') {
+      // A field named in Connection is removed by the next hop (RFC 9110 §7.6.1): "Connection: X-Forwarded-For" would delete ours.
+      const options = field.value.split(',').map((option) => option.trim()).filter((option) => option !== '' && !isUntrustedForwardingField(option.toLowerCase()));
+      if (options.length > 0) text += `${field.name}: ${options.join(', ')}\r\n`;
+      continue;
+    }
     if (field.key === 'content-length') {
       if (lengthWritten) continue;
       lengthWritten = true;

@@ -74,6 +74,18 @@ describe('RequestReader', () => {
     expect(read(chunks).events).toEqual(['GET /a', 'end']);
   });
 
+  it('takes a 16 KiB head one byte at a time (one TLS record each) and never rewrites handed-out body bytes', () => {
+    const text = `PUT /a HTTP/1.1\r\nHost: h\r\nX-Big: ${'a'.repeat(16_000)}\r\nContent-Length: 6\r\n\r\nbodyAB`;
+    const bytes = Buffer.from(text, 'latin1');
+    const handedOut: Buffer[] = [];
+    const reader = new RequestReader({ head: () => undefined, body: (data) => void handedOut.push(data), end: () => undefined });
+    for (let at = 0; at < bytes.length - 2; at++) reader.push(bytes.subarray(at, at + 1));
+    // The body's first bytes were handed out as a slice; later pieces must not land on top of them.
+    reader.push(bytes.subarray(bytes.length - 2));
+    expect(Buffer.concat(handedOut).toString('latin1')).toBe('bodyAB');
+    expect(handedOut.map((piece) => piece.toString('latin1')).join('|')).toBe('b|o|d|y|AB');
+  });
+
   it('stops after an error: later bytes are ignored', () => {
     const { reader } = read([Buffer.from('GET / HTTP/3.0\r\n\r\n')]);
     expect(() => reader.push(Buffer.from(get('/b')))).not.toThrow();

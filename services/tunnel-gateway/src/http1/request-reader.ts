@@ -33,6 +33,9 @@ export class RequestReader {
   private scanned = 0;
   private current: RequestHead | null = null;
   private framer: BodyFramer | null = null;
+  /** Own buffer that `pending` lives in while a head arrives piece by piece, and how much of it is used. */
+  private store: Buffer | null = null;
+  private storeUsed = 0;
 
   constructor(private readonly sink: RequestSink) {}
 
@@ -43,10 +46,7 @@ export class RequestReader {
 
   push(data: Buffer): void {
     if (this.state === 'stopped') return;
-    if (this.pending) {
-      data = Buffer.concat([this.pending, data]);
-      this.pending = null;
-    }
+    if (this.pending) data = this.appendToPending(data);
     if (this.state === 'holding') {
       this.pending = data;
       return;
@@ -75,6 +75,30 @@ export class RequestReader {
     this.pending = null;
     this.state = 'stopped';
     return held;
+  }
+
+  /**
+   * `pending` followed by `data`, contiguous. A head sent in tiny pieces (one
+   * byte per TLS record) would cost quadratic copying with a concat per piece;
+   * the store grows by doubling instead. Bytes are only ever appended behind
+   * everything used so far, so slices of the store already handed to the sink
+   * (body bytes queued in a socket write) are never overwritten.
+   */
+  private appendToPending(data: Buffer): Buffer {
+    const pending = this.pending!;
+    this.pending = null;
+    const store = this.store;
+    if (store && pending.buffer === store.buffer && pending.byteOffset + pending.length === this.storeUsed && store.length - this.storeUsed >= data.length) {
+      data.copy(store, this.storeUsed);
+      this.storeUsed += data.length;
+      return store.subarray(pending.byteOffset, this.storeUsed);
+    }
+    const next = Buffer.allocUnsafeSlow(Math.max(4096, 2 * (pending.length + data.length)));
+    pending.copy(next, 0);
+    data.copy(next, pending.length);
+    this.store = next;
+    this.storeUsed = pending.length + data.length;
+    return next.subarray(0, this.storeUsed);
   }
 
   private read(data: Buffer): void {
