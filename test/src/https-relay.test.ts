@@ -83,7 +83,8 @@ let upstream: http.Server;
 
 beforeAll(async () => {
   upstream = recordingUpstream();
-  stack = await startStack({ webUpstream: upstream });
+  // A short handshake limit, which also bounds how long a request head may take to arrive.
+  stack = await startStack({ webUpstream: upstream, settings: (settings) => ({ ...settings, timeouts: { ...settings.timeouts, handshakeMs: 3000 } }) });
 });
 
 afterAll(async () => {
@@ -99,7 +100,7 @@ beforeEach(() => {
  * they arrive as separate records) and returns everything received until the
  * gateway closes the connection, or until `enough` says so.
  */
-function exchange(pieces: string[], enough: (received: string) => boolean = () => false): Promise<{ received: string; closed: boolean }> {
+function exchange(pieces: string[], enough: (received: string) => boolean = () => false, gapMs = 20): Promise<{ received: string; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, servername: 'localhost', checkServerIdentity: () => undefined });
     let received = '';
@@ -121,7 +122,7 @@ function exchange(pieces: string[], enough: (received: string) => boolean = () =
     socket.once('secureConnect', async () => {
       for (const piece of pieces) {
         socket.write(piece);
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, gapMs));
       }
     });
   });
@@ -156,6 +157,17 @@ it('ends the connection cleanly when the upstream answers an upload early and cl
   expect(closed).toBe(true);
   const { readFile } = await import('node:fs/promises');
   expect(await readFile(stack.logFile, 'utf8')).not.toContain('HTTPS relay failed');
+});
+
+it('closes with 408 a connection whose request head does not complete in time, even while bytes trickle in (slowloris)', async () => {
+  const started = Date.now();
+  const trickle = ['GET /echo/slow HTTP/1.1\r\n', 'Host: files.test\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n', 'X-D: 4\r\n'];
+  const { received, closed } = await exchange(trickle, () => false, 450);
+  expect(statusLines(received)).toEqual(['HTTP/1.1 408 Request Timeout']);
+  expect(closed).toBe(true);
+  // The limit counts from the connection's start (3 s here), not from the last byte.
+  expect(Date.now() - started).toBeLessThan(4500);
+  expect(seen).toEqual([]);
 });
 
 it('reads requests split at awkward places across TLS records', async () => {

@@ -321,7 +321,13 @@ export class Gateway {
       openConnections: () => tlsListener.openConnections,
     };
     if (spec.protocol === 'http') {
-      proxy = new HttpsProxy({ listener: () => running.spec, logger, idleTimeoutMs: () => this.portMap?.timeouts.controlIdleMs ?? 300_000 });
+      proxy = new HttpsProxy({
+        listener: () => running.spec,
+        logger,
+        idleTimeoutMs: () => this.portMap?.timeouts.controlIdleMs ?? 300_000,
+        // The time a client gets to say who it is (TLS) is also the time it gets to say what it wants.
+        headTimeoutMs: handshakeTimeoutMs,
+      });
     }
     const tlsListener = new TlsListener({
       host: spec.bindHost,

@@ -15,6 +15,14 @@ export interface HttpsProxyOptions {
   listener: () => Listener;
   logger: Logger;
   idleTimeoutMs: () => number;
+  /**
+   * A request head must be complete within this time of its first byte (the
+   * first head within this time of the connection): the idle timeout alone,
+   * reset by every byte, would let a client hold a connection for ever by
+   * sending a header byte now and then (slowloris). Node's http.Server, which
+   * this relay replaced, had such a bound (headersTimeout).
+   */
+  headTimeoutMs: () => number;
 }
 
 /** An upstream that does not accept within this time is answered for with 502. */
@@ -86,6 +94,7 @@ class ProxiedConnection {
   private refusal: string | null = null;
   private corked = false;
   private finished = false;
+  private headTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly client: TLSSocket,
@@ -113,11 +122,13 @@ class ProxiedConnection {
       options.logger.debug({ client: forwarded.clientAddress }, 'HTTPS connection idle; closed');
       this.destroy();
     });
+    this.startHeadTimer();
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
     // Node ends our side when the client ends its; the upstream gets the same FIN.
     client.on('end', () => this.upstream?.end());
     client.on('error', () => this.destroy());
     client.on('close', () => {
+      this.stopHeadTimer();
       this.upstream?.destroy();
       this.finished = true;
       onClosed();
@@ -151,8 +162,28 @@ class ProxiedConnection {
       this.upstream!.uncork();
     }
     if (this.finished) return;
+    if (this.reader.headInProgress) this.startHeadTimer();
+    else this.stopHeadTimer();
     if (this.reader.holding) this.client.pause();
     else if (this.upstream?.writableNeedDrain) this.waitForUpstreamDrain();
+  }
+
+  /** Runs from the first byte of a head (or from the connection's start) until the head is complete. */
+  private startHeadTimer(): void {
+    if (this.headTimer) return;
+    const limitMs = this.options.headTimeoutMs();
+    this.headTimer = setTimeout(() => {
+      this.headTimer = null;
+      this.options.logger.info({ client: this.forwarded.clientAddress, limitMs }, 'request head not complete in time; connection closed');
+      if (this.observer.waiting === 0 && !this.requestOpen) this.finish(errorResponse(408, `request head not complete within ${limitMs} ms`));
+      else this.destroy();
+    }, limitMs);
+    this.headTimer.unref();
+  }
+
+  private stopHeadTimer(): void {
+    if (this.headTimer) clearTimeout(this.headTimer);
+    this.headTimer = null;
   }
 
   private waitForUpstreamDrain(): void {

@@ -39,6 +39,11 @@ export class RequestReader {
 
   constructor(private readonly sink: RequestSink) {}
 
+  /** True while part of a request head has arrived and the rest has not (the caller bounds how long that may take). */
+  get headInProgress(): boolean {
+    return this.state === 'head' && this.pending !== null;
+  }
+
   /** True while bytes are held for an upgrade decision: the caller stops reading the client meanwhile. */
   get holding(): boolean {
     return this.state === 'holding';
