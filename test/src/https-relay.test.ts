@@ -170,6 +170,27 @@ it('closes with 408 a connection whose request head does not complete in time, e
   expect(seen).toEqual([]);
 });
 
+it('answers requests sent with the client FIN right behind them (half-close), then closes', async () => {
+  const received = await new Promise<string>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, servername: 'localhost', checkServerIdentity: () => undefined });
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(`${text}[no close within 5 s]`);
+    }, 5000);
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(text);
+    });
+    socket.on('error', reject);
+    socket.once('secureConnect', () => socket.end(get('/echo/half-1') + get('/echo/half-2')));
+  });
+  expect(statusLines(received)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+  expect(received).not.toContain('[no close');
+  expect(seen.map((r) => r.url)).toEqual(['/echo/half-1', '/echo/half-2']);
+});
+
 it('reads requests split at awkward places across TLS records', async () => {
   const text = `PUT /upload HTTP/1.1\r\nHost: files.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n${get('/echo/after', 'Connection: close\r\n')}`;
   const pieces: string[] = [];

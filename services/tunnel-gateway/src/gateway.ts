@@ -335,6 +335,7 @@ export class Gateway {
       contexts: this.contexts,
       handshakeTimeoutMs,
       logger,
+      allowHalfOpen: spec.protocol === 'http',
       handlers: {
         admit: admitAll,
         onSecure: (socket, connection) => {

@@ -95,6 +95,8 @@ class ProxiedConnection {
   private corked = false;
   private finished = false;
   private headTimer: NodeJS.Timeout | null = null;
+  /** The client sent its FIN: nothing more will come from it. */
+  private clientEnded = false;
 
   constructor(
     private readonly client: TLSSocket,
@@ -125,7 +127,14 @@ class ProxiedConnection {
     this.startHeadTimer();
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
     // Node ends our side when the client ends its; the upstream gets the same FIN.
-    client.on('end', () => this.upstream?.end());
+    // The client may end its side right after its request (scripts, `ncat --ssl`, health checks): the
+    // listener keeps our side open (allowHalfOpen), the upstream gets the same FIN, and the connection
+    // ends once the responses to what was sent are delivered.
+    client.on('end', () => {
+      this.clientEnded = true;
+      this.upstream?.end();
+      this.endIfAnswered();
+    });
     client.on('error', () => this.destroy());
     client.on('close', () => {
       this.stopHeadTimer();
@@ -166,6 +175,11 @@ class ProxiedConnection {
     else this.stopHeadTimer();
     if (this.reader.holding) this.client.pause();
     else if (this.upstream?.writableNeedDrain) this.waitForUpstreamDrain();
+  }
+
+  /** After the client's FIN: ends our side once every response it asked for is out (called after each write). */
+  private endIfAnswered(): void {
+    if (this.clientEnded && !this.finished && !this.tunnel && !this.requestOpen && this.observer.waiting === 0) this.finish(null);
   }
 
   /** Runs from the first byte of a head (or from the connection's start) until the head is complete. */
@@ -251,6 +265,7 @@ class ProxiedConnection {
       this.readClient(() => this.reader.resume());
     }
     if (this.refusal !== null && this.observer.waiting === 0) this.finish(this.refusal);
+    this.endIfAnswered();
   }
 
   /**
@@ -290,6 +305,10 @@ class ProxiedConnection {
     }
     if (this.refusal !== null) {
       this.finish(this.refusal);
+      return;
+    }
+    if (this.clientEnded) {
+      this.finish(null);
       return;
     }
     if (this.requestOpen) {

@@ -39,6 +39,8 @@ export interface TlsListenerOptions<State> {
   handshakeTimeoutMs: () => number;
   logger: Logger;
   handlers: TlsListenerHandlers<State>;
+  /** Keep our side writable after the client's FIN (HTTP: a request followed by FIN still gets its response). */
+  allowHalfOpen?: boolean;
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -58,7 +60,7 @@ export class TlsListener<State = undefined> {
   private closing = false;
 
   constructor(private readonly options: TlsListenerOptions<State>) {
-    this.server = net.createServer({ pauseOnConnect: true, noDelay: true }, (raw) => this.accept(raw));
+    this.server = net.createServer({ pauseOnConnect: true, noDelay: true, allowHalfOpen: options.allowHalfOpen ?? false }, (raw) => this.accept(raw));
     this.server.on('error', (error) => options.logger.error({ err: error, port: options.port }, 'listener error'));
   }
 
