@@ -1,14 +1,13 @@
 import { resolve } from 'node:path';
 import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { readSecret, stopOnSignals } from '@st/service-kit';
+import { eventsAmqpUrl, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';
 
 function fail(line: string): never {
-  process.stderr.write(`cert-service: ${line}\n`);
-  process.exit(2);
+  return exitWithProblems('cert-service', [line]);
 }
 
 async function main(): Promise<void> {
@@ -22,21 +21,11 @@ async function main(): Promise<void> {
   const name = parseServerName(serverName);
   if (!name.ok) fail(`SERVER_NAME: ${name.message}`);
 
-  let adminToken: string | undefined;
-  let serviceToken: string | undefined;
-  try {
-    adminToken = readSecret(tokenEnv.admin, env);
-    serviceToken = readSecret(tokenEnv.service, env);
-  } catch (error) {
-    fail(`cannot read a token file: ${(error as Error).message}`);
-  }
-  if (!adminToken && !serviceToken) {
-    fail(`set ${tokenEnv.admin} or ${tokenEnv.service} (or their _FILE variants): nothing is served without a token`);
-  }
-
-  // Events are announced on the local broker unless AMQP_URL says otherwise; "off" runs without them.
-  const amqpSetting = env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
-  const amqpUrl = amqpSetting === 'off' ? undefined : amqpSetting;
+  const read = readServiceTokens([tokenEnv.admin, tokenEnv.service], env);
+  if (!read.ok) fail(read.message);
+  const adminToken = read.tokens[tokenEnv.admin];
+  const serviceToken = read.tokens[tokenEnv.service];
+  const amqpUrl = eventsAmqpUrl(env);
   const keyType = (env.CERT_KEY_TYPE?.trim() || 'rsa-2048') as KeyType;
   if (!keyTypes.includes(keyType)) fail(`CERT_KEY_TYPE: "${keyType}" is not one of ${keyTypes.join(', ')}`);
   let storeKey: string | undefined;

@@ -1,16 +1,15 @@
 import { resolve } from 'node:path';
 import { tokenEnv } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { readSecret, stopOnSignals } from '@st/service-kit';
+import { eventsAmqpUrl, exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { createConfigService } from './service.js';
 import { formatProblem } from './validate-settings.js';
 import { loadSettings } from './settings-source.js';
 import { parseInteger } from './env-values.js';
 import { SettingsStoreError } from './settings-store.js';
 
-function fail(lines: string[]): never {
-  for (const line of lines) process.stderr.write(`config-service: ${line}\n`);
-  process.exit(2);
+function fail(lines: readonly string[]): never {
+  return exitWithProblems('config-service', lines);
 }
 
 async function main(): Promise<void> {
@@ -21,22 +20,12 @@ async function main(): Promise<void> {
   const port = parseInteger(portText);
   if (!port.ok || port.value < 0 || port.value > 65535) fail([`CONFIG_PORT: "${portText}" is not a port number`]);
 
-  let adminToken: string | undefined;
-  let serviceToken: string | undefined;
-  try {
-    adminToken = readSecret(tokenEnv.admin, env);
-    serviceToken = readSecret(tokenEnv.service, env);
-  } catch (error) {
-    fail([`cannot read a token file: ${(error as Error).message}`]);
-  }
-  if (!adminToken && !serviceToken) {
-    fail([`set ${tokenEnv.admin} or ${tokenEnv.service} (or their _FILE variants): nothing is served without a token`]);
-  }
-
+  const read = readServiceTokens([tokenEnv.admin, tokenEnv.service], env);
+  if (!read.ok) fail([read.message]);
+  const adminToken = read.tokens[tokenEnv.admin];
+  const serviceToken = read.tokens[tokenEnv.service];
   const dataDir = resolve(env.CONFIG_DATA_DIR?.trim() || './.data/config-service');
-  // Versions are announced on the local broker unless AMQP_URL says otherwise; "off" runs without them.
-  const amqpSetting = env.AMQP_URL?.trim() || 'amqp://guest:guest@127.0.0.1:5672';
-  const amqpUrl = amqpSetting === 'off' ? undefined : amqpSetting;
+  const amqpUrl = eventsAmqpUrl(env);
 
   const loaded = await loadSettings(env);
   if (!loaded.ok) fail(loaded.errors.map((problem) => `invalid setting ${formatProblem(problem)}`));

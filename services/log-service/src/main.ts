@@ -1,12 +1,11 @@
 import { tokenEnv } from '@st/contracts';
 import { closeLogger, createLogger } from '@st/logging';
-import { readSecret, stopOnSignals } from '@st/service-kit';
+import { exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { settingsFromEnv } from './config.js';
 import { createLogService } from './service.js';
 
-function fail(lines: string[]): never {
-  for (const line of lines) process.stderr.write(`log-service: ${line}\n`);
-  process.exit(2);
+function fail(lines: readonly string[]): never {
+  return exitWithProblems('log-service', lines);
 }
 
 async function main(): Promise<void> {
@@ -15,17 +14,10 @@ async function main(): Promise<void> {
   if (!loaded.ok) fail(loaded.errors);
   const { settings } = loaded;
 
-  let operatorToken: string | undefined;
-  let adminToken: string | undefined;
-  try {
-    operatorToken = readSecret(tokenEnv.operator, env);
-    adminToken = readSecret(tokenEnv.admin, env);
-  } catch (error) {
-    fail([`cannot read a token file: ${(error as Error).message}`]);
-  }
-  if (!operatorToken && !adminToken) {
-    fail([`set ${tokenEnv.operator} or ${tokenEnv.admin} (or their _FILE variants): nothing is served without a token`]);
-  }
+  const read = readServiceTokens([tokenEnv.operator, tokenEnv.admin], env);
+  if (!read.ok) fail([read.message]);
+  const operatorToken = read.tokens[tokenEnv.operator];
+  const adminToken = read.tokens[tokenEnv.admin];
 
   // Its own records go through RabbitMQ like everyone else's, and so end up in its own store.
   const logger = createLogger({ service: 'log-service' });
