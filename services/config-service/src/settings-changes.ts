@@ -1,10 +1,5 @@
 import type { SettingChange } from '@st/contracts';
-
-type Json = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isJsonObject, type JsonObject } from './json-object.js';
 
 /**
  * RFC 7396 JSON Merge Patch: objects merge key by key, `null` removes a key,
@@ -14,8 +9,8 @@ function isPlainObject(value: unknown): value is Json {
  * so that a patch can switch back to "no public pool" or "no fixed address".
  */
 export function applyMergePatch(target: unknown, patch: unknown, keepsNull: (field: string) => boolean = () => false, path: string[] = []): unknown {
-  if (!isPlainObject(patch)) return structuredClone(patch);
-  const result: Json = isPlainObject(target) ? structuredClone(target) : {};
+  if (!isJsonObject(patch)) return structuredClone(patch);
+  const result: JsonObject = isJsonObject(target) ? structuredClone(target) : {};
   for (const [key, value] of Object.entries(patch)) {
     const field = [...path, key];
     if (value === null && !keepsNull(field.join('.'))) {
@@ -39,17 +34,17 @@ export function applyMergePatch(target: unknown, patch: unknown, keepsNull: (fie
  * the passive range reads as one line rather than two.
  */
 export function changedFields(before: unknown, after: unknown, path: string[] = []): SettingChange[] {
-  const atomic = (value: unknown) => !isPlainObject(value) || isPortRange(value);
+  const atomic = (value: unknown) => !isJsonObject(value) || isPortRange(value);
   if (atomic(before) || atomic(after)) {
     return jsonEqual(before, after) ? [] : [{ field: path.join('.') || '(settings)', from: before ?? null, to: after ?? null }];
   }
-  const a = before as Json;
-  const b = after as Json;
+  const a = before as JsonObject;
+  const b = after as JsonObject;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
   return keys.flatMap((key) => changedFields(a[key], b[key], [...path, key]));
 }
 
-function isPortRange(value: Json): boolean {
+function isPortRange(value: JsonObject): boolean {
   const keys = Object.keys(value);
   return keys.length === 2 && 'from' in value && 'to' in value;
 }
@@ -60,7 +55,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) || Array.isArray(b)) {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((item, index) => jsonEqual(item, b[index]));
   }
-  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  if (!isJsonObject(a) || !isJsonObject(b)) return false;
   const keys = Object.keys(a);
   return keys.length === Object.keys(b).length && keys.every((key) => key in b && jsonEqual(a[key], b[key]));
 }
@@ -72,13 +67,13 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
  * since, without undoing the API's changes to other fields.
  */
 export function carryFields(target: unknown, changes: readonly SettingChange[]): unknown {
-  const result = structuredClone(target) as Json;
+  const result = structuredClone(target) as JsonObject;
   for (const change of changes) {
     const keys = change.field.split('.');
-    let node: Json = result;
+    let node: JsonObject = result;
     for (const key of keys.slice(0, -1)) {
-      if (!isPlainObject(node[key])) node[key] = {};
-      node = node[key] as Json;
+      if (!isJsonObject(node[key])) node[key] = {};
+      node = node[key] as JsonObject;
     }
     node[keys[keys.length - 1]!] = structuredClone(change.to);
   }
@@ -90,6 +85,6 @@ export function describeChange(change: SettingChange): string {
 }
 
 function formatValue(value: unknown): string {
-  if (isPlainObject(value) && isPortRange(value)) return value.from === value.to ? String(value.from) : `${value.from}-${value.to}`;
+  if (isJsonObject(value) && isPortRange(value)) return value.from === value.to ? String(value.from) : `${value.from}-${value.to}`;
   return JSON.stringify(value);
 }

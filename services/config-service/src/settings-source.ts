@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { defaultServerSettings, serverSettingsSchema, type ServerSettings } from '@st/contracts';
 import { parseBoolean, parseInteger, parsePortRange, parseText, parseTlsVersion, type Parsed } from './env-values.js';
+import { isJsonObject, type JsonObject } from './json-object.js';
 import { validateSettings, type SettingsProblem } from './validate-settings.js';
 
 export type SettingsResult =
@@ -44,19 +45,13 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];
 
-type Json = Record<string, unknown>;
-
-function isPlainObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Merges the file over the defaults: objects merge key by key, anything else
  * (including null and ranges over a null default) replaces. A key the defaults
  * do not have is reported, since a misspelt setting would otherwise be ignored.
  */
-function mergeOver(base: Json, overlay: Json, path: string[], problems: SettingsProblem[]): Json {
-  const merged: Json = { ...base };
+function mergeOver(base: JsonObject, overlay: JsonObject, path: string[], problems: SettingsProblem[]): JsonObject {
+  const merged: JsonObject = { ...base };
   for (const [key, value] of Object.entries(overlay)) {
     const field = [...path, key].join('.');
     if (!(key in base)) {
@@ -64,18 +59,18 @@ function mergeOver(base: Json, overlay: Json, path: string[], problems: Settings
       continue;
     }
     const current = base[key];
-    merged[key] = isPlainObject(current) && isPlainObject(value) ? mergeOver(current, value, [...path, key], problems) : value;
+    merged[key] = isJsonObject(current) && isJsonObject(value) ? mergeOver(current, value, [...path, key], problems) : value;
   }
   return merged;
 }
 
-function setPath(target: Json, field: string, value: unknown): void {
+function setPath(target: JsonObject, field: string, value: unknown): void {
   const keys = field.split('.');
   let node = target;
   for (const key of keys.slice(0, -1)) {
     const next = node[key];
     // The merged object may hold a wrong type here (the file said "ftp": 5); the schema reports that.
-    if (!isPlainObject(next)) return;
+    if (!isJsonObject(next)) return;
     node = next;
   }
   node[keys[keys.length - 1]!] = value;
@@ -97,10 +92,10 @@ function attributeToEnv(problem: SettingsProblem, fromEnv: Map<string, string>):
  */
 export function settingsFromSources(fileJson: unknown | undefined, env: SettingsEnv): SettingsResult {
   const errors: SettingsProblem[] = [];
-  const defaults = structuredClone(defaultServerSettings) as unknown as Json;
+  const defaults = structuredClone(defaultServerSettings) as unknown as JsonObject;
   let merged = defaults;
   if (fileJson !== undefined) {
-    if (isPlainObject(fileJson)) merged = mergeOver(defaults, fileJson, [], errors);
+    if (isJsonObject(fileJson)) merged = mergeOver(defaults, fileJson, [], errors);
     else errors.push({ field: '(settings file)', message: 'must be a JSON object' });
   }
 

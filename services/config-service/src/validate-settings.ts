@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { defaultServerSettings, formatRange, rangeSize, rangesOverlap, serverSettingsSchema, type PortRange, type ServerSettings } from '@st/contracts';
+import { isJsonObject } from './json-object.js';
 import { publicPassiveRange, singlePort } from './port-map.js';
 
 /** One problem with the settings, attached to the field it concerns (dotted path, e.g. `public.ftpsPort`). */
@@ -204,15 +205,12 @@ export function validateSettings(settings: unknown): SettingsReport {
   return crossFieldReport(parsed.data);
 }
 
-type Json = Record<string, unknown>;
-const isPlainObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * Keys the settings do not have. The schema alone would drop them silently,
  * and a misspelt field ("ftpPort") would then look accepted while changing nothing.
  */
 function unknownFields(input: unknown, shape: unknown, path: string[]): SettingsProblem[] {
-  if (!isPlainObject(input) || !isPlainObject(shape)) return [];
+  if (!isJsonObject(input) || !isJsonObject(shape)) return [];
   return Object.entries(input).flatMap(([key, value]) => {
     const field = [...path, key];
     if (!Object.hasOwn(shape, key)) return [{ field: field.join('.'), message: 'is not a setting (misspelt?)' }];
