@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { destination, pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { BatchedLineWriter } from './batched-line-writer.js';
+import { deferredRecordCount, isoTimestamp, writeDeferredRecords } from './deferred.js';
 import { logRoutingKey, logsEnv, logsExchange, logsQueue } from '@st/contracts';
 import { amqpLink, type LogTopology } from './amqp-link.js';
 import type { OpenLink } from './publish-link.js';
@@ -13,6 +15,8 @@ export { LogShipper, type ShipperOptions, type ShipperStats, type ShippedRecord 
 export type { OpenLink, PublishLink } from './publish-link.js';
 export { amqpLink, type LogTopology } from './amqp-link.js';
 export { recordIdSource } from './record-id.js';
+export { BatchedLineWriter, type BatchedLineWriterOptions, type LineOutput } from './batched-line-writer.js';
+export { logDeferred, writeDeferredRecords, deferredRecordDelayMs } from './deferred.js';
 export { redactSecrets, secretFieldNames, redactionCensor } from './redact.js';
 
 
@@ -108,31 +112,27 @@ function withRedactedChildren(logger: Logger): Logger {
 }
 
 /**
- * Stdout written asynchronously and in batches: lines collect up to 4 KiB or
- * for at most `stdoutFlushMs`, then go out in one write. A synchronous write
- * per line stalls the event loop whenever stdout is slow (a pipe to a busy
- * log collector) and costs a system call per line on the handshake path.
- * pino flushes what is pending synchronously on exit, also after an uncaught
- * exception; only a kill -9 can lose the last lines.
+ * Stdout written asynchronously and in batches (see BatchedLineWriter): a
+ * synchronous write per line stalls the event loop whenever stdout is slow (a
+ * pipe to a busy log collector) and costs a system call per line on the
+ * handshake path. What is pending is written synchronously when the process
+ * exits, also after an uncaught exception; only a kill -9 loses the last lines.
  */
-const stdoutFlushMs = 100;
-
-/** One per process: every logger writing to stdout shares it (and its timer). */
-let sharedStdout: DestinationStream | undefined;
+let sharedStdout: BatchedLineWriter | undefined;
+/** The first logger on stdout reports lines dropped while stdout could not keep up. */
+let dropReporter: Logger | undefined;
 
 function stdoutDestination(): DestinationStream {
   if (sharedStdout) return sharedStdout;
-  const out = destination({ dest: 1, sync: false, minLength: 4096 });
+  const out = new BatchedLineWriter({
+    fd: 1,
+    onDropped: (count) => dropReporter?.warn({ droppedLines: count }, 'log lines dropped: stdout did not keep up'),
+  });
   sharedStdout = out;
-  const timer = setInterval(() => {
-    // flush() throws while the file descriptor is still being opened; it is fd 1, so only in theory.
-    try {
-      out.flush();
-    } catch {
-      // The next tick of the timer tries again.
-    }
-  }, stdoutFlushMs);
-  timer.unref();
+  process.once('exit', () => {
+    writeDeferredRecords();
+    out.flushSync();
+  });
   return out;
 }
 
@@ -142,13 +142,24 @@ export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = proc
   const options: LoggerOptions = {
     level: config.level ?? env.LOG_LEVEL ?? 'info',
     base: { service: config.service, replica },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTimestamp,
+    hooks: {
+      // Deferred records (logDeferred) go out before any record logged after them.
+      logMethod(args, method) {
+        if (deferredRecordCount() > 0) writeDeferredRecords();
+        return method.apply(this, args);
+      },
+    },
     // Redaction by field name at any depth; child bindings are redacted in withRedactedChildren.
     formatters: { level: (label) => ({ level: label }), log: redactSecrets, bindings: redactSecrets },
     mixin: () => ({ recordId: nextRecordId() }),
   };
   const shipping = defaultShipping(config, env);
-  if (!shipping) return withRedactedChildren(pino(options, config.destination ?? stdoutDestination()));
+  if (!shipping) {
+    const logger = withRedactedChildren(pino(options, config.destination ?? stdoutDestination()));
+    if (!config.destination) dropReporter ??= logger;
+    return logger;
+  }
 
   const topology: LogTopology = {
     exchange: shipping.exchange ?? env[logsEnv.exchange] ?? logsExchange,
@@ -172,6 +183,7 @@ export function createLogger(config: LoggerConfig, env: NodeJS.ProcessEnv = proc
   });
   const out = config.destination ?? stdoutDestination();
   logger = withRedactedChildren(pino(options, teeDestination(out, config.service, shipper)));
+  if (!config.destination) dropReporter ??= logger;
   Object.defineProperty(logger, shipperKey, { value: shipper });
   return logger;
 }

@@ -3,7 +3,7 @@ import express from 'express';
 import { Redis } from 'ioredis';
 import { healthApi, portMapSchema, routingKeys, type CertificateBundle, type Listener, type PortMap } from '@st/contracts';
 import { createEventSubscriber, type EventSubscriber } from '@st/bus';
-import { recordIdSource, type Logger } from '@st/logging';
+import { logDeferred, recordIdSource, type Logger } from '@st/logging';
 import { errorHandler, listenHttp, retryWithBackoff, sleep, type RunningHttpServer } from '@st/service-kit';
 import { FtpControlSession } from './ftp/control-session.js';
 import { PassiveDataListeners } from './ftp/data-listener.js';
@@ -340,7 +340,11 @@ export class Gateway {
         admit: admitAll,
         onSecure: (socket, connection) => {
           if (proxy) {
-            logger.info(
+            // One record per handshake: written in a batch a moment later (see logDeferred), which
+            // is a few percent of the full-handshake rate.
+            logDeferred(
+              logger,
+              'info',
               {
                 conn: `web_${this.nextWebConnectionId()}`,
                 client: connection.remoteAddress,

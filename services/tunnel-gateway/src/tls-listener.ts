@@ -123,8 +123,12 @@ export class TlsListener<State = undefined> {
       raw,
       remoteAddress: normalizeAddress(raw.remoteAddress),
       remotePort: raw.remotePort ?? 0,
-      localAddress: normalizeAddress(raw.localAddress),
-      localPort: raw.localPort ?? this.options.port,
+      // Asked of the socket only when needed (PASV without a public address): it costs a system call
+      // per connection, and at a thousand handshakes a second every such call shows.
+      get localAddress() {
+        return normalizeAddress(raw.localAddress);
+      },
+      localPort: this.options.port || (raw.localPort ?? 0),
     };
     let admission: Promise<Admission<State>> | Admission<State>;
     try {
