@@ -10,6 +10,9 @@ import { startStack, waitFor, type Stack } from './harness/stack.js';
 jest.setTimeout(120_000);
 
 const bigBody = randomBytes(48 * 1024 * 1024);
+const dripPieces = 10;
+/** The stack's idle limit for client connections (controlIdleMs). */
+const idleMs = 2000;
 
 /** What the upstream received: one entry per request it parsed. */
 const seen: Array<{ method: string; url: string; headers: http.IncomingHttpHeaders }> = [];
@@ -54,6 +57,20 @@ function recordingUpstream(): http.Server {
       res.write('x'.repeat(100), () => setTimeout(() => req.socket.destroy(), 50));
       return;
     }
+    if (url === '/drip') {
+      // 10 pieces, one every 300 ms: a response that takes longer than the idle limit, never idle for it.
+      res.writeHead(200, { 'content-length': String(dripPieces * 1000) });
+      let sent = 0;
+      const timer = setInterval(() => {
+        res.write('d'.repeat(1000));
+        if (++sent === dripPieces) {
+          clearInterval(timer);
+          res.end();
+        }
+      }, 300);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     if (url === '/no-content') {
       res.statusCode = 204;
       res.end();
@@ -84,7 +101,11 @@ let upstream: http.Server;
 beforeAll(async () => {
   upstream = recordingUpstream();
   // A short handshake limit, which also bounds how long a request head may take to arrive.
-  stack = await startStack({ webUpstream: upstream, settings: (settings) => ({ ...settings, timeouts: { ...settings.timeouts, handshakeMs: 3000 } }) });
+  // A short idle limit, so that tests can see it end a connection and see activity keep one open.
+  stack = await startStack({
+    webUpstream: upstream,
+    settings: (settings) => ({ ...settings, timeouts: { ...settings.timeouts, handshakeMs: 3000, controlIdleMs: idleMs } }),
+  });
 });
 
 afterAll(async () => {
@@ -168,6 +189,45 @@ it('closes with 408 a connection whose request head does not complete in time, e
   // The limit counts from the connection's start (3 s here), not from the last byte.
   expect(Date.now() - started).toBeLessThan(4500);
   expect(seen).toEqual([]);
+});
+
+describe('idle limit (controlIdleMs)', () => {
+  it('closes a kept-alive connection left idle after a response once the limit passes', async () => {
+    let answeredAt = 0;
+    const started = Date.now();
+    const { received, closed } = await exchange([get('/echo/idle')], (text) => {
+      if (statusLines(text).length === 1 && answeredAt === 0) answeredAt = Date.now();
+      return false;
+    });
+    expect(statusLines(received)).toEqual(['HTTP/1.1 200 OK']);
+    expect(closed).toBe(true);
+    const idleFor = Date.now() - answeredAt;
+    expect(idleFor).toBeGreaterThanOrEqual(idleMs - 100);
+    expect(idleFor).toBeLessThan(idleMs + 1000);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('keeps a connection whose response trickles in for longer than the limit', async () => {
+    const started = Date.now();
+    const { received, closed } = await exchange([get('/drip', 'Connection: close\r\n')]);
+    expect(Date.now() - started).toBeGreaterThan(idleMs);
+    expect(closed).toBe(true);
+    expect(statusLines(received)).toEqual(['HTTP/1.1 200 OK']);
+    expect(received.endsWith('d'.repeat(dripPieces * 1000))).toBe(true);
+  });
+
+  it('keeps a connection whose upload trickles in for longer than the limit', async () => {
+    const piece = 'u'.repeat(1000);
+    const started = Date.now();
+    const { received } = await exchange(
+      [`PUT /upload HTTP/1.1\r\nHost: files.test\r\nContent-Length: ${piece.length * 9}\r\nConnection: close\r\n\r\n`, ...Array.from({ length: 9 }, () => piece)],
+      () => false,
+      300,
+    );
+    expect(Date.now() - started).toBeGreaterThan(idleMs);
+    expect(statusLines(received)).toEqual(['HTTP/1.1 200 OK']);
+    expect(received).toContain(`"size":${piece.length * 9}`);
+  });
 });
 
 it('answers requests sent with the client FIN right behind them (half-close), then closes', async () => {

@@ -127,6 +127,13 @@ class ProxiedConnection {
   private headLimitMs = 0;
   /** When the upstream must have accepted (epoch ms; 0: not connecting). */
   private connectDeadline = 0;
+  /**
+   * The last byte from the client or to it (epoch ms): a read, or a write to
+   * it completing. Checked with the other deadlines rather than by a socket
+   * timeout, which Node re-arms on every chunk.
+   */
+  private lastActivity = Date.now();
+  private readonly idleMs: number;
   /** The client sent its FIN: nothing more will come from it. */
   private clientEnded = false;
 
@@ -152,10 +159,7 @@ class ProxiedConnection {
       },
       complete: () => undefined,
     });
-    client.setTimeout(options.idleTimeoutMs(), () => {
-      options.logger.debug({ client: forwarded.clientAddress }, 'HTTPS connection idle; closed');
-      this.destroy();
-    });
+    this.idleMs = options.idleTimeoutMs();
     this.startHeadDeadline();
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
     // Node ends our side when the client ends its; the upstream gets the same FIN.
@@ -184,6 +188,7 @@ class ProxiedConnection {
 
   private fromClient(chunk: Buffer): void {
     if (this.finished) return;
+    this.lastActivity = Date.now();
     if (this.tunnel) {
       if (!this.upstream!.write(chunk)) this.waitForUpstreamDrain();
       return;
@@ -216,6 +221,11 @@ class ProxiedConnection {
 
   /** Called by the proxy every deadlineCheckMs. */
   checkDeadlines(now: number): void {
+    if (now - this.lastActivity >= this.idleMs) {
+      this.options.logger.debug({ client: this.forwarded.clientAddress, idleMs: this.idleMs }, 'HTTPS connection idle; closed');
+      this.destroy();
+      return;
+    }
     if (this.headDeadline !== 0 && now >= this.headDeadline) {
       this.headDeadline = 0;
       const limitMs = this.headLimitMs;
@@ -291,7 +301,12 @@ class ProxiedConnection {
         return;
       }
     }
-    if (!this.client.write(chunk, () => upstreamReadBuffers.release(buffer))) {
+    this.lastActivity = Date.now();
+    const written = this.client.write(chunk, () => {
+      this.lastActivity = Date.now();
+      upstreamReadBuffers.release(buffer);
+    });
+    if (!written) {
       this.upstream!.pause();
       this.client.once('drain', () => this.upstream?.resume());
     }
