@@ -12,23 +12,32 @@ if ! command -v pnpm >/dev/null 2>&1; then
   npm install -g pnpm@10 >/dev/null 2>&1
 fi
 
-# vsftpd is the real upstream FTP server of the demo and the tests; curl and
-# lftp are FTPS clients written by others; openssl checks certificates.
-# stunnel4, nftables, iptables and ufw check config-service's renderings
-# (ufw is installed inactive; the tests only use its --dry-run).
+# vsftpd and nginx are the real upstream FTP and web servers of the tests
+# (vsftpd also of the demo); curl and lftp are clients written by others;
+# openssl checks certificates. stunnel4, nftables, iptables and ufw check
+# config-service's renderings (ufw is installed inactive; the tests only use
+# its --dry-run).
 missing=()
 for pkg in vsftpd curl openssl lftp stunnel4 nftables iptables ufw; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
+if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     log "missing Debian packages: ${missing[*]} (run as root or install them)"; exit 1
   fi
   log "installing ${missing[*]}"
   apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  # Debian starts vsftpd on port 21 as a service; we run our own instances.
-  if command -v service >/dev/null 2>&1; then service vsftpd stop >/dev/null 2>&1 || true; fi
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    # nginx-light is gone from newer Debian releases; nginx is the same server.
+    missing=("${missing[@]/nginx-light/nginx}")
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  # Debian starts vsftpd (port 21) and nginx (port 80) as services; we run our own instances.
+  if command -v service >/dev/null 2>&1; then
+    service vsftpd stop >/dev/null 2>&1 || true
+    service nginx stop >/dev/null 2>&1 || true
+  fi
 fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { defaultServerSettings, tls12ForwardSecretCiphers, tls13CipherSuites, type ServerSettings } from '@st/contracts';
 import { derivePortMap, formatProblem, validateSettings } from '@st/config-service';
 import { renderVsftpdConfig, vsftpdBinary } from '@st/demo-upstream';
+import { prepareNginx } from '../harness/nginx.js';
 import type { CertificateFiles } from './certificates.js';
 import { sleep, waitForPort, type ManagedProcess, type ProcessRegistry } from './processes.js';
 
@@ -11,39 +12,13 @@ export interface PortRange {
   to: number;
 }
 
-/** nginx as the plain HTTP upstream: static files, keep-alive, sendfile. */
+/** nginx as the plain HTTP upstream: static files, keep-alive, sendfile (the tests' configuration). */
 export async function startNginx(registry: ProcessRegistry, options: { dir: string; rootDir: string; port: number; workers: string }): Promise<ManagedProcess> {
-  await mkdir(join(options.dir, 'temp'), { recursive: true });
-  const config = `# Written by the benchmark for this run.
-daemon off;
-master_process on;
-worker_processes ${options.workers};
-pid ${join(options.dir, 'nginx.pid')};
-error_log ${join(options.dir, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  default_type application/octet-stream;
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65s;
-  # The default (1000) would close wrk's connections mid-run; stunnel and the relay pass the close on to the client.
-  keepalive_requests 10000000;
-  client_body_temp_path ${join(options.dir, 'temp')};
-  server {
-    listen 127.0.0.1:${options.port} backlog=4096;
-    root ${options.rootDir};
-    location / { }
-  }
-}
-`;
-  const configFile = join(options.dir, 'nginx.conf');
-  await writeFile(configFile, config);
+  const args = await prepareNginx(options);
   const server = registry.start({
     name: 'nginx',
     command: 'nginx',
-    args: ['-e', join(options.dir, 'error.log'), '-p', options.dir, '-c', configFile],
+    args,
     logFile: join(options.dir, 'nginx.out'),
     gracefulSignal: 'SIGTERM',
   });

@@ -14,6 +14,7 @@ import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
 import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePort, freePortBlock } from '@st/test-kit';
 import { testAmqpUrl, testRedisUrl } from './infrastructure.js';
+import { startNginx } from './nginx.js';
 
 export const ftpUser = 'sttest';
 export const ftpPassword = 'test-Passw0rd';
@@ -22,8 +23,12 @@ export interface StackOptions {
   /** Size of the upstream passive range (and of the public one). */
   passivePorts?: number;
   settings?: (settings: ServerSettings) => ServerSettings;
-  /** Use this HTTP server as the upstream web port instead of the file browser. */
-  webUpstream?: Server;
+  /**
+   * The upstream web port: this HTTP server, or Debian's nginx serving the
+   * stack's files (with WebDAV uploads and an access log of the forwarding
+   * headers at `nginxAccessLog`); the demo file browser when absent.
+   */
+  webUpstream?: Server | 'nginx';
   /** Start config-service and cert-service (default true). */
   withServices?: boolean;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
@@ -33,6 +38,8 @@ export interface StackOptions {
 export interface Stack {
   dir: string;
   filesDir: string;
+  /** The access log of nginx when it is the upstream: `request|status|X-Forwarded-For|-Proto|-Port|Forwarded` per line. */
+  nginxAccessLog: string;
   cacheDir: string;
   redis: Redis;
   redisPrefix: string;
@@ -106,8 +113,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     workDir: join(dir, 'vsftpd'),
   });
 
-  const web = options.webUpstream ?? createFileBrowser({ rootDir: filesDir });
-  await new Promise<void>((resolve) => web.listen(ports.upstreamWeb, '127.0.0.1', resolve));
+  const nginxAccessLog = join(dir, 'nginx', 'access.log');
+  const nginx =
+    options.webUpstream === 'nginx'
+      ? await startNginx({ dir: join(dir, 'nginx'), rootDir: filesDir, port: ports.upstreamWeb, accessLog: nginxAccessLog, webdav: true })
+      : null;
+  const web = options.webUpstream === 'nginx' ? null : (options.webUpstream ?? createFileBrowser({ rootDir: filesDir }));
+  if (web) await new Promise<void>((resolve) => web.listen(ports.upstreamWeb, '127.0.0.1', resolve));
 
   const base: ServerSettings = {
     ...defaultServerSettings,
@@ -204,6 +216,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const stack: Stack = {
     dir,
     filesDir,
+    nginxAccessLog,
     cacheDir,
     redis,
     redisPrefix,
@@ -242,9 +255,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await stopConfigService().catch(() => undefined);
       await stopCertService().catch(() => undefined);
       await vsftpd.stop().catch(() => undefined);
-      const webClosed = new Promise<void>((resolve) => web.close(() => resolve()));
-      web.closeAllConnections();
-      await webClosed;
+      await nginx?.stop().catch(() => undefined);
+      if (web) {
+        const webClosed = new Promise<void>((resolve) => web.close(() => resolve()));
+        web.closeAllConnections();
+        await webClosed;
+      }
       redis.disconnect();
       if (!process.env.KEEP_TEST_DIRS) await rm(dir, { recursive: true, force: true });
     },
