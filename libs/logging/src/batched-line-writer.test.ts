@@ -182,6 +182,32 @@ describe('BatchedLineWriter', () => {
     expect(output.text).toBe(lines(0, 3));
   });
 
+  it('a late callback of a batch flushSync skipped does not make a second flushSync write the next batch again', () => {
+    const output = new ScriptedOutput();
+    const { lineWriter } = track(writer(output));
+    for (let n = 0; n < 3; n++) lineWriter.write(line(n)); // batch A, with the thread pool
+    lineWriter.flushSync();
+    for (let n = 3; n < 6; n++) lineWriter.write(line(n)); // batch B, with the thread pool
+    expect(output.pending).toHaveLength(2);
+    const a = output.pending.shift()!;
+    a.callback(null, a.length);
+    lineWriter.flushSync();
+    expect(output.syncCalls).toBe(0);
+    output.answer();
+    expect(output.text).toBe(lines(3, 6));
+  });
+
+  it('after holdAsyncWrites, lines wait for flushSync instead of starting asynchronous writes', () => {
+    const output = new ScriptedOutput();
+    const { lineWriter } = track(writer(output));
+    lineWriter.holdAsyncWrites();
+    for (let n = 0; n < 6; n++) lineWriter.write(line(n));
+    lineWriter.flush();
+    expect(output.pending).toHaveLength(0);
+    lineWriter.flushSync();
+    expect(output.text).toBe(lines(0, 6));
+  });
+
   it('flushSync writes a batch that waits to be tried again after EAGAIN', () => {
     const output = new ScriptedOutput();
     const { lineWriter } = track(writer(output, { retryMs: 60_000 }));

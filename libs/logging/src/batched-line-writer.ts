@@ -45,8 +45,10 @@ export class BatchedLineWriter {
   /** The batch being written, from `offset` on. */
   private inFlight: Buffer | null = null;
   private offset = 0;
-  /** The batch's write is with the thread pool (not waiting to be tried again). */
-  private dispatched = false;
+  /** The batch whose write is with the thread pool (not waiting to be tried again). */
+  private dispatched: Buffer | null = null;
+  /** Set at exit: no new asynchronous writes; what remains goes out in flushSync. */
+  private held = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly timer: NodeJS.Timeout;
   private dropped = 0;
@@ -108,12 +110,14 @@ export class BatchedLineWriter {
    * A batch handed to the thread pool is not written again: by the time an
    * exit handler runs, its write has almost always happened (its callback only
    * never got to run), and writing it again would duplicate every line of it.
-   * A batch waiting to be tried again after EAGAIN is written here.
+   * Node lets the thread pool finish it at exit, so it is not lost; when the
+   * pool was busy (DNS lookups, crypto), it can land after the lines written
+   * here. A batch waiting to be tried again after EAGAIN is written here.
    */
   flushSync(): void {
     if (this.broken) return;
     const buffers: Buffer[] = [];
-    if (this.inFlight && !this.dispatched) buffers.push(this.inFlight.subarray(this.offset));
+    if (this.inFlight && this.dispatched !== this.inFlight) buffers.push(this.inFlight.subarray(this.offset));
     if (this.lines.length > 0) buffers.push(Buffer.from(this.lines.join('')));
     this.inFlight = null;
     this.lines = [];
@@ -140,8 +144,17 @@ export class BatchedLineWriter {
     this.flushSync();
   }
 
+  /**
+   * For the exit handler, before it writes its last records: later lines wait
+   * for flushSync instead of starting an asynchronous write that might land
+   * after them.
+   */
+  holdAsyncWrites(): void {
+    this.held = true;
+  }
+
   private startWrite(): void {
-    if (this.inFlight || this.broken || this.lines.length === 0) return;
+    if (this.held || this.inFlight || this.broken || this.lines.length === 0) return;
     this.inFlight = Buffer.from(this.lines.join(''));
     this.offset = 0;
     this.lines = [];
@@ -152,9 +165,9 @@ export class BatchedLineWriter {
   private writeInFlight(): void {
     const batch = this.inFlight;
     if (!batch) return;
-    this.dispatched = true;
+    this.dispatched = batch;
     this.options.output.write(this.options.fd, batch, this.offset, batch.length - this.offset, (error, written) => {
-      this.dispatched = false;
+      if (this.dispatched === batch) this.dispatched = null;
       // flushSync took over meanwhile.
       if (this.inFlight !== batch) return;
       if (error) {

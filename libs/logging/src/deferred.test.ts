@@ -66,6 +66,22 @@ describe('logDeferred', () => {
     expect(out.records()).toHaveLength(written ? 1 : 0);
   });
 
+  it('a record that cannot be serialized costs only itself', () => {
+    const out = capture();
+    const logger = createLogger({ service: 's', replica: 'r', destination: out.stream });
+    const broken = Object.defineProperty({}, 'size', {
+      enumerable: true,
+      get() {
+        throw new Error('no size');
+      },
+    });
+    logDeferred(logger, 'info', { n: 1 }, 'before');
+    logDeferred(logger, 'info', broken, 'broken');
+    logDeferred(logger, 'info', { n: 3 }, 'after');
+    writeDeferredRecords();
+    expect(out.records().map((record) => record.msg)).toEqual(['before', 'after']);
+  });
+
   it('redacts secrets in deferred records as in any other', () => {
     const out = capture();
     const logger = createLogger({ service: 's', replica: 'r', destination: out.stream });

@@ -51,7 +51,11 @@ export function writeDeferredRecords(): void {
   try {
     for (const record of batch) {
       deferredLoggedAt = record.loggedAt;
-      record.logger[record.level](record.fields, record.msg);
+      try {
+        record.logger[record.level](record.fields, record.msg);
+      } catch {
+        // A record that cannot be serialized (a getter that throws…) costs only itself, not the batch.
+      }
     }
   } finally {
     deferredLoggedAt = null;

@@ -130,8 +130,12 @@ function stdoutDestination(): DestinationStream {
   });
   sharedStdout = out;
   process.once('exit', () => {
-    writeDeferredRecords();
-    out.flushSync();
+    out.holdAsyncWrites();
+    try {
+      writeDeferredRecords();
+    } finally {
+      out.flushSync();
+    }
   });
   return out;
 }

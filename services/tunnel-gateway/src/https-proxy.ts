@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import type { Logger } from '@st/logging';
@@ -74,7 +75,7 @@ export class HttpsProxy {
     this.connections.add(connection);
     if (!this.deadlineCheck) {
       this.deadlineCheck = setInterval(() => {
-        const now = Date.now();
+        const now = performance.now();
         for (const open of this.connections) open.checkDeadlines(now);
       }, deadlineCheckMs);
       this.deadlineCheck.unref();
@@ -122,17 +123,17 @@ class ProxiedConnection {
   private refusal: string | null = null;
   private corked = false;
   private finished = false;
-  /** When the request head in progress must be complete (epoch ms; 0: none running). */
+  /** When the request head in progress must be complete (performance.now() ms, a clock that never steps; 0: none running). */
   private headDeadline = 0;
   private headLimitMs = 0;
-  /** When the upstream must have accepted (epoch ms; 0: not connecting). */
+  /** When the upstream must have accepted (performance.now() ms; 0: not connecting). */
   private connectDeadline = 0;
   /**
-   * The last byte from the client or to it (epoch ms): a read, or a write to
+   * The last byte from the client or to it (performance.now() ms): a read, or a write to
    * it completing. Checked with the other deadlines rather than by a socket
    * timeout, which Node re-arms on every chunk.
    */
-  private lastActivity = Date.now();
+  private lastActivity = performance.now();
   private readonly idleMs: number;
   /** The client sent its FIN: nothing more will come from it. */
   private clientEnded = false;
@@ -188,7 +189,7 @@ class ProxiedConnection {
 
   private fromClient(chunk: Buffer): void {
     if (this.finished) return;
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     if (this.tunnel) {
       if (!this.upstream!.write(chunk)) this.waitForUpstreamDrain();
       return;
@@ -247,7 +248,7 @@ class ProxiedConnection {
   private startHeadDeadline(): void {
     if (this.headDeadline !== 0) return;
     this.headLimitMs = this.options.headTimeoutMs();
-    this.headDeadline = Date.now() + this.headLimitMs;
+    this.headDeadline = performance.now() + this.headLimitMs;
   }
 
   private stopHeadDeadline(): void {
@@ -280,7 +281,7 @@ class ProxiedConnection {
     this.upstreamAddress = `${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
     const upstream = connectWithPooledReads({ host, port: ports.from, noDelay: true }, (buffer, bytes) => this.fromUpstream(buffer, bytes));
     this.upstream = upstream;
-    this.connectDeadline = Date.now() + upstreamConnectTimeoutMs;
+    this.connectDeadline = performance.now() + upstreamConnectTimeoutMs;
     // Events of an upstream connection that was let go (closed while idle) concern nobody any more.
     upstream.on('end', () => upstream === this.upstream && this.upstreamGone(null));
     upstream.on('error', (error: NodeJS.ErrnoException) => upstream === this.upstream && this.upstreamGone(error));
@@ -301,9 +302,9 @@ class ProxiedConnection {
         return;
       }
     }
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     const written = this.client.write(chunk, () => {
-      this.lastActivity = Date.now();
+      this.lastActivity = performance.now();
       upstreamReadBuffers.release(buffer);
     });
     if (!written) {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from '@st/logging';
 import type { TlsContextHolder } from './tls-context.js';
@@ -33,7 +34,7 @@ interface Accepted<State> {
   /** Set once admitted. */
   state: State | undefined;
   phase: 'admitting' | 'handshaking' | 'done';
-  /** When the handshake must be done (epoch ms), while handshaking. */
+  /** When the handshake must be done (performance.now() ms: wall-clock steps must not move deadlines), while handshaking. */
   deadline: number;
 }
 
@@ -220,12 +221,12 @@ export class TlsListener<State = undefined> {
    */
   private watchHandshake(accepted: Accepted<State>): void {
     const limitMs = this.options.handshakeTimeoutMs();
-    accepted.deadline = Date.now() + limitMs;
+    accepted.deadline = performance.now() + limitMs;
     this.handshakes.add(accepted);
     if (this.handshakeCheck) return;
     this.handshakeCheck = setInterval(
       () => {
-        const now = Date.now();
+        const now = performance.now();
         for (const pending of this.handshakes) if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
         if (this.handshakes.size === 0) this.stopHandshakeCheck();
       },
