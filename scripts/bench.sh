@@ -18,27 +18,18 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 # The bench runs vsftpd with a local account and installs Debian packages: root only.
 if [ "$(id -u)" != 0 ]; then log "run as root (vsftpd needs a local FTP account)"; exit 1; fi
 
-# Installs vsftpd, curl, openssl, starts Redis, installs node modules and builds.
+# Installs vsftpd, nginx, stunnel4, curl and openssl, starts Redis, installs
+# node modules and builds; the bench adds its load generators.
 bash scripts/bootstrap.sh
 
 missing=()
-for pkg in stunnel4 wrk apache2-utils vsftpd curl openssl procps; do
+for pkg in wrk apache2-utils procps; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   apt-get update -qq >/dev/null
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
-    # nginx-light is gone from newer Debian releases; nginx is the same server.
-    missing=("${missing[@]/nginx-light/nginx}")
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  fi
-  # Debian may start its own nginx/stunnel services; the bench runs its own instances on free ports.
-  if command -v service >/dev/null 2>&1; then
-    service nginx stop >/dev/null 2>&1 || true
-    service vsftpd stop >/dev/null 2>&1 || true
-  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
