@@ -9,6 +9,7 @@ describe('describeHandshakeError', () => {
     { desc: 'reset', error: { code: 'ECONNRESET' }, expected: /closed the connection/ },
     { desc: 'timeout', error: { message: 'TLS handshake timeout' }, expected: /in time/ },
     { desc: 'disconnect before secure', error: { message: 'Client network socket disconnected before secure TLS connection was established' }, expected: /closed the connection/ },
+    { desc: 'closed during an asynchronous admission', error: { message: 'connection closed while it was admitted' }, expected: /while its admission was checked/ },
     { desc: 'unknown code is named', error: { code: 'ERR_SOMETHING_NEW' }, expected: /ERR_SOMETHING_NEW/ },
   ])('$desc', ({ error, expected }) => {
     expect(describeHandshakeError(error)).toMatch(expected);

@@ -9,6 +9,7 @@ export function describeHandshakeError(error: { code?: string; message?: string 
     [/NO_SHARED_CIPHER|HANDSHAKE_FAILURE/, 'no cipher suite in common with the client'],
     [/ECONNRESET|EPIPE/, 'client closed the connection during the handshake'],
     [/handshake timeout/i, 'client did not complete the TLS handshake in time'],
+    [/closed while it was admitted/, 'connection closed while its admission was checked (client gone, or the listener closing)'],
   ];
   for (const [pattern, reason] of table) if (pattern.test(code) || pattern.test(message)) return reason;
   if (/socket disconnected|socket hang up/i.test(message)) return 'client closed the connection during the handshake';

@@ -38,6 +38,14 @@ interface Accepted<State> {
   deadline: number;
 }
 
+/**
+ * How often pending handshakes are checked for a limit: a quarter of it, at
+ * least 25 and at most 250 ms (a deadline fires that much late at most).
+ */
+export function handshakeCheckPeriodMs(limitMs: number): number {
+  return Math.min(250, Math.max(25, Math.floor(limitMs / 4)));
+}
+
 /** Errors of a raw socket are seen through the TLS socket or its close; one function for every connection. */
 function ignoreSocketError(): void {}
 
@@ -74,6 +82,7 @@ export class TlsListener<State = undefined> {
   /** Admitted connections in their TLS handshake. */
   private readonly handshakes = new Set<Accepted<State>>();
   private handshakeCheck: NodeJS.Timeout | null = null;
+  private handshakeCheckMs = 0;
   private closing = false;
 
   constructor(private readonly options: TlsListenerOptions<State>) {
@@ -187,7 +196,7 @@ export class TlsListener<State = undefined> {
     }
     accepted.state = admission.state;
     const { handlers } = this.options;
-    if (raw.destroyed) return this.handshakeFailed(accepted, new Error('socket hang up before the TLS handshake'));
+    if (raw.destroyed) return this.handshakeFailed(accepted, new Error('connection closed while it was admitted'));
     if ('plain' in admission && handlers.onPlain) {
       accepted.phase = 'done';
       handlers.onPlain(raw, connection, admission.state);
@@ -223,15 +232,16 @@ export class TlsListener<State = undefined> {
     const limitMs = this.options.handshakeTimeoutMs();
     accepted.deadline = performance.now() + limitMs;
     this.handshakes.add(accepted);
-    if (this.handshakeCheck) return;
-    this.handshakeCheck = setInterval(
-      () => {
-        const now = performance.now();
-        for (const pending of this.handshakes) if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
-        if (this.handshakes.size === 0) this.stopHandshakeCheck();
-      },
-      Math.min(250, Math.max(25, Math.floor(limitMs / 4))),
-    );
+    const periodMs = handshakeCheckPeriodMs(limitMs);
+    // A limit lowered by a new port map while handshakes are pending needs a shorter period.
+    if (this.handshakeCheck && periodMs >= this.handshakeCheckMs) return;
+    this.stopHandshakeCheck();
+    this.handshakeCheckMs = periodMs;
+    this.handshakeCheck = setInterval(() => {
+      const now = performance.now();
+      for (const pending of this.handshakes) if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
+      if (this.handshakes.size === 0) this.stopHandshakeCheck();
+    }, periodMs);
     this.handshakeCheck.unref();
   }
 
@@ -246,12 +256,18 @@ export class TlsListener<State = undefined> {
     accepted.phase = 'done';
     this.handshakes.delete(accepted);
     const { connection } = accepted;
+    // First, so that a handler that throws cannot leave the socket open (and close() waiting for it).
+    connection.raw.destroy();
     const reason = describeHandshakeError(error);
-    this.options.handlers.onHandshakeFailed?.(connection, accepted.state as State, reason);
     this.options.logger.warn(
       { client: connection.remoteAddress, clientPort: connection.remotePort, port: connection.localPort, reason, code: error.code },
       'TLS handshake failed',
     );
-    connection.raw.destroy();
+    try {
+      this.options.handlers.onHandshakeFailed?.(connection, accepted.state as State, reason);
+    } catch (handlerError) {
+      // A bug there must cost this connection only, not the process serving all the others.
+      this.options.logger.error({ err: handlerError, client: connection.remoteAddress, port: connection.localPort }, 'handshake failure handler failed');
+    }
   }
 }
