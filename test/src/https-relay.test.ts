@@ -316,6 +316,29 @@ it.each([
   expect(seen).toEqual([]);
 });
 
+it('names the connection (conn) in every record about it, as in its "HTTPS connection opened" record', async () => {
+  const clientPort = await new Promise<number>((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, checkServerIdentity: () => undefined }, () => {
+      const port = socket.localPort ?? 0;
+      socket.on('close', () => resolve(port));
+      socket.write('CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    });
+    socket.on('data', () => undefined);
+    socket.on('error', reject);
+  });
+  const { readFile } = await import('node:fs/promises');
+  const records = async () =>
+    (await readFile(stack.logFile, 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  let opened: Record<string, unknown> | undefined;
+  await waitFor(async () => (opened = (await records()).find((r) => r.msg === 'HTTPS connection opened' && r.clientPort === clientPort)) !== undefined, 5000, 'the connection record');
+  expect(opened?.conn).toMatch(/^web_/);
+  const refused = (await records()).filter((r) => r.msg === 'bad HTTP request refused' && r.conn === opened?.conn);
+  expect(refused).toEqual([expect.objectContaining({ status: 405, client: '127.0.0.1' })]);
+});
+
 it('does not let bytes after a refused upgrade bypass the request checks', async () => {
   // Without an 'upgrade' listener Node answers an upgrade request like any other: a refusal, the connection stays HTTP.
   const listeners = upstream.listeners('upgrade');

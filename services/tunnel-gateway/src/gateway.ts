@@ -342,11 +342,12 @@ export class Gateway {
           if (proxy) {
             // One record per handshake: written in a batch a moment later (see logDeferred), which
             // is a few percent of the full-handshake rate.
+            const conn = `web_${this.nextWebConnectionId()}`;
             logDeferred(
               logger,
               'info',
               {
-                conn: `web_${this.nextWebConnectionId()}`,
+                conn,
                 client: connection.remoteAddress,
                 clientPort: connection.remotePort,
                 port: connection.localPort,
@@ -357,7 +358,7 @@ export class Gateway {
               },
               'HTTPS connection opened',
             );
-            proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort });
+            proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort }, conn);
             return;
           }
           new FtpControlSession(socket, connection, {

@@ -64,11 +64,16 @@ export class HttpsProxy {
 
   constructor(private readonly options: HttpsProxyOptions) {}
 
-  /** `forwarded` is what the listener already learnt about the peer; without it the socket is asked. */
-  handle(socket: TLSSocket, forwarded?: ForwardedFor): void {
+  /**
+   * `forwarded` is what the listener already learnt about the peer (without it
+   * the socket is asked); `conn` names the connection in every record about
+   * it, as in the "HTTPS connection opened" record.
+   */
+  handle(socket: TLSSocket, forwarded?: ForwardedFor, conn?: string): void {
     const connection = new ProxiedConnection(
       socket,
       forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },
+      conn ?? null,
       this.options,
       () => this.forget(connection),
     );
@@ -141,6 +146,7 @@ class ProxiedConnection {
   constructor(
     private readonly client: TLSSocket,
     private readonly forwarded: ForwardedFor,
+    private readonly conn: string | null,
     private readonly options: HttpsProxyOptions,
     private readonly onClosed: () => void,
   ) {
@@ -220,17 +226,22 @@ class ProxiedConnection {
     if (this.clientEnded && !this.finished && !this.tunnel && !this.requestOpen && this.observer.waiting === 0) this.finish(null);
   }
 
+  /** A record's fields about this connection: which one, whose, and `fields`. */
+  private about(fields: Record<string, unknown>): Record<string, unknown> {
+    return { ...(this.conn ? { conn: this.conn } : {}), client: this.forwarded.clientAddress, ...fields };
+  }
+
   /** Called by the proxy every deadlineCheckMs. */
   checkDeadlines(now: number): void {
     if (now - this.lastActivity >= this.idleMs) {
-      this.options.logger.debug({ client: this.forwarded.clientAddress, idleMs: this.idleMs }, 'HTTPS connection idle; closed');
+      this.options.logger.debug(this.about({ idleMs: this.idleMs }), 'HTTPS connection idle; closed');
       this.destroy();
       return;
     }
     if (this.headDeadline !== 0 && now >= this.headDeadline) {
       this.headDeadline = 0;
       const limitMs = this.headLimitMs;
-      this.options.logger.info({ client: this.forwarded.clientAddress, limitMs }, 'request head not complete in time; connection closed');
+      this.options.logger.info(this.about({ limitMs }), 'request head not complete in time; connection closed');
       if (this.observer.waiting === 0 && !this.requestOpen) this.finish(errorResponse(408, `request head not complete within ${limitMs} ms`));
       else this.destroy();
     }
@@ -297,7 +308,7 @@ class ProxiedConnection {
       try {
         this.observer.push(chunk);
       } catch (error) {
-        this.options.logger.warn({ reason: (error as Error).message, upstream: this.upstreamAddress }, 'upstream web port sent an invalid response; connection closed');
+        this.options.logger.warn(this.about({ reason: (error as Error).message, upstream: this.upstreamAddress }), 'upstream web port sent an invalid response; connection closed');
         this.destroy();
         return;
       }
@@ -347,7 +358,7 @@ class ProxiedConnection {
     }
     const request = this.pendingRequest();
     if (observer.midResponse || (error && observer.endsAtClose)) {
-      this.options.logger.warn({ reason: error?.message ?? 'closed', upstream: this.upstreamAddress, ...request }, 'upstream web port broke off a response; client connection cut');
+      this.options.logger.warn(this.about({ reason: error?.message ?? 'closed', upstream: this.upstreamAddress, ...request }), 'upstream web port broke off a response; client connection cut');
       this.destroy();
       return;
     }
@@ -358,7 +369,7 @@ class ProxiedConnection {
     }
     if (observer.waiting > 0) {
       const reason = error?.code ?? error?.message ?? 'connection closed without a response';
-      this.options.logger.warn({ reason, upstream: this.upstreamAddress, ...request }, 'upstream web request failed');
+      this.options.logger.warn(this.about({ reason, upstream: this.upstreamAddress, ...request }), 'upstream web request failed');
       this.finish(errorResponse(502, `the file server's web port did not answer (${reason})`));
       return;
     }
@@ -391,11 +402,11 @@ class ProxiedConnection {
   private refuse(error: Error): void {
     if (!(error instanceof HttpSyntaxError)) {
       // A bug here must cost one connection, not the process that serves them all.
-      this.options.logger.error({ err: error }, 'HTTPS relay failed; connection closed');
+      this.options.logger.error(this.about({ err: error }), 'HTTPS relay failed; connection closed');
       this.destroy();
       return;
     }
-    this.options.logger.info({ client: this.forwarded.clientAddress, status: error.status, reason: error.message }, 'bad HTTP request refused');
+    this.options.logger.info(this.about({ status: error.status, reason: error.message }), 'bad HTTP request refused');
     const response = errorResponse(error.status, error.message);
     if (this.requestOpen) {
       // The upstream has part of this request: it must never see the rest or take what it has for complete.
