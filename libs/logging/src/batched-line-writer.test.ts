@@ -1,4 +1,4 @@
-import { BatchedLineWriter, type LineOutput } from './batched-line-writer.js';
+import { atomicChunkEnd, atomicWriteBytes, BatchedLineWriter, type LineOutput } from './batched-line-writer.js';
 
 /**
  * An output that plays a file descriptor: each asynchronous write is held
@@ -217,6 +217,38 @@ describe('BatchedLineWriter', () => {
     lineWriter.write(line(3));
     lineWriter.flushSync();
     expect(output.text).toBe(lines(0, 4));
+  });
+
+  it('writes a large batch in pieces of whole lines within atomicWriteBytes', () => {
+    const output = new ScriptedOutput();
+    const { lineWriter } = track(writer(output, { flushChars: 20_000, maxPendingChars: 100_000 }));
+    const long = `{"long":"${'y'.repeat(5000)}"}\n`;
+    const all = lines(0, 300) + long + lines(300, 400);
+    for (let n = 0; n < 300; n++) lineWriter.write(line(n));
+    lineWriter.write(long);
+    for (let n = 300; n < 400; n++) lineWriter.write(line(n));
+    lineWriter.flush(() => undefined);
+    const pieces: string[] = [];
+    while (output.pending.length > 0) {
+      const piece = output.pending[0]!;
+      pieces.push(piece.buffer.subarray(piece.offset, piece.offset + piece.length).toString());
+      output.answer();
+    }
+    expect(pieces.join('')).toBe(all);
+    for (const piece of pieces) {
+      expect(piece.endsWith('\n')).toBe(true);
+      expect(piece.length <= atomicWriteBytes || piece === long).toBe(true);
+    }
+    expect(pieces).toContain(long);
+  });
+
+  it.each([
+    { name: 'a batch within the limit goes whole', text: 'a\n'.repeat(100), from: 0, end: 200 },
+    { name: 'a longer one is cut after its last whole line within the limit', text: `${'x'.repeat(4000)}\n${'z'.repeat(200)}\n`, from: 0, end: 4001 },
+    { name: 'a line longer than the limit goes alone', text: `${'x'.repeat(5000)}\nrest\n`, from: 0, end: 5001 },
+    { name: 'cutting starts where the last piece ended', text: `ab\n${'x'.repeat(4000)}\n${'z'.repeat(200)}\n`, from: 3, end: 4004 },
+  ])('atomicChunkEnd: $name', ({ text, from, end }) => {
+    expect(atomicChunkEnd(Buffer.from(text), from)).toBe(end);
   });
 
   it('flush calls back at once when nothing is pending', async () => {

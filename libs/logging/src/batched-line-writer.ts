@@ -23,6 +23,23 @@ export interface BatchedLineWriterOptions {
   onBroken?: (error: NodeJS.ErrnoException) => void;
 }
 
+/**
+ * Writes of at most this many bytes reach a pipe whole (POSIX PIPE_BUF on
+ * Linux): a batch goes out in such pieces, cut after a line, so that the
+ * synchronous flush at exit, racing a piece still being written by the thread
+ * pool, can never split a line of it. Longer lines go out alone.
+ */
+export const atomicWriteBytes = 4096;
+
+/** Where the piece of `batch` starting at `from` ends: after the last whole line within atomicWriteBytes. */
+export function atomicChunkEnd(batch: Buffer, from: number): number {
+  if (batch.length - from <= atomicWriteBytes) return batch.length;
+  const lastNewline = batch.lastIndexOf(0x0a, from + atomicWriteBytes - 1);
+  if (lastNewline >= from) return lastNewline + 1;
+  const next = batch.indexOf(0x0a, from + atomicWriteBytes);
+  return next === -1 ? batch.length : next + 1;
+}
+
 const defaultOutput: LineOutput = {
   write: (fd, buffer, offset, length, callback) => fs.write(fd, buffer, offset, length, null, callback),
   writeSync: (fd, buffer, offset, length) => fs.writeSync(fd, buffer, offset, length),
@@ -45,8 +62,9 @@ export class BatchedLineWriter {
   /** The batch being written, from `offset` on. */
   private inFlight: Buffer | null = null;
   private offset = 0;
-  /** The batch whose write is with the thread pool (not waiting to be tried again). */
+  /** The batch whose write is with the thread pool (not waiting to be tried again), up to dispatchedEnd. */
   private dispatched: Buffer | null = null;
+  private dispatchedEnd = 0;
   /** Set at exit: no new asynchronous writes; what remains goes out in flushSync. */
   private held = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -110,14 +128,16 @@ export class BatchedLineWriter {
    * A batch handed to the thread pool is not written again: by the time an
    * exit handler runs, its write has almost always happened (its callback only
    * never got to run), and writing it again would duplicate every line of it.
-   * Node lets the thread pool finish it at exit, so it is not lost; when the
-   * pool was busy (DNS lookups, crypto), it can land after the lines written
-   * here. A batch waiting to be tried again after EAGAIN is written here.
+   * Node lets the thread pool finish it at exit, so it is not lost; but it
+   * can land after the lines written here (a pipe whose reader is slow, a
+   * busy pool): at exit, up to atomicWriteBytes of lines may come out of
+   * order, never split. The rest of the batch, and a batch waiting to be tried
+   * again after EAGAIN, are written here.
    */
   flushSync(): void {
     if (this.broken) return;
     const buffers: Buffer[] = [];
-    if (this.inFlight && this.dispatched !== this.inFlight) buffers.push(this.inFlight.subarray(this.offset));
+    if (this.inFlight) buffers.push(this.inFlight.subarray(this.dispatched === this.inFlight ? this.dispatchedEnd : this.offset));
     if (this.lines.length > 0) buffers.push(Buffer.from(this.lines.join('')));
     this.inFlight = null;
     this.lines = [];
@@ -165,8 +185,10 @@ export class BatchedLineWriter {
   private writeInFlight(): void {
     const batch = this.inFlight;
     if (!batch) return;
+    const end = atomicChunkEnd(batch, this.offset);
     this.dispatched = batch;
-    this.options.output.write(this.options.fd, batch, this.offset, batch.length - this.offset, (error, written) => {
+    this.dispatchedEnd = end;
+    this.options.output.write(this.options.fd, batch, this.offset, end - this.offset, (error, written) => {
       if (this.dispatched === batch) this.dispatched = null;
       // flushSync took over meanwhile.
       if (this.inFlight !== batch) return;
