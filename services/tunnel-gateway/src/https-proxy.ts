@@ -9,6 +9,7 @@ import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
 import { connectWithPooledReads, upstreamReadBuffers } from './read-buffer-pool.js';
+import { PeriodicCheck } from './periodic-check.js';
 import { normalizeAddress } from './tls-listener.js';
 
 export interface HttpsProxyOptions {
@@ -29,12 +30,7 @@ export interface HttpsProxyOptions {
 /** An upstream that does not accept within this time is answered for with 502. */
 const upstreamConnectTimeoutMs = 10_000;
 
-/**
- * How often the head and connect deadlines are checked. One interval per
- * proxy instead of two timers per connection: at a thousand handshakes a
- * second, creating and clearing those timers cost about 3% of the rate.
- * A deadline fires up to this much late.
- */
+/** How often the head, connect and idle deadlines are checked (see PeriodicCheck): they fire up to this much late. */
 const deadlineCheckMs = 250;
 
 /**
@@ -58,9 +54,8 @@ const deadlineCheckMs = 250;
  * The TLS sockets are handed in by a TlsListener; this class never listens.
  */
 export class HttpsProxy {
-  private readonly connections = new Set<ProxiedConnection>();
-  /** Runs while there are connections. */
-  private deadlineCheck: NodeJS.Timeout | null = null;
+  /** The open connections, whose deadlines are checked while there are any. */
+  private readonly connections = new PeriodicCheck<ProxiedConnection>((connection, now) => connection.checkDeadlines(now));
 
   constructor(private readonly options: HttpsProxyOptions) {}
 
@@ -75,32 +70,14 @@ export class HttpsProxy {
       forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },
       conn ?? null,
       this.options,
-      () => this.forget(connection),
+      () => this.connections.delete(connection),
     );
-    this.connections.add(connection);
-    if (!this.deadlineCheck) {
-      this.deadlineCheck = setInterval(() => {
-        const now = performance.now();
-        for (const open of this.connections) open.checkDeadlines(now);
-      }, deadlineCheckMs);
-      this.deadlineCheck.unref();
-    }
+    this.connections.add(connection, deadlineCheckMs);
   }
 
   close(): void {
-    for (const connection of this.connections) connection.destroy();
+    for (const connection of this.connections.values()) connection.destroy();
     this.connections.clear();
-    this.stopDeadlineCheck();
-  }
-
-  private forget(connection: ProxiedConnection): void {
-    this.connections.delete(connection);
-    if (this.connections.size === 0) this.stopDeadlineCheck();
-  }
-
-  private stopDeadlineCheck(): void {
-    if (this.deadlineCheck) clearInterval(this.deadlineCheck);
-    this.deadlineCheck = null;
   }
 }
 
@@ -231,7 +208,7 @@ class ProxiedConnection {
     return { ...(this.conn ? { conn: this.conn } : {}), client: this.forwarded.clientAddress, ...fields };
   }
 
-  /** Called by the proxy every deadlineCheckMs. */
+  /** Called by the proxy's PeriodicCheck. */
   checkDeadlines(now: number): void {
     if (now - this.lastActivity >= this.idleMs) {
       this.options.logger.debug(this.about({ idleMs: this.idleMs }), 'HTTPS connection idle; closed');
@@ -313,7 +290,6 @@ class ProxiedConnection {
         return;
       }
     }
-    this.lastActivity = performance.now();
     const written = this.client.write(chunk, () => {
       this.lastActivity = performance.now();
       upstreamReadBuffers.release(buffer);

@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import type { Logger } from '@st/logging';
 import type { TlsContextHolder } from './tls-context.js';
 import { describeHandshakeError } from './handshake-errors.js';
+import { PeriodicCheck } from './periodic-check.js';
 
 export interface AcceptedConnection {
   raw: net.Socket;
@@ -79,10 +80,10 @@ export function normalizeAddress(address: string | undefined): string {
 export class TlsListener<State = undefined> {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
-  /** Admitted connections in their TLS handshake. */
-  private readonly handshakes = new Set<Accepted<State>>();
-  private handshakeCheck: NodeJS.Timeout | null = null;
-  private handshakeCheckMs = 0;
+  /** Admitted connections in their TLS handshake, checked for their deadline. */
+  private readonly handshakes = new PeriodicCheck<Accepted<State>>((pending, now) => {
+    if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
+  });
   private closing = false;
 
   constructor(private readonly options: TlsListenerOptions<State>) {
@@ -135,7 +136,7 @@ export class TlsListener<State = undefined> {
       clearTimeout(timer);
     }
     await closed;
-    this.stopHandshakeCheck();
+    this.handshakes.clear();
   }
 
   private accept(raw: net.Socket): void {
@@ -222,32 +223,11 @@ export class TlsListener<State = undefined> {
     raw.resume();
   }
 
-  /**
-   * Handshake deadlines are checked by one interval per listener, running
-   * while handshakes are pending, instead of a timer per connection (at a
-   * thousand handshakes a second the timers showed in the rate). A deadline
-   * fires up to a quarter of the limit (at most 250 ms) late.
-   */
+  /** Handshake deadlines: see PeriodicCheck; a deadline fires up to a quarter of the limit (at most 250 ms) late. */
   private watchHandshake(accepted: Accepted<State>): void {
     const limitMs = this.options.handshakeTimeoutMs();
     accepted.deadline = performance.now() + limitMs;
-    this.handshakes.add(accepted);
-    const periodMs = handshakeCheckPeriodMs(limitMs);
-    // A limit lowered by a new port map while handshakes are pending needs a shorter period.
-    if (this.handshakeCheck && periodMs >= this.handshakeCheckMs) return;
-    this.stopHandshakeCheck();
-    this.handshakeCheckMs = periodMs;
-    this.handshakeCheck = setInterval(() => {
-      const now = performance.now();
-      for (const pending of this.handshakes) if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
-      if (this.handshakes.size === 0) this.stopHandshakeCheck();
-    }, periodMs);
-    this.handshakeCheck.unref();
-  }
-
-  private stopHandshakeCheck(): void {
-    if (this.handshakeCheck) clearInterval(this.handshakeCheck);
-    this.handshakeCheck = null;
+    this.handshakes.add(accepted, handshakeCheckPeriodMs(limitMs));
   }
 
   /** The connection never became secure: said once, to the handler and the log, and the socket goes. */

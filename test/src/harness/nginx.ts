@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { join } from 'node:path';
+import { canConnect } from '@st/test-kit';
 
 export interface NginxOptions {
   /** Holds the configuration, pid, temp and log files. */
@@ -62,16 +62,6 @@ export async function prepareNginx(options: NginxOptions): Promise<string[]> {
   return ['-e', join(options.dir, 'error.log'), '-p', options.dir, '-c', configFile];
 }
 
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on('error', () => resolve(false));
-  });
-}
-
 /** Debian's nginx in the foreground, for a test; resolves once it accepts connections. */
 export async function startNginx(options: NginxOptions): Promise<{ process: ChildProcess; stop(): Promise<void> }> {
   const args = await prepareNginx(options);
@@ -80,7 +70,7 @@ export async function startNginx(options: NginxOptions): Promise<{ process: Chil
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
-  while (!(await accepts(options.port))) {
+  while (!(await canConnect('127.0.0.1', options.port))) {
     if (child.exitCode !== null) throw new Error(`nginx exited at start (${child.exitCode}): ${stderr}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
