@@ -48,6 +48,12 @@ export const timeoutsSchema = z.object({
   passiveLeaseMs: z.number().int().min(1000).max(3_600_000),
   /** How long a closed listener's open connections may continue. */
   drainMs: z.number().int().min(0).max(86_400_000),
+  /**
+   * How long an idle upstream web connection is kept for the next HTTPS client
+   * (0: every client connection opens its own). Keep it below the web server's
+   * own keep-alive timeout. Versions stored before it existed read as 2000.
+   */
+  upstreamKeepAliveMs: z.number().int().min(0).max(600_000).default(2000),
 });
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 

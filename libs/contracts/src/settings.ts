@@ -45,7 +45,7 @@ export const defaultServerSettings: ServerSettings = {
     passiveRange: null,
   },
   tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
-  timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000 },
+  timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
   limits: { maxCommandLength: 4096 },
   tunnelEnabled: true,
 };

@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import type { ZodType, ZodTypeDef } from 'zod';
 
 export class FetchError extends Error {
   constructor(
@@ -11,7 +11,7 @@ export class FetchError extends Error {
 }
 
 /** GETs a JSON document with a bearer token and validates it against its contract. */
-export async function fetchJson<T>(url: string, token: string, schema: ZodType<T>, timeoutMs = 5000): Promise<T> {
+export async function fetchJson<T>(url: string, token: string, schema: ZodType<T, ZodTypeDef, unknown>, timeoutMs = 5000): Promise<T> {
   let response: Response;
   try {
     response = await fetch(url, {

@@ -41,6 +41,7 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'DATA_IDLE_TIMEOUT_MS', field: 'timeouts.dataIdleMs', parse: parseInteger },
   { name: 'PASSIVE_LEASE_MS', field: 'timeouts.passiveLeaseMs', parse: parseInteger },
   { name: 'DRAIN_MS', field: 'timeouts.drainMs', parse: parseInteger },
+  { name: 'UPSTREAM_KEEPALIVE_MS', field: 'timeouts.upstreamKeepAliveMs', parse: parseInteger },
   { name: 'MAX_COMMAND_LENGTH', field: 'limits.maxCommandLength', parse: parseInteger },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];

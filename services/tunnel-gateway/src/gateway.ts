@@ -327,6 +327,7 @@ export class Gateway {
         idleTimeoutMs: () => this.portMap?.timeouts.controlIdleMs ?? 300_000,
         // The time a client gets to say who it is (TLS) is also the time it gets to say what it wants.
         headTimeoutMs: handshakeTimeoutMs,
+        upstreamKeepAliveMs: () => this.portMap?.timeouts.upstreamKeepAliveMs ?? 0,
       });
     }
     const tlsListener = new TlsListener({

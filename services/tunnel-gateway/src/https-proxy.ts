@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
@@ -8,9 +7,10 @@ import { rewriteRequestHead, type ForwardedFor, type RequestHead } from './http1
 import { RequestReader } from './http1/request-reader.js';
 import { ResponseObserver, type ExpectedResponse } from './http1/response-observer.js';
 import { HttpSyntaxError } from './http1/syntax.js';
-import { connectWithPooledReads, upstreamReadBuffers } from './read-buffer-pool.js';
+import { upstreamReadBuffers } from './read-buffer-pool.js';
 import { PeriodicCheck } from './periodic-check.js';
 import { normalizeAddress } from './tls-listener.js';
+import { UpstreamPool, type UpstreamConnection, type UpstreamUser } from './upstream-pool.js';
 
 export interface HttpsProxyOptions {
   /** The current http listener: its upstream may change while connections stay open. */
@@ -25,6 +25,8 @@ export interface HttpsProxyOptions {
    * this relay replaced, had such a bound (headersTimeout).
    */
   headTimeoutMs: () => number;
+  /** How long an idle upstream connection is kept for the next client connection (0: never; see UpstreamPool). */
+  upstreamKeepAliveMs: () => number;
 }
 
 /** An upstream that does not accept within this time is answered for with 502. */
@@ -36,8 +38,9 @@ const deadlineCheckMs = 250;
 /**
  * Reverse proxy from decrypted HTTPS connections to the upstream web port.
  *
- * Each client connection gets its own upstream TCP connection, opened at its
- * first request, as stunnel does. Earlier versions parsed every request and
+ * Each client connection has one upstream TCP connection at a time, taken at
+ * its first request from the connections earlier clients left (UpstreamPool)
+ * or opened then. Earlier versions parsed every request and
  * response in a node http.Server and forwarded them through http-proxy and a
  * keep-alive agent; profiles showed most of the CPU going to parsing responses
  * in JavaScript and to the stream layers bodies crossed. Here:
@@ -56,8 +59,16 @@ const deadlineCheckMs = 250;
 export class HttpsProxy {
   /** The open connections, whose deadlines are checked while there are any. */
   private readonly connections = new PeriodicCheck<ProxiedConnection>((connection, now) => connection.checkDeadlines(now));
+  private readonly pool: UpstreamPool;
 
-  constructor(private readonly options: HttpsProxyOptions) {}
+  constructor(private readonly options: HttpsProxyOptions) {
+    this.pool = new UpstreamPool({ keepMs: options.upstreamKeepAliveMs });
+  }
+
+  /** Upstream connections waiting for the next client. */
+  get idleUpstreamConnections(): number {
+    return this.pool.idleCount;
+  }
 
   /**
    * `forwarded` is what the listener already learnt about the peer (without it
@@ -70,6 +81,7 @@ export class HttpsProxy {
       forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },
       conn ?? null,
       this.options,
+      this.pool,
       () => this.connections.delete(connection),
     );
     this.connections.add(connection, deadlineCheckMs);
@@ -78,6 +90,7 @@ export class HttpsProxy {
   close(): void {
     for (const connection of this.connections.values()) connection.destroy();
     this.connections.clear();
+    this.pool.close();
   }
 }
 
@@ -86,9 +99,18 @@ interface SentRequest extends ExpectedResponse {
 }
 
 /** One client connection and the upstream connection it uses. */
-class ProxiedConnection {
-  private upstream: net.Socket | null = null;
+class ProxiedConnection implements UpstreamUser {
+  private link: UpstreamConnection | null = null;
   private upstreamAddress = '';
+  /**
+   * The rewritten heads of the requests sent on a connection that had served
+   * earlier responses, while none of them had a body and no byte of an answer
+   * came: if that connection turns out closed by the upstream (its idle
+   * timeout struck as we sent), they are sent again on a new one. Else null.
+   */
+  private replay: string[] | null = null;
+  /** The upstream connection may not serve another client (connection-bound authentication, upgrade). */
+  private bound = false;
   private readonly reader: RequestReader;
   private readonly observer: ResponseObserver<SentRequest>;
   /** After a 101: bytes flow unread both ways. */
@@ -125,11 +147,12 @@ class ProxiedConnection {
     private readonly forwarded: ForwardedFor,
     private readonly conn: string | null,
     private readonly options: HttpsProxyOptions,
+    private readonly pool: UpstreamPool,
     private readonly onClosed: () => void,
   ) {
     this.reader = new RequestReader({
       head: (head) => this.sendHead(head),
-      body: (data) => this.upstream!.write(data),
+      body: (data) => this.link!.socket.write(data),
       end: (head) => {
         this.requestOpen = false;
         if (head.last) this.lastRequestSent = true;
@@ -141,40 +164,59 @@ class ProxiedConnection {
         if (status === 101) this.switching = true;
         else this.upgradeRefused = true;
       },
-      complete: () => undefined,
+      complete: () => {
+        if (this.link) this.link.responses++;
+      },
     });
     this.idleMs = options.idleTimeoutMs();
     this.startHeadDeadline();
     client.on('data', (chunk: Buffer) => this.fromClient(chunk));
-    // Node ends our side when the client ends its; the upstream gets the same FIN.
     // The client may end its side right after its request (scripts, `ncat --ssl`, health checks): the
-    // listener keeps our side open (allowHalfOpen), the upstream gets the same FIN, and the connection
-    // ends once the responses to what was sent are delivered.
+    // listener keeps our side open (allowHalfOpen) and the connection ends once the responses to what was
+    // sent are delivered. The upstream gets the FIN only through a tunnel or in the middle of a request
+    // body (cut short: the upstream is to see that): a complete HTTP request needs no close, and the
+    // upstream connection may serve the next client.
     client.on('end', () => {
       this.clientEnded = true;
-      this.upstream?.end();
+      if (this.tunnel || this.requestOpen) this.link?.socket.end();
       this.endIfAnswered();
     });
     client.on('error', () => this.destroy());
     client.on('close', () => {
       this.stopHeadDeadline();
-      this.upstream?.destroy();
+      this.releaseUpstream();
       this.finished = true;
       onClosed();
     });
   }
 
+  /** Closes both connections: for errors, deadlines and broken upstreams, after which nothing is kept. */
   destroy(): void {
     this.finished = true;
     this.client.destroy();
-    this.upstream?.destroy();
+    this.dropUpstream();
+  }
+
+  private dropUpstream(): void {
+    this.link?.destroy();
+    this.link = null;
+  }
+
+  /** The client connection is done: its upstream connection goes to the pool if nothing of an exchange is left on it. */
+  private releaseUpstream(): void {
+    const link = this.link;
+    if (!link) return;
+    this.link = null;
+    const observer = this.observer;
+    const clean = !this.bound && !this.tunnel && !this.requestOpen && observer.waiting === 0 && !observer.midResponse && !observer.upstreamClosing;
+    this.pool.release(link, clean);
   }
 
   private fromClient(chunk: Buffer): void {
     if (this.finished) return;
     this.lastActivity = performance.now();
     if (this.tunnel) {
-      if (!this.upstream!.write(chunk)) this.waitForUpstreamDrain();
+      if (!this.link!.socket.write(chunk)) this.waitForUpstreamDrain();
       return;
     }
     this.readClient(() => this.reader.push(chunk));
@@ -189,18 +231,21 @@ class ProxiedConnection {
     }
     if (this.corked) {
       this.corked = false;
-      this.upstream!.uncork();
+      this.link!.socket.uncork();
     }
     if (this.finished) return;
     if (this.reader.headInProgress) this.startHeadDeadline();
     else this.stopHeadDeadline();
     if (this.reader.holding) this.client.pause();
-    else if (this.upstream?.writableNeedDrain) this.waitForUpstreamDrain();
+    else if (this.link?.socket.writableNeedDrain) this.waitForUpstreamDrain();
   }
 
-  /** After the client's FIN: ends our side once every response it asked for is out (called after each write). */
+  /**
+   * After the client's FIN or its last request (Connection: close, HTTP/1.0): ends our side once every
+   * response it asked for is out (called after each write).
+   */
   private endIfAnswered(): void {
-    if (this.clientEnded && !this.finished && !this.tunnel && !this.requestOpen && this.observer.waiting === 0) this.finish(null);
+    if ((this.clientEnded || this.lastRequestSent) && !this.finished && !this.tunnel && !this.requestOpen && this.observer.waiting === 0) this.finish(null);
   }
 
   /** A record's fields about this connection: which one, whose, and `fields`. */
@@ -223,7 +268,7 @@ class ProxiedConnection {
       else this.destroy();
     }
     if (this.connectDeadline !== 0) {
-      const upstream = this.upstream;
+      const upstream = this.link?.socket;
       if (!upstream?.connecting) this.connectDeadline = 0;
       else if (now >= this.connectDeadline) {
         this.connectDeadline = 0;
@@ -245,16 +290,26 @@ class ProxiedConnection {
 
   private waitForUpstreamDrain(): void {
     this.client.pause();
-    this.upstream!.once('drain', () => {
+    this.link!.socket.once('drain', () => {
       if (!this.reader.holding) this.client.resume();
     });
   }
 
   private sendHead(head: RequestHead): void {
-    const upstream = this.upstream ?? this.connectUpstream();
+    if (head.upgrade || head.connectionBoundAuth) this.bound = true;
+    // A request with a body goes on a new connection: its body streams through and could not be sent again.
+    const link = this.link ?? this.connectUpstream(head.body.kind !== 'none');
+    const upstream = link.socket;
+    // A connection that sat idle after serving responses may be closing as this request goes out.
+    if (this.observer.waiting === 0 && !this.requestOpen) this.replay = link.responses > 0 ? [] : null;
+    const keepUpstream = !head.upgrade && this.options.upstreamKeepAliveMs() > 0;
     this.requestOpen = true;
-    this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target });
-    const rewritten = rewriteRequestHead(head, this.forwarded);
+    this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target, closeDownstream: keepUpstream && head.last });
+    const rewritten = rewriteRequestHead(head, this.forwarded, keepUpstream);
+    if (this.replay) {
+      if (head.body.kind === 'none') this.replay.push(rewritten);
+      else this.replay = null;
+    }
     // Corked until the chunk is read: the head leaves in one segment with the body bytes that came with it.
     if (!this.corked) {
       upstream.cork();
@@ -264,46 +319,50 @@ class ProxiedConnection {
   }
 
   /** The upstream target is read now, so a changed port map applies to new connections. */
-  private connectUpstream(): net.Socket {
+  private connectUpstream(fresh: boolean): UpstreamConnection {
     const { host, ports } = this.options.listener().upstream;
-    this.upstreamAddress = `${host.includes(':') ? `[${host}]` : host}:${ports.from}`;
-    const upstream = connectWithPooledReads({ host, port: ports.from, noDelay: true }, (buffer, bytes) => this.fromUpstream(buffer, bytes));
-    this.upstream = upstream;
-    this.connectDeadline = performance.now() + upstreamConnectTimeoutMs;
-    // Events of an upstream connection that was let go (closed while idle) concern nobody any more.
-    upstream.on('end', () => upstream === this.upstream && this.upstreamGone(null));
-    upstream.on('error', (error: NodeJS.ErrnoException) => upstream === this.upstream && this.upstreamGone(error));
-    upstream.on('close', () => upstream === this.upstream && this.upstreamGone(null));
-    return upstream;
+    const link = this.pool.acquire(host, ports.from, this, fresh);
+    this.link = link;
+    this.upstreamAddress = link.address;
+    if (link.socket.connecting) this.connectDeadline = performance.now() + upstreamConnectTimeoutMs;
+    return link;
   }
 
   /** `buffer` comes from the read pool: it goes back once the client write of its bytes completed. */
-  private fromUpstream(buffer: Buffer, bytes: number): void {
+  upstreamData(buffer: Buffer, bytes: number): void {
     if (this.finished) return;
+    this.replay = null;
     const chunk = buffer.subarray(0, bytes);
+    let pieces: Buffer[] | null = null;
     if (!this.tunnel) {
       try {
-        this.observer.push(chunk);
+        pieces = this.observer.push(chunk);
       } catch (error) {
         this.options.logger.warn(this.about({ reason: (error as Error).message, upstream: this.upstreamAddress }), 'upstream web port sent an invalid response; connection closed');
         this.destroy();
         return;
       }
     }
-    const written = this.client.write(chunk, () => {
+    const done = () => {
       this.lastActivity = performance.now();
       upstreamReadBuffers.release(buffer);
-    });
+    };
+    let written = true;
+    if (pieces === null) written = this.client.write(chunk, done);
+    else if (pieces.length === 0) upstreamReadBuffers.release(buffer);
+    // A rewritten head and slices of the chunk around it: the buffer goes back after the last.
+    else for (let i = 0; i < pieces.length; i++) written = this.client.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
     if (!written) {
-      this.upstream!.pause();
-      this.client.once('drain', () => this.upstream?.resume());
+      this.link!.socket.pause();
+      this.client.once('drain', () => this.link?.socket.resume());
     }
     if (this.switching) {
       this.switching = false;
       this.tunnel = true;
       const held = this.reader.takeHeld();
-      if (held && !this.upstream!.write(held)) this.waitForUpstreamDrain();
+      if (held && !this.link!.socket.write(held)) this.waitForUpstreamDrain();
       else this.client.resume();
+      if (this.clientEnded) this.link!.socket.end();
     }
     if (this.upgradeRefused) {
       this.upgradeRefused = false;
@@ -324,12 +383,17 @@ class ProxiedConnection {
    * upstream connection. Clients keep their connections for our idle timeout,
    * as they did when upstream connections came from a pool.
    */
-  private upstreamGone(error: NodeJS.ErrnoException | null): void {
+  upstreamGone(error: NodeJS.ErrnoException | null): void {
     if (this.finished) return;
     const observer = this.observer;
+    if (this.replay !== null && this.replay.length > 0 && this.replay.length === observer.waiting && !this.requestOpen) {
+      this.sendAgain(this.replay, error);
+      return;
+    }
     if (this.tunnel || (observer.endsAtClose && !error)) {
       this.finished = true;
       this.client.end();
+      this.dropUpstream();
       return;
     }
     const request = this.pendingRequest();
@@ -363,10 +427,23 @@ class ProxiedConnection {
       this.finish(null);
       return;
     }
-    this.upstream?.destroy();
-    this.upstream = null;
+    this.dropUpstream();
     // A 'drain' the client waited for will not come from a socket let go.
     this.client.resume();
+  }
+
+  /** The connection the requests in `heads` went out on was closed before any answer: they go on a new one. */
+  private sendAgain(heads: string[], error: NodeJS.ErrnoException | null): void {
+    this.replay = null;
+    const reused = this.link!.reuses;
+    this.dropUpstream();
+    this.options.logger.debug(this.about({ reason: error?.code ?? error?.message ?? 'closed', requests: heads.length, reused }), 'kept upstream connection closed as requests went out; sent again on a new one');
+    const upstream = this.connectUpstream(true).socket;
+    upstream.cork();
+    for (const head of heads) upstream.write(head, 'latin1');
+    upstream.uncork();
+    // A 'drain' the client waited for will not come from the socket let go.
+    if (!this.reader.holding) this.client.resume();
   }
 
   private pendingRequest(): { method?: string; url?: string } {
@@ -386,7 +463,7 @@ class ProxiedConnection {
     const response = errorResponse(error.status, error.message);
     if (this.requestOpen) {
       // The upstream has part of this request: it must never see the rest or take what it has for complete.
-      this.upstream?.destroy();
+      this.dropUpstream();
       this.requestOpen = false;
       if (this.observer.waiting > 1 || this.observer.midResponse) this.destroy();
       else this.finish(response);
@@ -402,7 +479,7 @@ class ProxiedConnection {
     this.finished = true;
     if (response === null) this.client.end();
     else this.client.end(response, 'latin1');
-    this.upstream?.destroy();
+    this.releaseUpstream();
   }
 }
 

@@ -16,6 +16,9 @@ describe('parseRequestHead accepts', () => {
     { desc: 'HTTP/1.0 without Host, closing by default', text: head('GET / HTTP/1.0'), expected: { version: '1.0', host: null, last: true } },
     { desc: 'HTTP/1.0 keep-alive', text: head('GET / HTTP/1.0', 'Connection: Keep-Alive'), expected: { last: false } },
     { desc: 'Connection: close ends the connection', text: head('GET / HTTP/1.1', 'Host: h', 'Connection: foo, close'), expected: { last: true } },
+    { desc: 'NTLM authorization binds the connection', text: head('GET / HTTP/1.1', 'Host: h', 'Authorization: NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw=='), expected: { connectionBoundAuth: true } },
+    { desc: 'Negotiate, any case, binds the connection', text: head('GET / HTTP/1.1', 'Host: h', 'Proxy-Authorization: negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu'), expected: { connectionBoundAuth: true } },
+    { desc: 'Basic and Bearer authorize the request only', text: head('GET / HTTP/1.1', 'Host: h', 'Authorization: Basic dTpw', 'X-Note: NTLM'), expected: { connectionBoundAuth: false } },
     { desc: 'a WebSocket upgrade', text: head('GET /ws HTTP/1.1', 'Host: h', 'Connection: keep-alive, Upgrade', 'Upgrade: websocket'), expected: { upgrade: true } },
     { desc: 'Upgrade without Connection: upgrade is no upgrade', text: head('GET /ws HTTP/1.1', 'Host: h', 'Upgrade: websocket'), expected: { upgrade: false } },
     { desc: 'OWS around a value and an empty value', text: head('GET / HTTP/1.1', 'Host: \th ', 'X-Empty:'), expected: { host: 'h', fields: [{ name: 'Host', key: 'host', value: 'h' }, { name: 'X-Empty', key: 'x-empty', value: '' }] } },
@@ -120,5 +123,18 @@ describe('rewriteRequestHead', () => {
     },
   ])('$desc', ({ text, expected }) => {
     expect(rewriteRequestHead(parseRequestHead(text), forwarded)).toBe(expected);
+  });
+
+  const ours = 'X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n';
+  it.each([
+    { desc: 'HTTP/1.0 without Connection asks for keep-alive', text: head('GET / HTTP/1.0', 'Host: h'), expected: `GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n${ours}` },
+    { desc: 'HTTP/1.0 with Connection: close asks for keep-alive instead', text: head('GET / HTTP/1.0', 'Host: h', 'Connection: close, X-Trace'), expected: `GET / HTTP/1.0\r\nHost: h\r\nConnection: X-Trace, keep-alive\r\n${ours}` },
+    { desc: 'HTTP/1.1 Connection: close loses its close option', text: head('GET / HTTP/1.1', 'Host: h', 'Connection: Close'), expected: `GET / HTTP/1.1\r\nHost: h\r\n${ours}` },
+    { desc: 'HTTP/1.1 keeps its other options', text: head('GET / HTTP/1.1', 'Host: h', 'Connection: X-Trace, close'), expected: `GET / HTTP/1.1\r\nHost: h\r\nConnection: X-Trace\r\n${ours}` },
+    { desc: 'a request that keeps its connection anyway is unchanged', text: head('GET / HTTP/1.0', 'Host: h', 'Connection: keep-alive'), expected: `GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n${ours}` },
+  ])('keeping the upstream connection: $desc', ({ text, expected }) => {
+    expect(rewriteRequestHead(parseRequestHead(text), forwarded, true)).toBe(expected);
+    // Without keepUpstream a closing request stays closing.
+    expect(parseRequestHead(rewriteRequestHead(parseRequestHead(text), forwarded).slice(0, -4)).last).toBe(parseRequestHead(text).last);
   });
 });

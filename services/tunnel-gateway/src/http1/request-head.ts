@@ -15,6 +15,11 @@ export interface RequestHead {
   upgrade: boolean;
   /** The connection ends after this request (Connection: close, or HTTP/1.0 without keep-alive). */
   last: boolean;
+  /**
+   * Authorization by NTLM or Negotiate: those authenticate the connection,
+   * not the request, so the upstream connection must never serve another client.
+   */
+  connectionBoundAuth: boolean;
 }
 
 export const requestHeadLimits = {
@@ -60,6 +65,7 @@ export function parseRequestHead(head: string): RequestHead {
   const hosts: string[] = [];
   const connection: string[] = [];
   let hasUpgrade = false;
+  let connectionBoundAuth = false;
   for (let i = 1; i < lines.length; i++) {
     const field = parseFieldLine(lines[i]!, 'request header');
     fields.push(field);
@@ -78,6 +84,10 @@ export function parseRequestHead(head: string): RequestHead {
         break;
       case 'upgrade':
         hasUpgrade = true;
+        break;
+      case 'authorization':
+      case 'proxy-authorization':
+        if (/^(?:ntlm|negotiate)(?: |$)/i.test(field.value)) connectionBoundAuth = true;
         break;
     }
   }
@@ -100,7 +110,7 @@ export function parseRequestHead(head: string): RequestHead {
   }
   if (body.kind !== 'none' && bodylessMethods.has(method)) throw new HttpSyntaxError(400, `a ${method} request with a body`);
   const last = connection.includes('close') || (http10 && !connection.includes('keep-alive'));
-  return { method, target, version: http10 ? '1.0' : '1.1', fields, body, host: hosts[0] ?? null, upgrade: hasUpgrade && connection.includes('upgrade'), last };
+  return { method, target, version: http10 ? '1.0' : '1.1', fields, body, host: hosts[0] ?? null, upgrade: hasUpgrade && connection.includes('upgrade'), last, connectionBoundAuth };
 }
 
 /** request-target: visible ASCII or obs-text, no controls or spaces (RFC 9112 §3.2). */
@@ -124,15 +134,29 @@ export interface ForwardedFor {
  * The head sent upstream: the request as received, minus client-supplied
  * forwarding fields, with one Content-Length (duplicates were checked equal)
  * and our X-Forwarded-For/-Proto/-Host/-Port.
+ *
+ * `keepUpstream`: the upstream connection is to outlive this request even if
+ * the client's is not (it is kept for the next client): a `last` request goes
+ * without its close option, an HTTP/1.0 one with `Connection: keep-alive`
+ * (the version stays, so the response comes in a framing the client reads).
  */
-export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor): string {
+export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor, keepUpstream = false): string {
+  const persist = keepUpstream && head.last;
   let text = `${head.method} ${head.target} HTTP/${head.version}\r\n`;
   let lengthWritten = false;
+  let keepAliveAsked = false;
   for (const field of head.fields) {
     if (isUntrustedForwardingField(field.key)) continue;
     if (field.key === 'connection') {
       // A field named in Connection is removed by the next hop (RFC 9110 §7.6.1): "Connection: X-Forwarded-For" would delete ours.
-      const options = field.value.split(',').map((option) => option.trim()).filter((option) => option !== '' && !isUntrustedForwardingField(option.toLowerCase()));
+      const options = field.value
+        .split(',')
+        .map((option) => option.trim())
+        .filter((option) => option !== '' && !isUntrustedForwardingField(option.toLowerCase()) && !(persist && option.toLowerCase() === 'close'));
+      if (persist && head.version === '1.0' && !keepAliveAsked) {
+        if (!options.some((option) => option.toLowerCase() === 'keep-alive')) options.push('keep-alive');
+        keepAliveAsked = true;
+      }
       if (options.length > 0) text += `${field.name}: ${options.join(', ')}\r\n`;
       continue;
     }
@@ -144,6 +168,7 @@ export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor): 
     }
     text += `${field.name}: ${field.value}\r\n`;
   }
+  if (persist && head.version === '1.0' && !keepAliveAsked) text += 'Connection: keep-alive\r\n';
   text += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: https\r\n`;
   if (head.host !== null) text += `X-Forwarded-Host: ${head.host}\r\n`;
   return `${text}X-Forwarded-Port: ${forwarded.port}\r\n\r\n`;

@@ -1,4 +1,4 @@
-import { ResponseObserver, type ExpectedResponse } from './response-observer.js';
+import { ResponseObserver, closingResponseHead, type ExpectedResponse } from './response-observer.js';
 import { HttpSyntaxError } from './syntax.js';
 
 /** Feeds upstream bytes for `requests`; reports final statuses and completions, or the error. */
@@ -80,5 +80,60 @@ describe('ResponseObserver', () => {
   it('says a response without length ends at close', () => {
     const { observer } = observe([GET], [Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc')]);
     expect(observer.endsAtClose).toBe(true);
+  });
+
+  const LAST: ExpectedResponse = { method: 'GET', upgrade: false, closeDownstream: true };
+  it.each([
+    {
+      desc: 'keep-alive becomes close, Keep-Alive is dropped',
+      input: 'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\nhello',
+      output: 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
+    },
+    {
+      desc: 'an HTTP/1.0 keep-alive answer, other options kept',
+      input: 'HTTP/1.0 200 OK\r\nConnection: Keep-Alive, X-Trace\r\nX-Trace: 1\r\nContent-Length: 2\r\n\r\nhi',
+      output: 'HTTP/1.0 200 OK\r\nX-Trace: 1\r\nContent-Length: 2\r\nConnection: close, X-Trace\r\n\r\nhi',
+    },
+    {
+      desc: 'a head without Connection gets one; a 100 Continue before it is forwarded unchanged',
+      input: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nServer: x\r\n\r\n',
+      output: 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 204 No Content\r\nServer: x\r\nConnection: close\r\n\r\n',
+    },
+  ])('tells a closing client Connection: close ($desc), split at every offset', ({ input, output }) => {
+    for (const pieces of splits(input)) {
+      const observer = new ResponseObserver<ExpectedResponse>({ final: () => undefined, complete: () => undefined });
+      observer.expect(LAST);
+      const out: Buffer[] = [];
+      for (const piece of pieces) out.push(...(observer.push(piece) ?? [piece]));
+      expect(Buffer.concat(out).toString('latin1')).toBe(output);
+      expect(observer.waiting).toBe(0);
+    }
+  });
+
+  it('forwards earlier pipelined responses unchanged and rewrites only the closing one', () => {
+    const input = `${ok('one')}HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\ntwo`;
+    for (const pieces of splits(input)) {
+      const observer = new ResponseObserver<ExpectedResponse>({ final: () => undefined, complete: () => undefined });
+      observer.expect(GET);
+      observer.expect(LAST);
+      const out: Buffer[] = [];
+      for (const piece of pieces) out.push(...(observer.push(piece) ?? [piece]));
+      expect(Buffer.concat(out).toString('latin1')).toBe(`${ok('one')}HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\ntwo`);
+    }
+  });
+
+  it('leaves the chunk alone when nothing is rewritten', () => {
+    const observer = new ResponseObserver<ExpectedResponse>({ final: () => undefined, complete: () => undefined });
+    observer.expect(GET);
+    expect(observer.push(Buffer.from('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Le'))).toBeNull();
+    expect(observer.push(Buffer.from('ngth: 0\r\n\r\n'))).toBeNull();
+    expect(observer.waiting).toBe(0);
+  });
+
+  it.each([
+    { head: 'HTTP/1.1 200 OK\r\nConnection: close', expected: 'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n' },
+    { head: 'HTTP/1.1 200 OK\r\nconnection: KEEP-ALIVE\r\nkeep-alive: max=100\r\nDate: x', expected: 'HTTP/1.1 200 OK\r\nDate: x\r\nConnection: close\r\n\r\n' },
+  ])('closingResponseHead($head)', ({ head, expected }) => {
+    expect(closingResponseHead(head)).toBe(expected);
   });
 });

@@ -7,6 +7,13 @@ export interface ExpectedResponse {
   method: string;
   /** The request asked to switch protocols: a 101 is allowed and turns the connection into a tunnel. */
   upgrade: boolean;
+  /**
+   * The client asked for the connection to end with this request, but the
+   * upstream was asked to keep its connection (for the next client): the final
+   * response head must then tell the client `Connection: close`, not what the
+   * upstream said about its own connection.
+   */
+  closeDownstream?: boolean;
 }
 
 export interface ResponseEvents<Request extends ExpectedResponse> {
@@ -24,8 +31,9 @@ export const responseHeadLimits = {
 type ObserverState = 'head' | 'body' | 'tunnel';
 
 /**
- * Follows the responses an upstream sends on one connection without changing
- * them: the caller forwards every byte as it came. Heads are parsed for the
+ * Follows the responses an upstream sends on one connection, changing nothing
+ * but the final head of a `closeDownstream` request: the caller forwards every
+ * byte as it came (or the pieces push returns). Heads are parsed for the
  * status and framing only; bodies are counted (chunked: per chunk), not
  * scanned. That is enough to know which request each response answers
  * (pipelining), whether an upgrade was accepted, and whether an upstream that
@@ -42,6 +50,8 @@ export class ResponseObserver<Request extends ExpectedResponse> {
   private framer: BodyFramer | null = null;
   private untilClose = false;
   private closeAnnounced = false;
+  /** `pending` holds the start of a head that is rewritten once complete: those bytes were not forwarded. */
+  private pendingHeld = false;
 
   constructor(private readonly events: ResponseEvents<Request>) {}
 
@@ -78,12 +88,23 @@ export class ResponseObserver<Request extends ExpectedResponse> {
     this.queue.push(request);
   }
 
-  /** Keeps no reference to `data` after it returns. */
-  push(data: Buffer): void {
-    if (this.state === 'tunnel') return;
+  /**
+   * Keeps no reference to `data` after it returns. Returns null when `data`
+   * is to be forwarded as it came, or else the pieces to forward instead
+   * (slices of `data` and new buffers; none while a head to rewrite is
+   * incomplete).
+   */
+  push(data: Buffer): Buffer[] | null {
+    if (this.state === 'tunnel') return null;
+    let pieces: Buffer[] | null = null;
+    /** Bytes of `data` before this offset were forwarded already (or are in `pieces`). */
+    let forwarded = 0;
     if (this.pending) {
+      forwarded = this.pendingHeld ? 0 : this.pending.length;
+      if (this.pendingHeld) pieces = [];
       data = Buffer.concat([this.pending, data]);
       this.pending = null;
+      this.pendingHeld = false;
     }
     let at = 0;
     while (at < data.length) {
@@ -96,20 +117,35 @@ export class ResponseObserver<Request extends ExpectedResponse> {
           // A copy: the caller's buffer is recycled once written (ReadBufferPool).
           this.pending = Buffer.from(data.subarray(at));
           this.scanned = data.length - at;
-          return;
+          if (request.closeDownstream) {
+            // Held until complete: the head is rewritten as a whole.
+            this.pendingHeld = true;
+            pieces ??= [];
+            if (at > forwarded) pieces.push(data.subarray(forwarded, at));
+            return pieces;
+          }
+          return pieces && forwarded < data.length ? [...pieces, data.subarray(forwarded)] : pieces;
         }
-        const { status, body, close } = parseResponseHead(data.toString('latin1', at, end - 4), request);
+        const headText = data.toString('latin1', at, end - 4);
+        const { status, body, close } = parseResponseHead(headText, request);
+        const headStart = at;
         at = end;
         this.scanned = 0;
         if (status === 101) {
           this.events.final(request, status);
           this.state = 'tunnel';
           this.complete();
-          return;
+          break;
         }
         // 1xx interim responses (100 Continue, 103 Early Hints) precede the final one to the same request.
         if (status < 200) continue;
         this.events.final(request, status);
+        if (request.closeDownstream) {
+          pieces ??= [];
+          if (headStart > forwarded) pieces.push(data.subarray(forwarded, headStart));
+          pieces.push(Buffer.from(closingResponseHead(headText), 'latin1'));
+          forwarded = end;
+        }
         if (close) this.closeAnnounced = true;
         this.framer = new BodyFramer(body);
         this.untilClose = body.kind === 'until-close';
@@ -123,11 +159,44 @@ export class ResponseObserver<Request extends ExpectedResponse> {
         this.complete();
       }
     }
+    if (pieces && forwarded < data.length) pieces.push(data.subarray(forwarded));
+    return pieces;
   }
 
   private complete(): void {
     this.events.complete(this.queue.shift()!);
   }
+}
+
+/**
+ * A final response head (without its empty line) as it goes to a client that
+ * asked for the connection to end: Connection says close, whatever the
+ * upstream said about keeping its own connection (RFC 9112 §9.6: a server
+ * that closes after the response says so); Keep-Alive, which only means
+ * something on a persistent connection, is dropped; other connection options
+ * stay.
+ */
+export function closingResponseHead(head: string): string {
+  const lines = head.split('\r\n');
+  const kept = [lines[0]!];
+  const options: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    const key = line.slice(0, colon).toLowerCase();
+    if (key === 'keep-alive') continue;
+    if (key === 'connection') {
+      for (const option of line.slice(colon + 1).split(',')) {
+        const name = option.trim();
+        const lower = name.toLowerCase();
+        if (name !== '' && lower !== 'keep-alive' && lower !== 'close') options.push(name);
+      }
+      continue;
+    }
+    kept.push(line);
+  }
+  kept.push(`Connection: ${['close', ...options].join(', ')}`);
+  return `${kept.join('\r\n')}\r\n\r\n`;
 }
 
 /** Status and body framing of a response head (RFC 9112 §4, §6.3). */
