@@ -4,7 +4,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { Agent, request } from 'undici';
-import { curl, randomStream } from './harness/clients.js';
+import { curl, randomStream, tlsExchange } from './harness/clients.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
 jest.setTimeout(120_000);
@@ -116,38 +116,7 @@ beforeEach(() => {
   seen.length = 0;
 });
 
-/**
- * Sends `pieces` over one TLS connection (a short pause between pieces, so
- * they arrive as separate records) and returns everything received until the
- * gateway closes the connection, or until `enough` says so.
- */
-function exchange(pieces: string[], enough: (received: string) => boolean = () => false, gapMs = 20): Promise<{ received: string; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, servername: 'localhost', checkServerIdentity: () => undefined });
-    let received = '';
-    let settled = false;
-    const settle = (closed: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ received, closed });
-    };
-    const timer = setTimeout(() => settle(false), 5000);
-    socket.on('data', (chunk: Buffer) => {
-      received += chunk.toString('latin1');
-      if (enough(received)) settle(false);
-    });
-    socket.on('close', () => settle(true));
-    socket.on('error', (error) => (settled ? undefined : reject(error)));
-    socket.once('secureConnect', async () => {
-      for (const piece of pieces) {
-        socket.write(piece);
-        await new Promise((r) => setTimeout(r, gapMs));
-      }
-    });
-  });
-}
+const exchange = (pieces: string[], enough?: (received: string) => boolean, gapMs?: number) => tlsExchange(stack, pieces, enough, gapMs);
 
 // Bodies here are JSON without a final newline, so a status line may follow one directly.
 const statusLines = (received: string) => received.match(/HTTP\/1\.1 \d{3} [^\r]*/g) ?? [];

@@ -38,6 +38,8 @@ interface RunningListener {
   spec: Listener;
   close(drainMs: number): Promise<void>;
   openConnections(): number;
+  /** HTTPS: upstream web connections kept for the next client. */
+  idleUpstreamConnections?(): number;
 }
 
 export interface GatewayStatus {
@@ -45,7 +47,7 @@ export interface GatewayStatus {
   reasons: string[];
   portMapVersion: number | null;
   certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
-  listeners: Array<{ id: string; protocol: string; ports: string; openConnections: number }>;
+  listeners: Array<{ id: string; protocol: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
   listenerErrors: string[];
   controlSessions: number;
 }
@@ -171,6 +173,7 @@ export class Gateway {
         protocol: listener.spec.protocol,
         ports: `${listener.spec.ports.from}-${listener.spec.ports.to}`,
         openConnections: listener.openConnections(),
+        ...(listener.idleUpstreamConnections ? { idleUpstreamConnections: listener.idleUpstreamConnections() } : {}),
       })),
       listenerErrors: this.listenerErrors,
       controlSessions: this.registry.size,
@@ -319,6 +322,7 @@ export class Gateway {
         proxy?.close();
       },
       openConnections: () => tlsListener.openConnections,
+      idleUpstreamConnections: () => proxy?.idleUpstreamConnections ?? 0,
     };
     if (spec.protocol === 'http') {
       proxy = new HttpsProxy({

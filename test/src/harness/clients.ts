@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import tls from 'node:tls';
 import { Readable } from 'node:stream';
 import { Client, enterPassiveModeIPv4, enterPassiveModeIPv6 } from 'basic-ftp';
 import { ftpPassword, ftpUser, type Stack } from './stack.js';
@@ -97,4 +98,45 @@ export function lftp(stack: Stack, commands: string[], settings: string[] = [], 
       resolve({ code, stdout, stderr });
     }),
   );
+}
+
+/**
+ * Sends `pieces` over one TLS connection to the stack's HTTPS port (a short
+ * pause between pieces, so they arrive as separate records) and returns
+ * everything received until the gateway closes the connection, or until
+ * `enough` says so. `localAddress`: the client's address (127.0.0.2 for a
+ * second client).
+ */
+export function tlsExchange(
+  stack: Stack,
+  pieces: string[],
+  enough: (received: string) => boolean = () => false,
+  gapMs = 20,
+  localAddress?: string,
+): Promise<{ received: string; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, servername: 'localhost', checkServerIdentity: () => undefined, ...(localAddress ? { localAddress } : {}) });
+    let received = '';
+    let settled = false;
+    const settle = (closed: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received, closed });
+    };
+    const timer = setTimeout(() => settle(false), 5000);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (enough(received)) settle(false);
+    });
+    socket.on('close', () => settle(true));
+    socket.on('error', (error) => (settled ? undefined : reject(error)));
+    socket.once('secureConnect', async () => {
+      for (const piece of pieces) {
+        socket.write(piece);
+        await new Promise((r) => setTimeout(r, gapMs));
+      }
+    });
+  });
 }

@@ -1,0 +1,195 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { curl, tlsExchange } from './harness/clients.js';
+import { startStack, waitFor, type Stack } from './harness/stack.js';
+
+jest.setTimeout(60_000);
+
+/** What the upstream received: one entry per request, with the number of the TCP connection it came on. */
+const seen: Array<{ connection: number; url: string; headers: http.IncomingHttpHeaders }> = [];
+/** When each upstream connection closed (Date.now()), by number. */
+const closedAt = new Map<number, number>();
+/** Set by a test: the next request that comes on a connection which already served one is not answered; the connection is closed. */
+let dropNextSecondRequest = false;
+
+const connectionNumbers = new WeakMap<Socket, number>();
+const requestsOn = new WeakMap<Socket, number>();
+
+function countingUpstream(): http.Server {
+  let connections = 0;
+  const server = http.createServer((req, res) => {
+    const socket = req.socket;
+    const connection = connectionNumbers.get(socket)!;
+    const earlier = requestsOn.get(socket) ?? 0;
+    requestsOn.set(socket, earlier + 1);
+    seen.push({ connection, url: req.url ?? '', headers: req.headers });
+    if (dropNextSecondRequest && earlier > 0) {
+      // As when an upstream's idle timeout strikes just as a request goes out: closed, unanswered.
+      dropNextSecondRequest = false;
+      socket.destroy();
+      return;
+    }
+    if (req.url === '/upload') {
+      let size = 0;
+      req.on('data', (chunk: Buffer) => (size += chunk.length));
+      req.on('end', () => res.end(JSON.stringify({ size })));
+      return;
+    }
+    if (req.url === '/challenge') {
+      res.writeHead(401, { 'www-authenticate': 'NTLM', 'content-length': '0' });
+      res.end();
+      return;
+    }
+    const body = `connection ${connection}`;
+    res.setHeader('content-type', 'text/plain');
+    // Node keeps an HTTP/1.0 connection only for a response whose length it was told; /no-length shows the other case.
+    if (!req.url?.startsWith('/no-length')) res.setHeader('content-length', Buffer.byteLength(body));
+    res.end(body);
+  });
+  server.on('connection', (socket: Socket) => {
+    const number = ++connections;
+    connectionNumbers.set(socket, number);
+    socket.on('close', () => closedAt.set(number, Date.now()));
+  });
+  // Longer than the gateway keeps idle connections: the gateway is the one to close them.
+  server.keepAliveTimeout = 10_000;
+  return server;
+}
+
+/** The gateway keeps idle upstream connections this long in these tests. */
+const keepMs = 1000;
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    webUpstream: countingUpstream(),
+    settings: (settings) => ({ ...settings, timeouts: { ...settings.timeouts, upstreamKeepAliveMs: keepMs } }),
+  });
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const idleUpstream = () => stack.gateway.status().listeners.find((listener) => listener.protocol === 'http')?.idleUpstreamConnections ?? 0;
+
+beforeEach(async () => {
+  // Each test starts with no kept connection: they expire after keepMs.
+  await waitFor(() => idleUpstream() === 0, 5000, 'kept upstream connections closed');
+  seen.length = 0;
+  dropNextSecondRequest = false;
+});
+
+const url = (path: string) => `https://127.0.0.1:${stack.ports.https}${path}`;
+const connectionsUsed = () => new Set(seen.map((request) => request.connection));
+
+it('serves one-shot clients in turn over one upstream connection, each request with its own client address', async () => {
+  for (const [i, client] of ['127.0.0.1', '127.0.0.2', '127.0.0.1', '127.0.0.2'].entries()) {
+    // curl asks for the close itself: the connection is back in the pool before the response is read.
+    const result = await curl(stack, ['--interface', client, '-H', 'Connection: close', '--include', url(`/file/${i}`)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(result.stdout).toMatch(/\r\nConnection: close\r\n/i);
+  }
+  expect(seen.map((request) => request.url)).toEqual(['/file/0', '/file/1', '/file/2', '/file/3']);
+  expect(seen.map((request) => request.headers['x-forwarded-for'])).toEqual(['127.0.0.1', '127.0.0.2', '127.0.0.1', '127.0.0.2']);
+  expect(connectionsUsed().size).toBe(1);
+  // The close was the gateway's to carry out: the upstream never saw it.
+  expect(seen.map((request) => request.headers.connection)).toEqual([undefined, undefined, undefined, undefined]);
+});
+
+it('answers an HTTP/1.0 client with Connection: close and ends its connection, keeping the upstream one', async () => {
+  const first = await tlsExchange(stack, ['GET /ten/a HTTP/1.0\r\nHost: files.test\r\n\r\n']);
+  expect(first.closed).toBe(true);
+  const [head, body] = first.received.split('\r\n\r\n');
+  expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(head).toMatch(/\r\nConnection: close$/m);
+  expect(head).not.toMatch(/keep-alive/i);
+  expect(body).toBe(`connection ${seen[0]!.connection}`);
+  // HTTP/1.0 stays HTTP/1.0 (the response comes in a framing the client reads), asking to keep the connection.
+  expect(seen[0]!.headers.connection).toBe('keep-alive');
+
+  const second = await curl(stack, ['--http1.0', url('/ten/b')]);
+  expect(second.stdout).toBe(`connection ${seen[0]!.connection}`);
+  expect(connectionsUsed().size).toBe(1);
+});
+
+it('lets go of an upstream connection the upstream closes after answering an HTTP/1.0 client', async () => {
+  const first = await tlsExchange(stack, ['GET /no-length/a HTTP/1.0\r\nHost: files.test\r\n\r\n']);
+  expect(first.closed).toBe(true);
+  expect(first.received).toMatch(/\r\nConnection: close\r\n\r\nconnection \d+$/);
+  const second = await curl(stack, ['--http1.0', url('/no-length/b')]);
+  expect(second.stdout).toMatch(/^connection \d+$/);
+  expect(connectionsUsed().size).toBe(2);
+  expect(idleUpstream()).toBe(0);
+});
+
+it('takes a connection back from a client that keeps its own open and then leaves', async () => {
+  // curl asks keep-alive and closes when it exits: the upstream connection is released when the client's goes.
+  expect((await curl(stack, [url('/keep/1')])).code).toBe(0);
+  await waitFor(() => idleUpstream() === 1, 5000, 'connection kept');
+  expect((await curl(stack, [url('/keep/2'), url('/keep/3')])).code).toBe(0);
+  expect(connectionsUsed().size).toBe(1);
+});
+
+it('closes kept connections after upstreamKeepAliveMs', async () => {
+  const released = Date.now();
+  await curl(stack, ['-H', 'Connection: close', url('/expire')]);
+  const connection = seen[0]!.connection;
+  await waitFor(() => closedAt.has(connection), 5000, 'kept connection closed');
+  const keptFor = closedAt.get(connection)! - released;
+  // Checked every quarter of the limit: closed between the limit and about 1.25 times it (plus scheduling).
+  expect(keptFor).toBeGreaterThanOrEqual(keepMs - 50);
+  expect(keptFor).toBeLessThan(keepMs * 1.25 + 500);
+  expect(idleUpstream()).toBe(0);
+});
+
+it('sends a request again on a new connection when the kept one is closed as it goes out', async () => {
+  await curl(stack, ['-H', 'Connection: close', url('/warm')]);
+  dropNextSecondRequest = true;
+  const result = await curl(stack, ['-H', 'Connection: close', '--include', url('/after-close')]);
+  expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  // Seen twice: once on the connection that closed unanswered, then on a new one, which answered.
+  expect(seen.map((request) => request.url)).toEqual(['/warm', '/after-close', '/after-close']);
+  expect(seen[1]!.connection).toBe(seen[0]!.connection);
+  expect(seen[2]!.connection).not.toBe(seen[0]!.connection);
+  expect(result.stdout).toMatch(new RegExp(`connection ${seen[2]!.connection}$`));
+});
+
+it('sends a request with a body on a new connection, not on a kept one it could not resend on', async () => {
+  await curl(stack, ['-H', 'Connection: close', url('/warm')]);
+  const upload = await curl(stack, ['-H', 'Connection: close', '--data-binary', 'x'.repeat(10_000), url('/upload')]);
+  expect(JSON.parse(upload.stdout)).toEqual({ size: 10_000 });
+  expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
+  // Both are kept afterwards, for the next clients.
+  await waitFor(() => idleUpstream() === 2, 5000, 'both connections kept');
+});
+
+it('never gives a connection that carried NTLM or Negotiate authorization to another client', async () => {
+  for (const scheme of ['NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==', 'Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu']) {
+    seen.length = 0;
+    const bound = await curl(stack, ['-H', 'Connection: close', '-H', `Authorization: ${scheme}`, url('/challenge')]);
+    expect(bound.code).toBe(0);
+    await curl(stack, ['-H', 'Connection: close', url('/other-client')]);
+    expect(seen.map((request) => request.url)).toEqual(['/challenge', '/other-client']);
+    expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
+  }
+});
+
+it('opens a connection per client connection when upstreamKeepAliveMs is 0', async () => {
+  const change = await stack.patchSettings({ timeouts: { upstreamKeepAliveMs: 0 } }, 'no upstream reuse');
+  await waitFor(() => stack.gateway.status().portMapVersion === change.version, 15_000, 'setting applied');
+  try {
+    for (let i = 0; i < 3; i++) {
+      const result = await curl(stack, ['--http1.0', '--include', url(`/own/${i}`)]);
+      expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    }
+    expect(connectionsUsed().size).toBe(3);
+    // The request goes as the client sent it: HTTP/1.0 without keep-alive.
+    expect(seen.map((request) => request.headers.connection)).toEqual([undefined, undefined, undefined]);
+    expect(idleUpstream()).toBe(0);
+  } finally {
+    const back = await stack.patchSettings({ timeouts: { upstreamKeepAliveMs: keepMs } }, 'upstream reuse again');
+    await waitFor(() => stack.gateway.status().portMapVersion === back.version, 15_000, 'setting applied');
+  }
+});
