@@ -9,8 +9,8 @@ jest.setTimeout(60_000);
 const seen: Array<{ connection: number; url: string; headers: http.IncomingHttpHeaders }> = [];
 /** When each upstream connection closed (Date.now()), by number. */
 const closedAt = new Map<number, number>();
-/** Set by a test: the next request that comes on a connection which already served one is not answered; the connection is closed. */
-let dropNextSecondRequest = false;
+/** Set by a test: the next request to this path that comes on a connection which already served one is not answered; the connection is closed. */
+let dropOnReusedConnection: string | null = null;
 
 const connectionNumbers = new WeakMap<Socket, number>();
 const requestsOn = new WeakMap<Socket, number>();
@@ -23,9 +23,9 @@ function countingUpstream(): http.Server {
     const earlier = requestsOn.get(socket) ?? 0;
     requestsOn.set(socket, earlier + 1);
     seen.push({ connection, url: req.url ?? '', headers: req.headers });
-    if (dropNextSecondRequest && earlier > 0) {
+    if (dropOnReusedConnection === req.url && earlier > 0) {
       // As when an upstream's idle timeout strikes just as a request goes out: closed, unanswered.
-      dropNextSecondRequest = false;
+      dropOnReusedConnection = null;
       socket.destroy();
       return;
     }
@@ -77,7 +77,7 @@ beforeEach(async () => {
   // Each test starts with no kept connection: they expire after keepMs.
   await waitFor(() => idleUpstream() === 0, 5000, 'kept upstream connections closed');
   seen.length = 0;
-  dropNextSecondRequest = false;
+  dropOnReusedConnection = null;
 });
 
 const url = (path: string) => `https://127.0.0.1:${stack.ports.https}${path}`;
@@ -146,7 +146,7 @@ it('closes kept connections after upstreamKeepAliveMs', async () => {
 
 it('sends a request again on a new connection when the kept one is closed as it goes out', async () => {
   await curl(stack, ['-H', 'Connection: close', url('/warm')]);
-  dropNextSecondRequest = true;
+  dropOnReusedConnection = '/after-close';
   const result = await curl(stack, ['-H', 'Connection: close', '--include', url('/after-close')]);
   expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   // Seen twice: once on the connection that closed unanswered, then on a new one, which answered.
@@ -156,13 +156,28 @@ it('sends a request again on a new connection when the kept one is closed as it 
   expect(result.stdout).toMatch(new RegExp(`connection ${seen[2]!.connection}$`));
 });
 
-it('sends a request with a body on a new connection, not on a kept one it could not resend on', async () => {
+it('sends a request it could not send again (a body; POST even without one) on a new connection, not on a kept one', async () => {
   await curl(stack, ['-H', 'Connection: close', url('/warm')]);
   const upload = await curl(stack, ['-H', 'Connection: close', '--data-binary', 'x'.repeat(10_000), url('/upload')]);
   expect(JSON.parse(upload.stdout)).toEqual({ size: 10_000 });
   expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
   // Both are kept afterwards, for the next clients.
   await waitFor(() => idleUpstream() === 2, 5000, 'both connections kept');
+  const post = await curl(stack, ['-H', 'Connection: close', '-X', 'POST', url('/bodiless-post')]);
+  expect(post.code).toBe(0);
+  expect(seen[2]!.headers['content-length']).toBeUndefined();
+  expect([seen[0]!.connection, seen[1]!.connection]).not.toContain(seen[2]!.connection);
+});
+
+it('never sends a non-idempotent request twice when the connection closes unanswered', async () => {
+  const ready = await curl(stack, ['-H', 'Connection: close', url('/warm')]);
+  expect(ready.code).toBe(0);
+  // On one client connection: a GET leaves the connection with a served response; the POST after it is dropped.
+  dropOnReusedConnection = '/once';
+  const result = await tlsExchange(stack, [`GET /first HTTP/1.1\r\nHost: h\r\n\r\n`, `POST /once HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n`], undefined, 100);
+  expect(result.received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(result.received).toMatch(/HTTP\/1\.1 502 Bad Gateway\r\n/);
+  expect(seen.filter((request) => request.url === '/once')).toHaveLength(1);
 });
 
 it('never gives a connection that carried NTLM or Negotiate authorization to another client', async () => {

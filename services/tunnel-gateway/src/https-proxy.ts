@@ -104,8 +104,8 @@ class ProxiedConnection implements UpstreamUser {
   private upstreamAddress = '';
   /**
    * The rewritten heads of the requests sent on a connection that had served
-   * earlier responses, while none of them had a body and no byte of an answer
-   * came: if that connection turns out closed by the upstream (its idle
+   * earlier responses, while each of them could go out again (see resendable)
+   * and no byte of an answer came: if that connection turns out closed by the upstream (its idle
    * timeout struck as we sent), they are sent again on a new one. Else null.
    */
   private replay: string[] | null = null;
@@ -297,8 +297,9 @@ class ProxiedConnection implements UpstreamUser {
 
   private sendHead(head: RequestHead): void {
     if (head.upgrade || head.connectionBoundAuth) this.bound = true;
-    // A request with a body goes on a new connection: its body streams through and could not be sent again.
-    const link = this.link ?? this.connectUpstream(head.body.kind !== 'none');
+    const canResend = resendable(head);
+    // A request that could not be sent again (its body streams through; its method is not idempotent) goes on a new connection.
+    const link = this.link ?? this.connectUpstream(!canResend);
     const upstream = link.socket;
     // A connection that sat idle after serving responses may be closing as this request goes out.
     if (this.observer.waiting === 0 && !this.requestOpen) this.replay = link.responses > 0 ? [] : null;
@@ -307,7 +308,7 @@ class ProxiedConnection implements UpstreamUser {
     this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target, closeDownstream: keepUpstream && head.last });
     const rewritten = rewriteRequestHead(head, this.forwarded, keepUpstream);
     if (this.replay) {
-      if (head.body.kind === 'none') this.replay.push(rewritten);
+      if (canResend) this.replay.push(rewritten);
       else this.replay = null;
     }
     // Corked until the chunk is read: the head leaves in one segment with the body bytes that came with it.
@@ -481,6 +482,17 @@ class ProxiedConnection implements UpstreamUser {
     else this.client.end(response, 'latin1');
     this.releaseUpstream();
   }
+}
+
+/**
+ * Methods a request of which may be sent again when the connection it went out on closed before any
+ * answer: idempotent ones (RFC 9110 §9.2.2). POST, PATCH, LOCK, MKCOL… are not, even without a body.
+ */
+const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE', 'PROPFIND']);
+
+/** The request can go out again as it is: idempotent, and no body (which streams through and is gone). */
+function resendable(head: RequestHead): boolean {
+  return head.body.kind === 'none' && idempotentMethods.has(head.method);
 }
 
 function errorResponse(status: number, reason: string): string {
