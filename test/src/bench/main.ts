@@ -44,6 +44,8 @@ interface BenchConfig {
   timeLimitMin: number;
   out: string | null;
   gatewayLogLevel: string | undefined;
+  /** The gateway's timeouts.upstreamKeepAliveMs (undefined: the default; 0 shows the gateway without upstream reuse). */
+  upstreamKeepAliveMs: number | undefined;
   cpuProfileDir: string | undefined;
   keepTmp: boolean;
   redisUrl: string;
@@ -78,6 +80,7 @@ function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     timeLimitMin: intEnv(env, 'BENCH_TIME_LIMIT_MIN', 40),
     out,
     gatewayLogLevel: env.BENCH_GATEWAY_LOG_LEVEL || undefined,
+    upstreamKeepAliveMs: env.BENCH_UPSTREAM_KEEPALIVE_MS ? intEnv(env, 'BENCH_UPSTREAM_KEEPALIVE_MS', 0, 0) : undefined,
     cpuProfileDir: env.BENCH_CPU_PROFILE ? resolve(env.BENCH_CPU_PROFILE) : undefined,
     keepTmp: env.BENCH_KEEP_TMP === '1',
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
@@ -282,6 +285,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
           redisPrefix,
           ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
           ...(config.cpuProfileDir ? { cpuProfileDir: config.cpuProfileDir } : {}),
+          ...(config.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: config.upstreamKeepAliveMs } : {}),
         }),
       note,
     );
@@ -473,7 +477,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     `run: ${new Date().toISOString()}, ${((Date.now() - startedAt) / 60_000).toFixed(1)} min, \`${[...knobs, 'pnpm bench'].join(' ')}\``,
     `machine: ${cpu[0]?.model ?? '?'} × ${cpu.length}, ${(os.totalmem() / GiB).toFixed(0)} GiB RAM, Linux ${os.release()}; load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadAtEnd.map((l) => l.toFixed(2)).join(' ')} at end`,
     `software: ${versions.join('; ')}`,
-    `parameters: ${config.rounds} round(s), terminators interleaved; bulk ${config.bulkMiB} MiB (curl, one stream); keep-alive wrk -t ${config.wrkThreads} -c ${config.wrkConnections} -d ${config.wrkSeconds}s on 1 KiB; handshakes ab -c ${config.abConcurrency} -n ${config.abRequests} (≤ ${config.abSeconds} s) on 1 KiB; memory ${config.memStreams}×${config.memMiB} MiB FTPS (curl)${config.phases.size < phases.length ? `; phases: ${[...config.phases].join(', ')}` : ''}`,
+    `parameters: ${config.rounds} round(s), terminators interleaved; bulk ${config.bulkMiB} MiB (curl, one stream); keep-alive wrk -t ${config.wrkThreads} -c ${config.wrkConnections} -d ${config.wrkSeconds}s on 1 KiB; handshakes ab -c ${config.abConcurrency} -n ${config.abRequests} (≤ ${config.abSeconds} s) on 1 KiB; memory ${config.memStreams}×${config.memMiB} MiB FTPS (curl)${config.upstreamKeepAliveMs !== undefined ? `; gateway upstreamKeepAliveMs ${config.upstreamKeepAliveMs}` : ''}${config.phases.size < phases.length ? `; phases: ${[...config.phases].join(', ')}` : ''}`,
     `upstream: nginx (${config.nginxWorkers} workers, sendfile, keep-alive) and vsftpd (plain FTP, passive); all on 127.0.0.1`,
     `negotiated (openssl s_client, same OpenSSL defaults as curl/wrk/ab): ${tlsSeen.join('; ')}`,
   ];

@@ -98,6 +98,8 @@ export interface GatewayOptions {
   logLevel?: string;
   /** Directory for a V8 CPU profile (node --cpu-prof), written when the gateway stops. */
   cpuProfileDir?: string;
+  /** timeouts.upstreamKeepAliveMs when not the default. */
+  upstreamKeepAliveMs?: number;
 }
 
 /** The settings an operator would give config-service for this layout; the port map is derived from them the same way. */
@@ -121,7 +123,7 @@ function gatewaySettings(options: GatewayOptions): ServerSettings {
       passiveOffset: ftp ? ftp.publicPassive.from - ftp.upstreamPassive.from : defaultServerSettings.public.passiveOffset,
       passiveRange: null,
     },
-    timeouts: { ...defaultServerSettings.timeouts, drainMs: 0 },
+    timeouts: { ...defaultServerSettings.timeouts, drainMs: 0, ...(options.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: options.upstreamKeepAliveMs } : {}) },
   };
 }
 
