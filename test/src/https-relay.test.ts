@@ -131,6 +131,15 @@ it('answers pipelined requests in order on one connection, each with our forward
   expect(seen.map((r) => r.headers['x-forwarded-port'])).toEqual([String(stack.ports.https), String(stack.ports.https), String(stack.ports.https)]);
 });
 
+it('refuses a bad chunk that came in one piece with its head, and goes on serving', async () => {
+  // The upstream has the head already when the chunk turns out bad: its connection is dropped in the middle of reading.
+  const { received, closed } = await exchange(['POST /upload HTTP/1.1\r\nHost: files.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n']);
+  expect(received).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+  expect(closed).toBe(true);
+  const next = await exchange([get('/echo/after', 'Connection: close\r\n')]);
+  expect(statusLines(next.received)).toEqual(['HTTP/1.1 200 OK']);
+});
+
 it('strips forwarding headers spelt with underscores and keeps Connection from naming ours', async () => {
   const { received } = await exchange([get('/echo/u', 'X_Forwarded_For: 6.6.6.6\r\nTrue-Client-IP: 6.6.6.6\r\nConnection: X-Forwarded-For, X-Trace, close\r\n')]);
   expect(seen).toHaveLength(1);

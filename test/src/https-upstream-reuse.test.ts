@@ -9,8 +9,12 @@ jest.setTimeout(60_000);
 const seen: Array<{ connection: number; url: string; headers: http.IncomingHttpHeaders }> = [];
 /** When each upstream connection closed (Date.now()), by number. */
 const closedAt = new Map<number, number>();
-/** Set by a test: the next request to this path that comes on a connection which already served one is not answered; the connection is closed. */
-let dropOnReusedConnection: string | null = null;
+/**
+ * Set by a test: the next request to this path that comes on a connection
+ * which already served one is not answered; the connection is closed at once,
+ * or after `afterMs` (an upstream that worked on it, then died).
+ */
+let dropOnReusedConnection: { path: string; afterMs: number } | null = null;
 
 const connectionNumbers = new WeakMap<Socket, number>();
 const requestsOn = new WeakMap<Socket, number>();
@@ -23,10 +27,18 @@ function countingUpstream(): http.Server {
     const earlier = requestsOn.get(socket) ?? 0;
     requestsOn.set(socket, earlier + 1);
     seen.push({ connection, url: req.url ?? '', headers: req.headers });
-    if (dropOnReusedConnection === req.url && earlier > 0) {
-      // As when an upstream's idle timeout strikes just as a request goes out: closed, unanswered.
+    if (dropOnReusedConnection?.path === req.url && earlier > 0) {
+      // At once: as when an upstream's idle timeout strikes just as a request goes out. Closed, unanswered.
+      const { afterMs } = dropOnReusedConnection;
       dropOnReusedConnection = null;
-      socket.destroy();
+      if (afterMs === 0) socket.destroy();
+      else setTimeout(() => socket.destroy(), afterMs);
+      return;
+    }
+    if (req.url === '/early-answer') {
+      // Answers before reading the body; Node reads and discards it, keeping the connection.
+      res.writeHead(413, { 'content-length': '0' });
+      res.end();
       return;
     }
     if (req.url === '/upload') {
@@ -146,7 +158,7 @@ it('closes kept connections after upstreamKeepAliveMs', async () => {
 
 it('sends a request again on a new connection when the kept one is closed as it goes out', async () => {
   await curl(stack, ['-H', 'Connection: close', url('/warm')]);
-  dropOnReusedConnection = '/after-close';
+  dropOnReusedConnection = { path: '/after-close', afterMs: 0 };
   const result = await curl(stack, ['-H', 'Connection: close', '--include', url('/after-close')]);
   expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   // Seen twice: once on the connection that closed unanswered, then on a new one, which answered.
@@ -154,6 +166,25 @@ it('sends a request again on a new connection when the kept one is closed as it 
   expect(seen[1]!.connection).toBe(seen[0]!.connection);
   expect(seen[2]!.connection).not.toBe(seen[0]!.connection);
   expect(result.stdout).toMatch(new RegExp(`connection ${seen[2]!.connection}$`));
+});
+
+it('answers 502 rather than sending a request again when the upstream worked on it before closing unanswered', async () => {
+  await curl(stack, ['-H', 'Connection: close', url('/warm')]);
+  dropOnReusedConnection = { path: '/slow-die', afterMs: 500 };
+  // DELETE is idempotent, and Connection: close makes this the client's last request: neither gets it sent twice, or a silent close.
+  const result = await curl(stack, ['-X', 'DELETE', '-H', 'Connection: close', '--include', url('/slow-die')]);
+  expect(result.stdout).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+  expect(seen.filter((request) => request.url === '/slow-die')).toHaveLength(1);
+});
+
+it('ends a closing client connection whose request was answered before its body was sent', async () => {
+  const started = Date.now();
+  const result = await tlsExchange(stack, ['POST /early-answer HTTP/1.1\r\nHost: h\r\nConnection: close\r\nContent-Length: 5\r\n\r\n', 'hello'], undefined, 300);
+  expect(result.received).toMatch(/^HTTP\/1\.1 413 Payload Too Large\r\n/);
+  expect(result.received).toMatch(/\r\nConnection: close\r\n/);
+  // Closed once the body is through, not after the idle limit (tlsExchange gives up after 5 s).
+  expect(result.closed).toBe(true);
+  expect(Date.now() - started).toBeLessThan(3000);
 });
 
 it('sends a request it could not send again (a body; POST even without one) on a new connection, not on a kept one', async () => {
@@ -173,7 +204,7 @@ it('never sends a non-idempotent request twice when the connection closes unansw
   const ready = await curl(stack, ['-H', 'Connection: close', url('/warm')]);
   expect(ready.code).toBe(0);
   // On one client connection: a GET leaves the connection with a served response; the POST after it is dropped.
-  dropOnReusedConnection = '/once';
+  dropOnReusedConnection = { path: '/once', afterMs: 0 };
   const result = await tlsExchange(stack, [`GET /first HTTP/1.1\r\nHost: h\r\n\r\n`, `POST /once HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n`], undefined, 100);
   expect(result.received).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
   expect(result.received).toMatch(/HTTP\/1\.1 502 Bad Gateway\r\n/);

@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import type { Logger } from '@st/logging';
@@ -31,6 +32,14 @@ export interface HttpsProxyOptions {
 
 /** An upstream that does not accept within this time is answered for with 502. */
 const upstreamConnectTimeoutMs = 10_000;
+
+/**
+ * A kept upstream connection that closes within this time of requests going
+ * out on it, before any answer, was closing anyway (its idle timeout crossed
+ * them): they are sent again. Later, the upstream may have worked on them
+ * (and died doing so): the client gets a 502 instead of a second attempt.
+ */
+const resendWindowMs = 100;
 
 /** How often the head, connect and idle deadlines are checked (see PeriodicCheck): they fire up to this much late. */
 const deadlineCheckMs = 250;
@@ -109,6 +118,8 @@ class ProxiedConnection implements UpstreamUser {
    * timeout struck as we sent), they are sent again on a new one. Else null.
    */
   private replay: string[] | null = null;
+  /** When the first of them went out (performance.now() ms). */
+  private replaySince = 0;
   /** The upstream connection may not serve another client (connection-bound authentication, upgrade). */
   private bound = false;
   private readonly reader: RequestReader;
@@ -125,7 +136,8 @@ class ProxiedConnection implements UpstreamUser {
   private lastRequestSent = false;
   /** Our answer to a refused request, sent once the responses to the requests before it are delivered. */
   private refusal: string | null = null;
-  private corked = false;
+  /** The upstream socket corked while a client chunk is read (the link may be dropped meanwhile, by a refusal). */
+  private corked: Socket | null = null;
   private finished = false;
   /** When the request head in progress must be complete (performance.now() ms, a clock that never steps; 0: none running). */
   private headDeadline = 0;
@@ -230,9 +242,12 @@ class ProxiedConnection implements UpstreamUser {
       this.refuse(error as Error);
     }
     if (this.corked) {
-      this.corked = false;
-      this.link!.socket.uncork();
+      this.corked.uncork();
+      this.corked = null;
     }
+    if (this.finished) return;
+    // A last request whose body ended after its answer came (an early 401 or 413) is answered now.
+    this.endIfAnswered();
     if (this.finished) return;
     if (this.reader.headInProgress) this.startHeadDeadline();
     else this.stopHeadDeadline();
@@ -302,7 +317,10 @@ class ProxiedConnection implements UpstreamUser {
     const link = this.link ?? this.connectUpstream(!canResend);
     const upstream = link.socket;
     // A connection that sat idle after serving responses may be closing as this request goes out.
-    if (this.observer.waiting === 0 && !this.requestOpen) this.replay = link.responses > 0 ? [] : null;
+    if (this.observer.waiting === 0 && !this.requestOpen) {
+      this.replay = link.responses > 0 && !this.bound ? [] : null;
+      this.replaySince = performance.now();
+    }
     const keepUpstream = !head.upgrade && this.options.upstreamKeepAliveMs() > 0;
     this.requestOpen = true;
     this.observer.expect({ method: head.method, upgrade: head.upgrade, target: head.target, closeDownstream: keepUpstream && head.last });
@@ -314,7 +332,7 @@ class ProxiedConnection implements UpstreamUser {
     // Corked until the chunk is read: the head leaves in one segment with the body bytes that came with it.
     if (!this.corked) {
       upstream.cork();
-      this.corked = true;
+      this.corked = upstream;
     }
     upstream.write(rewritten, 'latin1');
   }
@@ -387,7 +405,13 @@ class ProxiedConnection implements UpstreamUser {
   upstreamGone(error: NodeJS.ErrnoException | null): void {
     if (this.finished) return;
     const observer = this.observer;
-    if (this.replay !== null && this.replay.length > 0 && this.replay.length === observer.waiting && !this.requestOpen) {
+    if (
+      this.replay !== null &&
+      this.replay.length > 0 &&
+      this.replay.length === observer.waiting &&
+      !this.requestOpen &&
+      performance.now() - this.replaySince <= resendWindowMs
+    ) {
       this.sendAgain(this.replay, error);
       return;
     }
@@ -403,8 +427,8 @@ class ProxiedConnection implements UpstreamUser {
       this.destroy();
       return;
     }
-    if (observer.upstreamClosing || this.lastRequestSent) {
-      // The close was announced (or asked for): requests pipelined after it were never answered, and the client knows to retry them.
+    if (observer.upstreamClosing) {
+      // The close was announced: requests pipelined after it were never answered, and the client knows to retry them.
       this.finish(this.refusal);
       return;
     }
