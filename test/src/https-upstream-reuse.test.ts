@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import { curl, tlsExchange } from './harness/clients.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
@@ -35,6 +36,10 @@ function countingUpstream(): http.Server {
       else setTimeout(() => socket.destroy(), afterMs);
       return;
     }
+    if (req.url?.startsWith('/who/')) {
+      whoResponse(req, res);
+      return;
+    }
     if (req.url === '/early-answer') {
       // Answers before reading the body; Node reads and discards it, keeping the connection.
       res.writeHead(413, { 'content-length': '0' });
@@ -66,6 +71,44 @@ function countingUpstream(): http.Server {
   // Longer than the gateway keeps idle connections: the gateway is the one to close them.
   server.keepAliveTimeout = 10_000;
   return server;
+}
+
+/** Answers in the shape the path asks for; the client named in X-Client is in a header and in every piece of the body. */
+function whoResponse(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const who = String(req.headers['x-client'] ?? 'nobody');
+  const path = req.url ?? '';
+  req.resume();
+  req.on('end', () => {
+    setTimeout(
+      () => {
+        if (path.includes('204') || path.includes('304')) {
+          res.writeHead(path.includes('204') ? 204 : 304, { 'x-who': who });
+          res.end();
+        } else if (path.includes('chunked')) {
+          res.writeHead(200, { 'x-who': who });
+          res.write(`[${who}]`);
+          setTimeout(() => res.end(`[${who}]`), 3);
+        } else {
+          const body = `[${who}]`.repeat(path.includes('big') ? 10_000 : 1);
+          res.writeHead(200, { 'x-who': who, 'content-length': Buffer.byteLength(body) });
+          res.end(body);
+        }
+      },
+      path.includes('slow') ? 20 : 0,
+    );
+  });
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failing mix can be replayed. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 /** The gateway keeps idle upstream connections this long in these tests. */
@@ -239,3 +282,70 @@ it('opens a connection per client connection when upstreamKeepAliveMs is 0', asy
     await waitFor(() => stack.gateway.status().portMapVersion === back.version, 15_000, 'setting applied');
   }
 });
+
+it('never lets a response reach another client, whatever the clients send and however they leave', async () => {
+  const random = seededRandom(20261124);
+  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
+  const leaks: string[] = [];
+  const hung: string[] = [];
+  let clients = 0;
+  /**
+   * One client connection: 1-3 requests of random kinds, maybe garbage after them; its last request asks
+   * for the close, or it half-closes, or it aborts at a random moment.
+   */
+  const oneClient = (id: number): Promise<void> => {
+    const pieces: string[] = [];
+    const count = 1 + Math.floor(random() * 3);
+    const leaving = pick(['close-request', 'fin', 'abort']);
+    for (let i = 0; i < count; i++) {
+      const path = pick(['/who/small', '/who/big', '/who/chunked', '/who/204', '/who/304', '/who/slow', '/who/slow-big']);
+      const method = pick(['GET', 'GET', 'HEAD', 'POST']);
+      const last = i === count - 1 && leaving === 'close-request';
+      const http10 = last && random() < 0.3;
+      let head = `${method} ${path} HTTP/1.${http10 ? 0 : 1}\r\nHost: files.test\r\nX-Client: c${id}\r\n`;
+      if (last && !http10) head += 'Connection: close\r\n';
+      pieces.push(method === 'POST' ? `${head}${random() < 0.5 ? 'Expect: 100-continue\r\n' : ''}Content-Length: 3\r\n\r\nabc` : `${head}\r\n`);
+    }
+    if (random() < 0.15) pieces.push('NOT HTTP\r\n\r\n');
+    const abortAfterMs = random() * 40;
+    const gaps = pieces.map(() => (random() < 0.5 ? random() * 10 : 0));
+    return new Promise((resolve) => {
+      let received = '';
+      const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, checkServerIdentity: () => undefined, allowHalfOpen: true }, async () => {
+        for (const [i, piece] of pieces.entries()) {
+          socket.write(piece);
+          if (gaps[i]) await new Promise((r) => setTimeout(r, gaps[i]));
+        }
+        if (leaving === 'fin') socket.end();
+        if (leaving === 'abort') setTimeout(() => socket.destroy(), abortAfterMs);
+      });
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      // Half-open (so that 'fin' clients can still read): the gateway's end is answered with ours.
+      socket.on('end', () => socket.end());
+      socket.on('error', () => undefined);
+      // Every connection ends within this: by its last request, its FIN, its abort, or a refusal.
+      const timer = setTimeout(() => {
+        hung.push(`client c${id} (${leaving}) not closed after sending ${JSON.stringify(pieces)}`);
+        socket.destroy();
+      }, 3000);
+      socket.on('close', () => {
+        clearTimeout(timer);
+        clients++;
+        const others = [...received.matchAll(/(?:\[c|x-who: c)(\d+)[\]\r]/gi)].map((match) => match[1]).filter((who) => who !== String(id));
+        if (others.length > 0) leaks.push(`client c${id} got c${others[0]}'s response after sending ${JSON.stringify(pieces)}`);
+        resolve();
+      });
+    });
+  };
+  let next = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    for (let i = 0; i < 50; i++) await oneClient(next++);
+  }));
+  expect(clients).toBe(400);
+  expect(leaks).toEqual([]);
+  expect(hung).toEqual([]);
+  // The mix did reuse connections (else it tested nothing about them).
+  const whoRequests = seen.filter((request) => request.url.startsWith('/who/'));
+  expect(new Set(whoRequests.map((request) => request.connection)).size).toBeLessThan(whoRequests.length / 2);
+});
+
