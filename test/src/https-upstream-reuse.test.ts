@@ -187,6 +187,14 @@ it('takes a connection back from a client that keeps its own open and then leave
   expect(connectionsUsed().size).toBe(1);
 });
 
+it('shows kept connections in the gateway health, for the HTTPS listener only', async () => {
+  await curl(stack, ['-H', 'Connection: close', url('/health-check')]);
+  const response = await fetch(`http://127.0.0.1:${stack.ports.health}/health/ready`);
+  const body = (await response.json()) as { listeners: Array<{ protocol: string; idleUpstreamConnections?: number }> };
+  expect(body.listeners.find((listener) => listener.protocol === 'http')?.idleUpstreamConnections).toBe(1);
+  for (const listener of body.listeners.filter((l) => l.protocol !== 'http')) expect(listener.idleUpstreamConnections).toBeUndefined();
+});
+
 it('closes kept connections after upstreamKeepAliveMs', async () => {
   const released = Date.now();
   await curl(stack, ['-H', 'Connection: close', url('/expire')]);

@@ -322,7 +322,7 @@ export class Gateway {
         proxy?.close();
       },
       openConnections: () => tlsListener.openConnections,
-      idleUpstreamConnections: () => proxy?.idleUpstreamConnections ?? 0,
+      ...(spec.protocol === 'http' ? { idleUpstreamConnections: () => proxy?.idleUpstreamConnections ?? 0 } : {}),
     };
     if (spec.protocol === 'http') {
       proxy = new HttpsProxy({
