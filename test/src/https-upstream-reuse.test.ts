@@ -15,7 +15,7 @@ const closedAt = new Map<number, number>();
  * which already served one is not answered; the connection is closed at once,
  * or after `afterMs` (an upstream that worked on it, then died).
  */
-let dropOnReusedConnection: { path: string; afterMs: number } | null = null;
+let dropOnReusedConnection: { path: string; afterMs: number; answer408?: boolean } | null = null;
 
 const connectionNumbers = new WeakMap<Socket, number>();
 const requestsOn = new WeakMap<Socket, number>();
@@ -30,14 +30,21 @@ function countingUpstream(): http.Server {
     seen.push({ connection, url: req.url ?? '', headers: req.headers });
     if (dropOnReusedConnection?.path === req.url && earlier > 0) {
       // At once: as when an upstream's idle timeout strikes just as a request goes out. Closed, unanswered.
-      const { afterMs } = dropOnReusedConnection;
+      const { afterMs, answer408 } = dropOnReusedConnection;
       dropOnReusedConnection = null;
-      if (afterMs === 0) socket.destroy();
+      // Apache-style: a 408 written as the idle timeout closes the connection.
+      if (answer408) socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else if (afterMs === 0) socket.destroy();
       else setTimeout(() => socket.destroy(), afterMs);
       return;
     }
     if (req.url?.startsWith('/who/')) {
       whoResponse(req, res);
+      return;
+    }
+    if (req.url === '/partial-head') {
+      // Dies in the middle of its response head.
+      socket.write('HTTP/1.1 200 OK\r\nContent-Le', () => socket.destroy());
       return;
     }
     if (req.url === '/early-answer') {
@@ -262,15 +269,48 @@ it('never sends a non-idempotent request twice when the connection closes unansw
   expect(seen.filter((request) => request.url === '/once')).toHaveLength(1);
 });
 
-it('never gives a connection that carried NTLM or Negotiate authorization to another client', async () => {
+it('never gives a connection that carried NTLM or Negotiate authorization to another client, nor takes a kept one for it', async () => {
   for (const scheme of ['NTLM TlRMTVNTUAABAAAAB4IIogAAAAAAAAAAAAAAAAAAAAAGAbEdAAAADw==', 'Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnagMDAu']) {
     seen.length = 0;
+    await curl(stack, ['-H', 'Connection: close', url('/warm')]);
     const bound = await curl(stack, ['-H', 'Connection: close', '-H', `Authorization: ${scheme}`, url('/challenge')]);
     expect(bound.code).toBe(0);
     await curl(stack, ['-H', 'Connection: close', url('/other-client')]);
-    expect(seen.map((request) => request.url)).toEqual(['/challenge', '/other-client']);
+    expect(seen.map((request) => request.url)).toEqual(['/warm', '/challenge', '/other-client']);
+    // A new connection for the bound request (it is never sent again, so a kept one that turned out closed would fail it) …
     expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
+    // … and the next client gets the kept one, never the bound one.
+    expect(seen[2]!.connection).toBe(seen[0]!.connection);
   }
+});
+
+it('sends a request again when the kept connection answers 408 as it closes', async () => {
+  await curl(stack, ['-H', 'Connection: close', url('/warm')]);
+  dropOnReusedConnection = { path: '/after-408', afterMs: 0, answer408: true };
+  const result = await curl(stack, ['-H', 'Connection: close', '--include', url('/after-408')]);
+  expect(result.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+  expect(seen.filter((request) => request.url === '/after-408')).toHaveLength(2);
+});
+
+it('answers 502 when the upstream dies in the middle of a response head it has not forwarded', async () => {
+  // A closing request: its response head is held until complete, to be rewritten, so nothing of it reached the client.
+  const result = await curl(stack, ['-H', 'Connection: close', '--include', url('/partial-head')]);
+  expect(result.stdout).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/);
+});
+
+it('does not hand on a connection that sat idle longer than upstreamKeepAliveMs under a client that then left', async () => {
+  const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, ca: stack.caPem, checkServerIdentity: () => undefined });
+  await new Promise((resolve) => socket.once('secureConnect', resolve));
+  socket.write('GET /idle-then-leave HTTP/1.1\r\nHost: files.test\r\n\r\n');
+  await new Promise((resolve) => socket.once('data', resolve));
+  // The client keeps its connection past the keep time, then leaves: the upstream has been idle that long.
+  await new Promise((resolve) => setTimeout(resolve, keepMs + 200));
+  socket.end();
+  await new Promise((resolve) => socket.once('close', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(idleUpstream()).toBe(0);
+  await curl(stack, ['-H', 'Connection: close', url('/next')]);
+  expect(seen[1]!.connection).not.toBe(seen[0]!.connection);
 });
 
 it('opens a connection per client connection when upstreamKeepAliveMs is 0', async () => {

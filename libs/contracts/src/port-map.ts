@@ -51,9 +51,10 @@ export const timeoutsSchema = z.object({
   /**
    * How long an idle upstream web connection is kept for the next HTTPS client
    * (0: every client connection opens its own). Keep it below the web server's
-   * own keep-alive timeout. Versions stored before it existed read as 2000.
+   * own keep-alive timeout. Settings stored before it existed read as the
+   * default (see withSettingsAddedLater).
    */
-  upstreamKeepAliveMs: z.number().int().min(0).max(600_000).default(2000),
+  upstreamKeepAliveMs: z.number().int().min(0).max(600_000),
 });
 export type Timeouts = z.infer<typeof timeoutsSchema>;
 
@@ -92,7 +93,8 @@ export const portMapSchema = z.object({
   publicAddress: z.string().nullable(),
   passive: passiveMappingSchema,
   tls: tlsPolicySchema,
-  timeouts: timeoutsSchema,
+  // A port map from a config-service older than the setting (a gateway upgraded first, or its disk cache) has none.
+  timeouts: timeoutsSchema.extend({ upstreamKeepAliveMs: timeoutsSchema.shape.upstreamKeepAliveMs.default(2000) }),
   limits: limitsSchema,
   listeners: z.array(listenerSchema),
 });

@@ -50,6 +50,18 @@ export const defaultServerSettings: ServerSettings = {
   tunnelEnabled: true,
 };
 
+/**
+ * Settings as stored by an older config-service, with the fields added since
+ * filled in from the defaults, so that they parse; settings from the API get
+ * no such help (a missing field is an error there).
+ */
+export function withSettingsAddedLater(stored: unknown): unknown {
+  if (typeof stored !== 'object' || stored === null) return stored;
+  const timeouts = (stored as { timeouts?: unknown }).timeouts;
+  if (typeof timeouts !== 'object' || timeouts === null || 'upstreamKeepAliveMs' in timeouts) return stored;
+  return { ...stored, timeouts: { ...timeouts, upstreamKeepAliveMs: defaultServerSettings.timeouts.upstreamKeepAliveMs } };
+}
+
 /** One field that differs between two settings versions (dotted path; a port range counts as one value). */
 export const settingChangeSchema = z.object({ field: z.string(), from: z.unknown(), to: z.unknown() });
 export type SettingChange = z.infer<typeof settingChangeSchema>;

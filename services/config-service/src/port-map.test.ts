@@ -114,3 +114,12 @@ describe('derivePortMap', () => {
     expect(portMap.tls.minVersion).toBe('TLSv1.2');
   });
 });
+
+describe('port maps from a config-service older than upstreamKeepAliveMs', () => {
+  it('read as the default on the gateway (its disk cache, or a gateway upgraded first)', () => {
+    const current = derivePortMap(settingsWith(), 3, generatedAt);
+    const { upstreamKeepAliveMs: _added, ...olderTimeouts } = current.timeouts;
+    expect(portMapSchema.parse({ ...current, timeouts: olderTimeouts }).timeouts.upstreamKeepAliveMs).toBe(2000);
+    expect(portMapSchema.parse(current).timeouts.upstreamKeepAliveMs).toBe(current.timeouts.upstreamKeepAliveMs);
+  });
+});

@@ -237,6 +237,12 @@ describe('config-service API: changing the settings', () => {
       fields: ['tunnelEnabled'],
       message: /required/,
     },
+    {
+      desc: 'a removed upstream keep time (null in a merge patch; only stored versions older than the setting get its default)',
+      patch: { timeouts: { upstreamKeepAliveMs: null } },
+      fields: ['timeouts.upstreamKeepAliveMs'],
+      message: /required/,
+    },
   ])('refuses $desc with 422 naming the field, and changes nothing', async ({ patch, fields, message }) => {
     const before = await snapshotDir(config.dataDir);
     const reply = await api('PATCH', configApi.settings, patch);

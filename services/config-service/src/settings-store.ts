@@ -1,6 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { serverSettingsSchema, settingsVersionSchema, type ServerSettings, type SettingsVersion } from '@st/contracts';
+import { serverSettingsSchema, settingsVersionSchema, withSettingsAddedLater, type ServerSettings, type SettingsVersion } from '@st/contracts';
 import { writeFileAtomic, writeFileExclusive } from '@st/service-kit';
 
 /**
@@ -67,7 +67,10 @@ export function createFileSettingsStore(dataDir: string): SettingsStore {
       const versions: SettingsVersion[] = [];
       for (const number of numbers) {
         const path = paths.version(number);
-        const parsed = settingsVersionSchema.safeParse(await readJson(path));
+        const raw = await readJson(path);
+        const parsed = settingsVersionSchema.safeParse(
+          typeof raw === 'object' && raw !== null ? { ...raw, settings: withSettingsAddedLater((raw as { settings?: unknown }).settings) } : raw,
+        );
         if (!parsed.success) {
           throw new SettingsStoreError(`${path} is not a settings version: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
         }
@@ -88,7 +91,7 @@ export function createFileSettingsStore(dataDir: string): SettingsStore {
 
     async loadSeed() {
       try {
-        const parsed = serverSettingsSchema.safeParse(await readJson(paths.seed));
+        const parsed = serverSettingsSchema.safeParse(withSettingsAddedLater(await readJson(paths.seed)));
         // An unreadable seed record only means the next start cannot tell what changed in the environment.
         return parsed.success ? parsed.data : null;
       } catch (error) {

@@ -238,6 +238,10 @@ class ProxiedConnection implements UpstreamUser {
   private readClient(read: () => void): void {
     try {
       read();
+      if (this.upgradeRefused && this.reader.holding) {
+        this.upgradeRefused = false;
+        this.reader.resume();
+      }
     } catch (error) {
       this.refuse(error as Error);
     }
@@ -313,8 +317,9 @@ class ProxiedConnection implements UpstreamUser {
   private sendHead(head: RequestHead): void {
     if (head.upgrade || head.connectionBoundAuth) this.bound = true;
     const canResend = resendable(head);
-    // A request that could not be sent again (its body streams through; its method is not idempotent) goes on a new connection.
-    const link = this.link ?? this.connectUpstream(!canResend);
+    // A request that could not be sent again (its body streams through; its method is not idempotent), or
+    // one that binds the connection (and is never sent again), goes on a new connection.
+    const link = this.link ?? this.connectUpstream(!canResend || this.bound);
     const upstream = link.socket;
     // A connection that sat idle after serving responses may be closing as this request goes out.
     if (this.observer.waiting === 0 && !this.requestOpen) {
@@ -335,6 +340,7 @@ class ProxiedConnection implements UpstreamUser {
       this.corked = upstream;
     }
     upstream.write(rewritten, 'latin1');
+    link.sent();
   }
 
   /** The upstream target is read now, so a changed port map applies to new connections. */
@@ -350,8 +356,17 @@ class ProxiedConnection implements UpstreamUser {
   /** `buffer` comes from the read pool: it goes back once the client write of its bytes completed. */
   upstreamData(buffer: Buffer, bytes: number): void {
     if (this.finished) return;
-    this.replay = null;
     const chunk = buffer.subarray(0, bytes);
+    if (this.replay !== null) {
+      const replay = this.replay;
+      this.replay = null;
+      // Some servers answer 408 as their idle timeout closes a connection: if that crossed the requests, it is not theirs.
+      if (this.withinResendWindow(replay) && isTimeoutAnswer(chunk)) {
+        upstreamReadBuffers.release(buffer);
+        this.sendAgain(replay, { code: '408' } as NodeJS.ErrnoException);
+        return;
+      }
+    }
     let pieces: Buffer[] | null = null;
     if (!this.tunnel) {
       try {
@@ -383,11 +398,12 @@ class ProxiedConnection implements UpstreamUser {
       else this.client.resume();
       if (this.clientEnded) this.link!.socket.end();
     }
-    if (this.upgradeRefused) {
+    if (this.upgradeRefused && this.reader.holding) {
       this.upgradeRefused = false;
       this.client.resume();
       this.readClient(() => this.reader.resume());
     }
+    // Refused before the upgrade request's body ended: the reader holds what follows once it does (readClient).
     if (this.refusal !== null && this.observer.waiting === 0) this.finish(this.refusal);
     this.endIfAnswered();
   }
@@ -405,13 +421,7 @@ class ProxiedConnection implements UpstreamUser {
   upstreamGone(error: NodeJS.ErrnoException | null): void {
     if (this.finished) return;
     const observer = this.observer;
-    if (
-      this.replay !== null &&
-      this.replay.length > 0 &&
-      this.replay.length === observer.waiting &&
-      !this.requestOpen &&
-      performance.now() - this.replaySince <= resendWindowMs
-    ) {
+    if (this.replay !== null && this.withinResendWindow(this.replay)) {
       this.sendAgain(this.replay, error);
       return;
     }
@@ -422,7 +432,8 @@ class ProxiedConnection implements UpstreamUser {
       return;
     }
     const request = this.pendingRequest();
-    if (observer.midResponse || (error && observer.endsAtClose)) {
+    // A response head held for rewriting was not forwarded at all: that client can still get a 502.
+    if ((observer.midResponse && !observer.headHeld) || (error && observer.endsAtClose)) {
       this.options.logger.warn(this.about({ reason: error?.message ?? 'closed', upstream: this.upstreamAddress, ...request }), 'upstream web port broke off a response; client connection cut');
       this.destroy();
       return;
@@ -455,6 +466,11 @@ class ProxiedConnection implements UpstreamUser {
     this.dropUpstream();
     // A 'drain' the client waited for will not come from a socket let go.
     this.client.resume();
+  }
+
+  /** Every request waiting for an answer is in `replay`, they went out moments ago, and none is still being sent. */
+  private withinResendWindow(replay: string[]): boolean {
+    return replay.length > 0 && replay.length === this.observer.waiting && !this.requestOpen && performance.now() - this.replaySince <= resendWindowMs;
   }
 
   /** The connection the requests in `heads` went out on was closed before any answer: they go on a new one. */
@@ -517,6 +533,11 @@ const idempotentMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'DELETE', 
 /** The request can go out again as it is: idempotent, and no body (which streams through and is gone). */
 function resendable(head: RequestHead): boolean {
   return head.body.kind === 'none' && idempotentMethods.has(head.method);
+}
+
+/** A 408 status line: what some servers send as their idle timeout closes a kept connection. */
+function isTimeoutAnswer(chunk: Buffer): boolean {
+  return chunk.length >= 12 && chunk.toString('latin1', 0, 12).replace('HTTP/1.0', 'HTTP/1.1') === 'HTTP/1.1 408';
 }
 
 function errorResponse(status: number, reason: string): string {

@@ -24,6 +24,12 @@ export class UpstreamConnection {
   private user: UpstreamUser | null;
   /** While waiting in the pool (performance.now() ms), else 0. */
   idleSince = 0;
+  /**
+   * The last byte either way (performance.now() ms): what the upstream's own
+   * idle timeout counts from. A client that kept its connection idle before
+   * leaving hands on an upstream connection that has been idle as long.
+   */
+  lastActivity = performance.now();
   private gone = false;
 
   constructor(
@@ -36,6 +42,7 @@ export class UpstreamConnection {
   ) {
     this.user = user;
     this.socket = connectWithPooledReads({ host, port, noDelay: true }, (buffer, bytes) => {
+      this.lastActivity = performance.now();
       if (this.user) this.user.upstreamData(buffer, bytes);
       // Nobody asked: an upstream that talks on an idle connection (some send a 408 before their idle
       // close) is not to be trusted with the next request.
@@ -61,6 +68,11 @@ export class UpstreamConnection {
     this.user = user;
     this.idleSince = 0;
     this.reuses++;
+  }
+
+  /** A request goes out on it. */
+  sent(): void {
+    this.lastActivity = performance.now();
   }
 
   /** The user lets it go: its 'drain' waits concern nobody, and reads must go on to see the upstream's close. */
@@ -102,8 +114,8 @@ export interface UpstreamPoolOptions {
  * part of a full TLS handshake's cost here.
  *
  * Idle connections are taken newest first (the least likely to have been
- * closed by the upstream's own idle timeout meanwhile) and closed after
- * keepMs, which should stay below the upstream's keep-alive timeout (Node's
+ * closed by the upstream's own idle timeout meanwhile) and closed once keepMs
+ * passed since their last byte either way, which should stay below the upstream's keep-alive timeout (Node's
  * and Apache's default is 5 s, nginx's 75 s). A connection the upstream closes
  * while idle leaves the pool at once; one it closes just as it is taken is
  * the caller's to retry on (see HttpsProxy).
@@ -111,7 +123,7 @@ export interface UpstreamPoolOptions {
 export class UpstreamPool {
   private readonly idle = new Map<string, UpstreamConnection[]>();
   private readonly expiry = new PeriodicCheck<UpstreamConnection>((connection, now) => {
-    if (now - connection.idleSince >= this.options.keepMs()) this.drop(connection);
+    if (now - connection.lastActivity >= this.options.keepMs()) this.drop(connection);
   });
   private readonly maxIdle: number;
 
@@ -150,7 +162,8 @@ export class UpstreamPool {
   release(connection: UpstreamConnection, clean: boolean): void {
     const keepMs = this.options.keepMs();
     let waiting = this.idle.get(connection.address);
-    if (!clean || keepMs <= 0 || !connection.reusable || (waiting?.length ?? 0) >= this.maxIdle) {
+    const idleFor = performance.now() - connection.lastActivity;
+    if (!clean || keepMs <= 0 || idleFor >= keepMs || !connection.reusable || (waiting?.length ?? 0) >= this.maxIdle) {
       connection.destroy();
       return;
     }

@@ -70,6 +70,11 @@ export class ResponseObserver<Request extends ExpectedResponse> {
     return this.state === 'body' || this.pending !== null;
   }
 
+  /** The start of a head to rewrite is held: nothing of that response was forwarded yet. */
+  get headHeld(): boolean {
+    return this.pendingHeld;
+  }
+
   /** The response in progress has no length and ends when the upstream closes. */
   get endsAtClose(): boolean {
     return this.state === 'body' && this.untilClose;
