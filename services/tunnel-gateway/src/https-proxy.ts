@@ -398,12 +398,12 @@ class ProxiedConnection implements UpstreamUser {
       else this.client.resume();
       if (this.clientEnded) this.link!.socket.end();
     }
+    // A refused upgrade: what the reader holds behind it is read as requests (readClient does that, also
+    // when the refusal came before the upgrade request's body ended and the hold begins only then).
     if (this.upgradeRefused && this.reader.holding) {
-      this.upgradeRefused = false;
       this.client.resume();
-      this.readClient(() => this.reader.resume());
+      this.readClient(() => undefined);
     }
-    // Refused before the upgrade request's body ended: the reader holds what follows once it does (readClient).
     if (this.refusal !== null && this.observer.waiting === 0) this.finish(this.refusal);
     this.endIfAnswered();
   }

@@ -22,8 +22,8 @@ export class UpstreamConnection {
   /** Clients it served before the present one. */
   reuses = 0;
   private user: UpstreamUser | null;
-  /** While waiting in the pool (performance.now() ms), else 0. */
-  idleSince = 0;
+  /** Waiting in the pool for the next client. */
+  inPool = false;
   /**
    * The last byte either way (performance.now() ms): what the upstream's own
    * idle timeout counts from. A client that kept its connection idle before
@@ -66,7 +66,7 @@ export class UpstreamConnection {
 
   take(user: UpstreamUser): void {
     this.user = user;
-    this.idleSince = 0;
+    this.inPool = false;
     this.reuses++;
   }
 
@@ -80,7 +80,7 @@ export class UpstreamConnection {
     this.user = null;
     this.socket.removeAllListeners('drain');
     this.socket.resume();
-    this.idleSince = performance.now();
+    this.inPool = true;
   }
 
   /** Closes it; its user (if any) hears nothing more from it. */
@@ -182,7 +182,7 @@ export class UpstreamPool {
   private drop(connection: UpstreamConnection): void {
     connection.destroy();
     // Only idle connections are in the pool's lists.
-    if (connection.idleSince === 0) return;
+    if (!connection.inPool) return;
     this.expiry.delete(connection);
     const waiting = this.idle.get(connection.address);
     if (!waiting) return;

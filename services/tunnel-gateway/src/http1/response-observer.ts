@@ -129,7 +129,7 @@ export class ResponseObserver<Request extends ExpectedResponse> {
             if (at > forwarded) pieces.push(data.subarray(forwarded, at));
             return pieces;
           }
-          return pieces && forwarded < data.length ? [...pieces, data.subarray(forwarded)] : pieces;
+          break;
         }
         const headText = data.toString('latin1', at, end - 4);
         const { status, body, close } = parseResponseHead(headText, request);
