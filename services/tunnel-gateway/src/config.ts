@@ -1,77 +1,104 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { certificateBundleSchema, portMapSchema, tokenEnv } from '@st/contracts';
-import { readSecret } from '@st/service-kit';
-import { ServiceStateSource, StaticStateSource, type StateSource } from './gateway-state.js';
+import { tokenEnv } from '@st/contracts';
+import type { GatewayEnv } from './env.js';
 
-export interface GatewayEnvConfig {
+/** Where the gateway gets its port map and certificate. */
+export type GatewayStateSettings =
+  /** From config-service and cert-service (the normal deployment). */
+  | { kind: 'services'; configServiceUrl: string; certServiceUrl: string; token: string }
+  /** Standalone from files (how the benchmark runs it). */
+  | { kind: 'files'; portMapFile: string; certFile: string; keyFile: string };
+
+/** Everything the gateway takes from its environment, validated. */
+export interface GatewaySettings {
   replica: string;
   redisUrl: string;
   redisPrefix: string;
   cacheDir: string;
-  source: StateSource;
-  sourceDescription: string;
+  state: GatewayStateSettings;
   health: { host: string; port: number };
   ticketKeys?: Buffer;
   refreshIntervalMs: number;
   amqpUrl?: string;
 }
 
-function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a whole number, got "${raw}"`);
-  return value;
-}
+export type GatewaySettingsResult = { ok: true; settings: GatewaySettings } | { ok: false; errors: string[] };
+
+export const gatewayDefaults = {
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: 'st:',
+  cacheDir: './.data/tunnel-gateway',
+  configServiceUrl: 'http://127.0.0.1:7001',
+  certServiceUrl: 'http://127.0.0.1:7002',
+  healthHost: '0.0.0.0',
+  healthPort: 7003,
+  refreshIntervalMs: 60_000,
+} as const;
 
 /**
- * Reads the gateway's environment. Two ways to get state: from config-service
- * and cert-service (CONFIG_SERVICE_URL, CERT_SERVICE_URL, SERVICE_TOKEN), or
- * standalone from files (GATEWAY_PORT_MAP_FILE with GATEWAY_CERT_FILE and
- * GATEWAY_KEY_FILE), which is how the benchmark runs it.
+ * Defaults, then the environment. Pure: every problem is collected, each
+ * naming its variable, so an operator fixes them all in one go.
  */
-export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnvConfig {
-  let source: StateSource;
-  let sourceDescription: string;
-  if (env.GATEWAY_PORT_MAP_FILE) {
-    const certFile = env.GATEWAY_CERT_FILE;
-    const keyFile = env.GATEWAY_KEY_FILE;
-    if (!certFile || !keyFile) throw new Error('GATEWAY_PORT_MAP_FILE needs GATEWAY_CERT_FILE and GATEWAY_KEY_FILE');
-    const portMap = portMapSchema.parse(JSON.parse(readFileSync(env.GATEWAY_PORT_MAP_FILE, 'utf8')));
-    const bundle = certificateBundleSchema.parse({
-      id: 'static',
-      fingerprintSha256: 'static',
-      subject: '',
-      notBefore: '',
-      notAfter: '',
-      certificatePem: readFileSync(certFile, 'utf8'),
-      privateKeyPem: readFileSync(keyFile, 'utf8'),
-    });
-    source = new StaticStateSource({ portMap, bundle });
-    sourceDescription = `files ${env.GATEWAY_PORT_MAP_FILE}, ${certFile}`;
-  } else {
-    const token = readSecret(tokenEnv.service, env) ?? readSecret(tokenEnv.admin, env);
-    if (!token) throw new Error(`${tokenEnv.service} (or ${tokenEnv.service}_FILE) must be set to fetch the port map and certificate`);
-    const configUrl = env.CONFIG_SERVICE_URL ?? 'http://127.0.0.1:7001';
-    const certUrl = env.CERT_SERVICE_URL ?? 'http://127.0.0.1:7002';
-    source = new ServiceStateSource(configUrl, certUrl, token);
-    sourceDescription = `config-service ${configUrl}, cert-service ${certUrl}`;
-  }
-  const ticketKeyHex = readSecret('TLS_TICKET_KEYS', env);
-  if (ticketKeyHex !== undefined && !/^[0-9a-fA-F]{96}$/.test(ticketKeyHex)) {
-    throw new Error('TLS_TICKET_KEYS must be 96 hex digits (48 bytes), the same for every gateway replica');
-  }
-  return {
-    replica: env.REPLICA_ID ?? hostname(),
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    redisPrefix: env.REDIS_PREFIX ?? 'st:',
-    cacheDir: env.GATEWAY_CACHE_DIR ?? './.data/tunnel-gateway',
-    source,
-    sourceDescription,
-    health: { host: env.GATEWAY_HEALTH_HOST ?? '0.0.0.0', port: intFrom(env, 'GATEWAY_HEALTH_PORT', 7003) },
-    ...(ticketKeyHex ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
-    refreshIntervalMs: intFrom(env, 'GATEWAY_REFRESH_INTERVAL_MS', 60_000),
-    ...(env.AMQP_URL ? { amqpUrl: env.AMQP_URL } : {}),
+export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string = hostname()): GatewaySettingsResult {
+  const errors = [...env.secretProblems];
+  const text = (name: string): string | undefined => {
+    const value = env.vars[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
   };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const value = text(name);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+      errors.push(`${name}: "${value}" is not a whole number in ${min}..${max}`);
+      return fallback;
+    }
+    return Number(value);
+  };
+  const url = (name: string, fallback: string, protocols: readonly string[]): string => {
+    const value = text(name) ?? fallback;
+    let parsed: URL | null = null;
+    try {
+      parsed = new URL(value);
+    } catch {
+      // reported below
+    }
+    if (!parsed || !protocols.includes(parsed.protocol)) errors.push(`${name}: "${value}" is not a ${protocols.map((p) => p.slice(0, -1)).join(' or ')} URL`);
+    return value;
+  };
+
+  let state: GatewayStateSettings;
+  const portMapFile = text('GATEWAY_PORT_MAP_FILE');
+  if (portMapFile) {
+    const certFile = text('GATEWAY_CERT_FILE');
+    const keyFile = text('GATEWAY_KEY_FILE');
+    if (!certFile || !keyFile) errors.push('GATEWAY_PORT_MAP_FILE needs GATEWAY_CERT_FILE and GATEWAY_KEY_FILE');
+    state = { kind: 'files', portMapFile, certFile: certFile ?? '', keyFile: keyFile ?? '' };
+  } else {
+    const token = env.secrets.serviceToken;
+    if (!token) errors.push(`${tokenEnv.service} (or ${tokenEnv.service}_FILE) must be set to fetch the port map and certificate`);
+    state = {
+      kind: 'services',
+      configServiceUrl: url('CONFIG_SERVICE_URL', gatewayDefaults.configServiceUrl, ['http:', 'https:']),
+      certServiceUrl: url('CERT_SERVICE_URL', gatewayDefaults.certServiceUrl, ['http:', 'https:']),
+      token: token ?? '',
+    };
+  }
+
+  const ticketKeyHex = env.secrets.ticketKeys;
+  if (ticketKeyHex !== undefined && !/^[0-9a-fA-F]{96}$/.test(ticketKeyHex)) {
+    errors.push('TLS_TICKET_KEYS: must be 96 hex digits (48 bytes), the same for every gateway replica');
+  }
+  const amqpUrl = text('AMQP_URL') !== undefined ? url('AMQP_URL', '', ['amqp:', 'amqps:']) : undefined;
+  const settings: GatewaySettings = {
+    replica: text('REPLICA_ID') ?? defaultReplica,
+    redisUrl: url('REDIS_URL', gatewayDefaults.redisUrl, ['redis:', 'rediss:']),
+    redisPrefix: env.vars.REDIS_PREFIX ?? gatewayDefaults.redisPrefix,
+    cacheDir: text('GATEWAY_CACHE_DIR') ?? gatewayDefaults.cacheDir,
+    state,
+    health: { host: text('GATEWAY_HEALTH_HOST') ?? gatewayDefaults.healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
+    ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
+    refreshIntervalMs: integer('GATEWAY_REFRESH_INTERVAL_MS', gatewayDefaults.refreshIntervalMs, 1000, 86_400_000),
+    ...(amqpUrl ? { amqpUrl } : {}),
+  };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
 }

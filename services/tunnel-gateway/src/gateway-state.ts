@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -9,6 +10,7 @@ import {
   type PortMap,
 } from '@st/contracts';
 import { fetchJson, writeFileAtomic } from '@st/service-kit';
+import type { GatewayStateSettings } from './config.js';
 
 export interface GatewayState {
   portMap: PortMap;
@@ -94,4 +96,41 @@ export class StateCache {
       problems,
     };
   }
+}
+
+/**
+ * The state source the settings name. Reading the standalone files is the
+ * I/O of this step: an unreadable or invalid file stops the start with a
+ * message naming it.
+ */
+export function stateSourceFor(state: GatewayStateSettings): { source: StateSource; description: string } {
+  if (state.kind === 'services') {
+    return {
+      source: new ServiceStateSource(state.configServiceUrl, state.certServiceUrl, state.token),
+      description: `config-service ${state.configServiceUrl}, cert-service ${state.certServiceUrl}`,
+    };
+  }
+  const read = (file: string, what: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new Error(`${what} ${file} cannot be read: ${(error as Error).message}`);
+    }
+  };
+  let portMap: PortMap;
+  try {
+    portMap = portMapSchema.parse(JSON.parse(read(state.portMapFile, 'GATEWAY_PORT_MAP_FILE')));
+  } catch (error) {
+    throw new Error(`GATEWAY_PORT_MAP_FILE ${state.portMapFile} is not a valid port map: ${(error as Error).message}`);
+  }
+  const bundle = certificateBundleSchema.parse({
+    id: 'static',
+    fingerprintSha256: 'static',
+    subject: '',
+    notBefore: '',
+    notAfter: '',
+    certificatePem: read(state.certFile, 'GATEWAY_CERT_FILE'),
+    privateKeyPem: read(state.keyFile, 'GATEWAY_KEY_FILE'),
+  });
+  return { source: new StaticStateSource({ portMap, bundle }), description: `files ${state.portMapFile}, ${state.certFile}` };
 }

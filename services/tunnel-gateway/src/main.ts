@@ -1,21 +1,26 @@
 import { createLogger } from '@st/logging';
-import { stopOnSignals } from '@st/service-kit';
-import { gatewayConfigFromEnv } from './config.js';
+import { exitWithProblems, stopOnSignals } from '@st/service-kit';
+import { gatewaySettingsFromEnv } from './config.js';
+import { readGatewayEnv } from './env.js';
 import { Gateway } from './gateway.js';
+import { stateSourceFor } from './gateway-state.js';
 
 const logger = createLogger({ service: 'tunnel-gateway' });
 
 async function main(): Promise<void> {
-  let config;
+  const result = gatewaySettingsFromEnv(readGatewayEnv());
+  if (!result.ok) exitWithProblems('tunnel-gateway', result.errors);
+  const { settings } = result;
+  let state;
   try {
-    config = gatewayConfigFromEnv();
+    state = stateSourceFor(settings.state);
   } catch (error) {
-    logger.fatal((error as Error).message);
-    process.exit(2);
+    exitWithProblems('tunnel-gateway', [(error as Error).message]);
   }
-  const gateway = new Gateway({ ...config, logger });
+  const { state: _state, ...config } = settings;
+  const gateway = new Gateway({ ...config, source: state.source, logger });
   await gateway.start();
-  logger.info({ source: config.sourceDescription, health: gateway.healthUrl }, 'tunnel-gateway started');
+  logger.info({ source: state.description, health: gateway.healthUrl }, 'tunnel-gateway started');
   stopOnSignals(gateway, logger);
 }
 

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
 import type { Logger } from '@st/logging';
 import type { TlsContextHolder } from './tls-context.js';
-import { describeHandshakeError } from './handshake-errors.js';
+import { failure, messageOf, type Failure } from './errors.js';
+import { classifyHandshakeError } from './handshake-errors.js';
 import { PeriodicCheck } from './periodic-check.js';
 
 export interface AcceptedConnection {
@@ -47,6 +48,11 @@ export function handshakeCheckPeriodMs(limitMs: number): number {
   return Math.min(250, Math.max(25, Math.floor(limitMs / 4)));
 }
 
+/** The failures this listener detects itself: made once, they cost nothing per connection. */
+const handshakeTimeout = failure('HANDSHAKE_TIMEOUT');
+const clientGone = failure('HANDSHAKE_CLIENT_GONE');
+const admissionInterrupted = failure('HANDSHAKE_ADMISSION_INTERRUPTED');
+
 /** Errors of a raw socket are seen through the TLS socket or its close; one function for every connection. */
 function ignoreSocketError(): void {}
 
@@ -82,7 +88,7 @@ export class TlsListener<State = undefined> {
   private readonly sockets = new Set<net.Socket>();
   /** Admitted connections in their TLS handshake, checked for their deadline. */
   private readonly handshakes = new PeriodicCheck<Accepted<State>>((pending, now) => {
-    if (now >= pending.deadline) this.handshakeFailed(pending, new Error('TLS handshake timeout'));
+    if (now >= pending.deadline) this.handshakeFailed(pending, handshakeTimeout);
   });
   private closing = false;
 
@@ -162,10 +168,9 @@ export class TlsListener<State = undefined> {
       phase: 'admitting',
       deadline: 0,
     };
-    // Every connection closes some day; only one still in its handshake needs the Error (and its stack trace).
     raw.once('close', () => {
       this.sockets.delete(raw);
-      if (accepted.phase === 'handshaking') this.handshakeFailed(accepted, new Error('socket hang up before the TLS handshake'));
+      if (accepted.phase === 'handshaking') this.handshakeFailed(accepted, clientGone);
     });
     let admission: Promise<Admission<State>> | Admission<State>;
     try {
@@ -197,7 +202,7 @@ export class TlsListener<State = undefined> {
     }
     accepted.state = admission.state;
     const { handlers } = this.options;
-    if (raw.destroyed) return this.handshakeFailed(accepted, new Error('connection closed while it was admitted'));
+    if (raw.destroyed) return this.handshakeFailed(accepted, admissionInterrupted);
     if ('plain' in admission && handlers.onPlain) {
       accepted.phase = 'done';
       handlers.onPlain(raw, connection, admission.state);
@@ -211,7 +216,7 @@ export class TlsListener<State = undefined> {
       requestCert: false,
       rejectUnauthorized: false,
     });
-    const onError = (error: Error) => this.handshakeFailed(accepted, error);
+    const onError = (error: Error & { code?: string }) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code);
     socket.on('error', onError);
     socket.once('secure', () => {
       if (accepted.phase !== 'handshaking') return;
@@ -231,16 +236,16 @@ export class TlsListener<State = undefined> {
   }
 
   /** The connection never became secure: said once, to the handler and the log, and the socket goes. */
-  private handshakeFailed(accepted: Accepted<State>, error: Error & { code?: string }): void {
+  private handshakeFailed(accepted: Accepted<State>, cause: Failure, tlsCode?: string): void {
     if (accepted.phase === 'done') return;
     accepted.phase = 'done';
     this.handshakes.delete(accepted);
     const { connection } = accepted;
     // First, so that a handler that throws cannot leave the socket open (and close() waiting for it).
     connection.raw.destroy();
-    const reason = describeHandshakeError(error);
+    const reason = messageOf(cause);
     this.options.logger.warn(
-      { client: connection.remoteAddress, clientPort: connection.remotePort, port: connection.localPort, reason, code: error.code },
+      { client: connection.remoteAddress, clientPort: connection.remotePort, port: connection.localPort, reason, error: cause.code, code: tlsCode },
       'TLS handshake failed',
     );
     try {

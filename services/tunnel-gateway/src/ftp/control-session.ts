@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Listener, PortMap } from '@st/contracts';
-import { rangeContains, formatRange } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import {
   CommandSplitter,
@@ -27,7 +26,7 @@ import {
   type ProtectionState,
 } from '@st/ftp-protocol';
 import type { DataLink } from './data-link.js';
-import { LeaseError, type LeaseStore, type PassiveLease } from './lease-store.js';
+import type { PassivePorts, PassiveLease } from './passive-ports.js';
 import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 
@@ -35,7 +34,7 @@ export interface ControlSessionContext {
   /** The ftp-control listener this session arrived on (its upstream target at accept time). */
   listener: Listener;
   portMap: () => PortMap;
-  leases: LeaseStore;
+  passivePorts: PassivePorts;
   registry: SessionRegistry;
   replica: string;
   logger: Logger;
@@ -244,7 +243,7 @@ export class FtpControlSession implements DataLinkOwner {
         return this.send(formatReply(425, `Cannot open passive data connection: ${(error as Error).message}.`));
       }
       if (this.closed) {
-        await this.context.leases.releasePending(lease.publicPort, this.id).catch(() => undefined);
+        await this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
         return;
       }
       this.passive = { lease, link: null };
@@ -259,35 +258,17 @@ export class FtpControlSession implements DataLinkOwner {
     return toIpv4(configured ?? this.connection.localAddress);
   }
 
-  private async leasePublicPort(upstreamPort: number): Promise<PassiveLease> {
-    const portMap = this.context.portMap();
-    const dataListener = portMap.listeners.find((listener) => listener.protocol === 'ftp-data');
-    if (!dataListener) throw new LeaseError('POOL_EXHAUSTED', 'passive data is not enabled on this gateway');
-    const base = {
-      upstreamPort,
-      clientIp: this.connection.remoteAddress,
-      sessionId: this.id,
-      replica: this.context.replica,
-      encryptData: !(this.protection.level === 'C' && portMap.tls.allowClearData),
-    };
-    const ttl = portMap.timeouts.passiveLeaseMs;
-    if (portMap.passive.mode === 'pool') return this.context.leases.acquireFromPool(base, dataListener.ports, ttl);
-    const publicPort = upstreamPort + portMap.passive.offset;
-    if (!rangeContains(dataListener.ports, publicPort)) {
-      throw new LeaseError(
-        'POOL_EXHAUSTED',
-        `the file server offered passive port ${upstreamPort}, outside the configured passive range ${formatRange(dataListener.upstream.ports)}`,
-      );
-    }
-    const lease = { ...base, publicPort };
-    await this.context.leases.acquireFixed(lease, ttl);
-    return lease;
+  private leasePublicPort(upstreamPort: number): Promise<PassiveLease> {
+    return this.context.passivePorts.acquire(
+      { upstreamPort, clientIp: this.connection.remoteAddress, sessionId: this.id, replica: this.context.replica, protectionLevel: this.protection.level },
+      this.context.portMap(),
+    );
   }
 
   private dropPassive(reason: string): void {
     const { lease, link } = this.passive;
     this.passive = { lease: null, link: null };
-    if (lease) this.context.leases.releasePending(lease.publicPort, this.id).catch(() => undefined);
+    if (lease) this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
     if (link && !link.finishedAlready) link.abort(reason);
   }
 
@@ -301,7 +282,7 @@ export class FtpControlSession implements DataLinkOwner {
       this.passive = { lease: null, link: null };
       transfer.link = link;
       // The passive port served this transfer; a client that never connected must not keep it.
-      if (lease) await this.context.leases.releasePending(lease.publicPort, this.id).catch(() => undefined);
+      if (lease) await this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
       if (link) {
         // The completion reply must not reach the client before the data connection delivered every byte.
         const result = await link.done;

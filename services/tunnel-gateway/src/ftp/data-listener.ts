@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { Listener, PortMap } from '@st/contracts';
+import type { PortMap, PortRange } from '@st/contracts';
 import type { Logger } from '@st/logging';
+import { failure, logReasonOf, messageOf } from '../errors.js';
 import { TlsListener, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { TlsContextHolder } from '../tls-context.js';
 import { DataLink } from './data-link.js';
-import type { LeaseStore, PassiveLease } from './lease-store.js';
+import { dataListenerOf, type PassivePorts } from './passive-ports.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface PassiveDataContext {
+  /** The latest port map: its ftp-data listener names the upstream host, its timeouts and policy apply. */
   portMap: () => PortMap;
-  /** The current ftp-data listener (its upstream host may change while the gateway runs). */
-  listener: () => Listener;
   contexts: TlsContextHolder;
-  leases: LeaseStore;
+  passivePorts: PassivePorts;
   registry: SessionRegistry;
   logger: Logger;
 }
@@ -21,106 +21,133 @@ export interface PassiveDataContext {
 /** How long a client may take to close after it received the whole file and our close_notify. */
 const lingerMs = 10_000;
 
+/** One public passive port's socket and how many port-map listeners use it. */
+interface PortEntry {
+  listener: TlsListener<AdmittedData>;
+  users: number;
+}
+
 /**
- * The public passive ports: one TLS listener per port of the range. A
- * connection is admitted only if the port has a pending lease for the
+ * The public passive ports, one TLS listener per port, shared by reference
+ * count (Caddy's usage pool is the model): a port-map listener takes its range
+ * with `acquire` and gives it back with `release`. A changed range therefore
+ * keeps the ports the old and new ranges share (their sockets and open
+ * connections are untouched), opens only the new ones and drains only the
+ * removed ones, whatever the order in which the reconcile opens and closes.
+ *
+ * A connection is admitted only if its port has a pending lease for the
  * connecting address; anyone else is closed before any TLS work and the lease
  * keeps waiting for the right client.
  */
 export class PassiveDataListeners {
-  private readonly listeners: Array<TlsListener<AdmittedData>> = [];
+  private readonly ports = new Map<string, PortEntry>();
   private readonly logger: Logger;
 
   constructor(private readonly context: PassiveDataContext) {
     this.logger = context.logger.child({ listener: 'ftp-data' });
   }
 
-  async open(listener: Listener): Promise<void> {
+  /** Ports with an open socket (for status and tests). */
+  get openPorts(): number[] {
+    return [...this.ports.keys()].map((key) => Number(key.slice(key.lastIndexOf('|') + 1))).sort((a, b) => a - b);
+  }
+
+  /**
+   * Takes every port of `range` on `bindHost`, opening those no other listener
+   * holds. All or nothing: if one cannot be opened, what this call took is
+   * given back and the error is thrown.
+   */
+  async acquire(bindHost: string, range: PortRange): Promise<PassivePortSet> {
+    const taken: string[] = [];
     try {
-      for (let port = listener.ports.from; port <= listener.ports.to; port++) {
-        const tlsListener = new TlsListener<AdmittedData>({
-          host: listener.bindHost,
-          port,
-          contexts: this.context.contexts,
-          handshakeTimeoutMs: () => this.context.portMap().timeouts.handshakeMs,
-          logger: this.logger,
-          handlers: {
-            admit: (connection) => this.admit(connection),
-            onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),
-            onPlain: (socket, _connection, admitted) => admitted.link.attachClient(socket, socket),
-            onHandshakeFailed: (_connection, admitted, reason) => admitted.link.abort(`TLS handshake failed: ${reason}`),
-          },
-        });
-        await tlsListener.listen();
-        this.listeners.push(tlsListener);
+      for (let port = range.from; port <= range.to; port++) {
+        const key = `${bindHost}|${port}`;
+        const entry = this.ports.get(key);
+        if (entry) entry.users++;
+        else {
+          const listener = this.newListener(bindHost, port);
+          await listener.listen();
+          this.ports.set(key, { listener, users: 1 });
+        }
+        taken.push(key);
       }
     } catch (error) {
-      await this.close(0);
+      await this.release(taken, 0);
       throw error;
     }
+    return new PassivePortSet(taken, this.ports, (keys, drainMs) => this.release(keys, drainMs));
   }
 
-  async close(drainMs: number): Promise<void> {
-    const listeners = this.listeners.splice(0);
-    await Promise.all(listeners.map((listener) => listener.close(drainMs)));
+  private async release(keys: readonly string[], drainMs: number): Promise<void> {
+    const closing: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const entry = this.ports.get(key);
+      if (!entry || --entry.users > 0) continue;
+      this.ports.delete(key);
+      closing.push(entry.listener.close(drainMs));
+    }
+    await Promise.all(closing);
   }
 
-  get openConnections(): number {
-    return this.listeners.reduce((sum, listener) => sum + listener.openConnections, 0);
+  private newListener(bindHost: string, port: number): TlsListener<AdmittedData> {
+    return new TlsListener<AdmittedData>({
+      host: bindHost,
+      port,
+      contexts: this.context.contexts,
+      handshakeTimeoutMs: () => this.context.portMap().timeouts.handshakeMs,
+      logger: this.logger,
+      handlers: {
+        admit: (connection) => this.admit(connection),
+        onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),
+        onPlain: (socket, _connection, admitted) => admitted.link.attachClient(socket, socket),
+        onHandshakeFailed: (_connection, admitted, reason) => admitted.link.abort(`TLS handshake failed: ${reason}`),
+      },
+    });
   }
 
   /**
    * The lease decides before any TLS work: who may connect (anyone else is
-   * closed and the lease keeps waiting), and whether the connection is TLS
-   * (PROT P) or clear (PROT C when policy allows it; there is nothing to sniff,
-   * since a client that downloads sends no byte first). A claimed lease opens
-   * the upstream data connection at once, in parallel with the client's
-   * handshake.
+   * closed and the lease keeps waiting), and whether the connection is TLS or
+   * clear (PassivePorts decides; there is nothing to sniff, since a client
+   * that downloads sends no byte first). A claimed lease opens the upstream
+   * data connection at once, in parallel with the client's handshake.
    */
   private async admit(connection: AcceptedConnection): Promise<Admission<AdmittedData>> {
     const portMap = this.context.portMap();
+    const upstream = dataListenerOf(portMap)?.upstream;
+    if (!upstream) return { refuse: 'passive data is not enabled on this gateway' };
     const linkId = `dat_${randomBytes(8).toString('hex')}`;
-    const activeTtl = Math.max(portMap.timeouts.dataIdleMs * 2, 30_000);
-    const claim = await this.context.leases.claim(connection.localPort, connection.remoteAddress, linkId, activeTtl);
-    if (claim.status === 'no-lease') return { refuse: `no passive lease for port ${connection.localPort}` };
-    if (claim.status === 'wrong-client') {
-      return { refuse: `port ${connection.localPort} is leased to ${claim.expectedIp}, not to ${connection.remoteAddress}` };
-    }
-    const { lease, activeKey } = claim;
+    const claim = await this.context.passivePorts.claim(connection.localPort, connection.remoteAddress, linkId, portMap);
+    if (claim.status === 'refused') return { refuse: messageOf(claim.failure) };
+    const { lease, active, protection } = claim;
     const log = this.logger.child({ conn: linkId, session: lease.sessionId });
     const link = new DataLink({
       id: linkId,
-      upstreamHost: this.context.listener().upstream.host,
+      upstreamHost: upstream.host,
       upstreamPort: lease.upstreamPort,
       idleTimeoutMs: portMap.timeouts.dataIdleMs,
       connectTimeoutMs: portMap.timeouts.handshakeMs,
       lingerMs,
     });
-    const refresh = setInterval(() => {
-      this.context.leases.refreshActive(activeKey, activeTtl).catch(() => undefined);
-    }, Math.floor(activeTtl / 3));
-    refresh.unref();
     link.once('closed', () => {
-      clearInterval(refresh);
-      this.context.leases.releaseActive(activeKey).catch((error) => log.warn({ err: error }, 'could not release lease'));
+      active.release().catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
     const session = this.context.registry.get(lease.sessionId);
     if (session) session.attachDataLink(link, lease);
     else log.debug('control session is on another replica');
-    const clear = !lease.encryptData && portMap.tls.allowClearData;
     log.info(
-      { client: connection.remoteAddress, port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: !clear },
+      { client: connection.remoteAddress, port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: protection === 'tls' },
       'data connection admitted',
     );
-    return clear ? { plain: true, state: { link, log } } : { tls: true, state: { link, log } };
+    return protection === 'clear' ? { plain: true, state: { link, log } } : { tls: true, state: { link, log } };
   }
 
   private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {
     const resumed = socket.isSessionReused();
     socket.on('error', () => undefined);
     if (this.context.portMap().tls.requireSessionReuse && !resumed) {
-      log.warn({ client: connection.remoteAddress }, 'data connection refused: TLS session not resumed (required by policy)');
-      link.abort("the data connection did not resume the control connection's TLS session (required by policy)");
+      log.warn({ client: connection.remoteAddress }, logReasonOf(notResumed));
+      link.abort(messageOf(notResumed));
       return;
     }
     log.info({ tls: socket.getProtocol(), cipher: socket.getCipher()?.name, resumed }, 'data connection secured');
@@ -128,9 +155,34 @@ export class PassiveDataListeners {
   }
 }
 
+const notResumed = failure('DATA_SESSION_NOT_RESUMED');
+
+/** The ports one port-map listener holds. */
+export class PassivePortSet {
+  private released = false;
+
+  constructor(
+    private readonly keys: readonly string[],
+    private readonly ports: ReadonlyMap<string, PortEntry>,
+    private readonly onRelease: (keys: readonly string[], drainMs: number) => Promise<void>,
+  ) {}
+
+  /** Connections on these ports (a port shared with another listener counts for both). */
+  get openConnections(): number {
+    let sum = 0;
+    for (const key of this.keys) sum += this.ports.get(key)?.listener.openConnections ?? 0;
+    return sum;
+  }
+
+  /** Gives the ports back; those no other listener holds stop accepting and drain for drainMs. */
+  release(drainMs: number): Promise<void> {
+    if (this.released) return Promise.resolve();
+    this.released = true;
+    return this.onRelease(this.keys, drainMs);
+  }
+}
+
 interface AdmittedData {
   link: DataLink;
   log: Logger;
 }
-
-export type { PassiveLease };

@@ -1,5 +1,5 @@
 import type { DataLink } from './data-link.js';
-import type { PassiveLease } from './lease-store.js';
+import type { PassiveLease } from './passive-ports.js';
 
 /** What a data listener needs from the control session a lease belongs to. */
 export interface DataLinkOwner {

@@ -1,0 +1,98 @@
+import { gatewaySettingsFromEnv } from './config.js';
+import type { GatewayEnv } from './env.js';
+
+const env = (vars: Record<string, string>, secrets: GatewayEnv['secrets'] = { serviceToken: 'service-token' }, secretProblems: string[] = []): GatewayEnv => ({
+  vars,
+  secrets,
+  secretProblems,
+});
+
+describe('gatewaySettingsFromEnv', () => {
+  it('uses the defaults', () => {
+    expect(gatewaySettingsFromEnv(env({}), 'host-1')).toEqual({
+      ok: true,
+      settings: {
+        replica: 'host-1',
+        redisUrl: 'redis://127.0.0.1:6379',
+        redisPrefix: 'st:',
+        cacheDir: './.data/tunnel-gateway',
+        state: { kind: 'services', configServiceUrl: 'http://127.0.0.1:7001', certServiceUrl: 'http://127.0.0.1:7002', token: 'service-token' },
+        health: { host: '0.0.0.0', port: 7003 },
+        refreshIntervalMs: 60_000,
+      },
+    });
+  });
+
+  it('reads every variable', () => {
+    const result = gatewaySettingsFromEnv(
+      env(
+        {
+          REPLICA_ID: 'gw-2',
+          REDIS_URL: 'redis://redis:6379',
+          REDIS_PREFIX: 'prod:',
+          GATEWAY_CACHE_DIR: '/var/cache/gw',
+          CONFIG_SERVICE_URL: 'http://config:7001',
+          CERT_SERVICE_URL: 'http://cert:7002',
+          GATEWAY_HEALTH_HOST: '127.0.0.1',
+          GATEWAY_HEALTH_PORT: '7100',
+          GATEWAY_REFRESH_INTERVAL_MS: '5000',
+          AMQP_URL: 'amqp://guest:guest@rabbit:5672',
+        },
+        { serviceToken: 't', ticketKeys: 'ab'.repeat(48) },
+      ),
+    );
+    expect(result).toEqual({
+      ok: true,
+      settings: {
+        replica: 'gw-2',
+        redisUrl: 'redis://redis:6379',
+        redisPrefix: 'prod:',
+        cacheDir: '/var/cache/gw',
+        state: { kind: 'services', configServiceUrl: 'http://config:7001', certServiceUrl: 'http://cert:7002', token: 't' },
+        health: { host: '127.0.0.1', port: 7100 },
+        ticketKeys: Buffer.from('ab'.repeat(48), 'hex'),
+        refreshIntervalMs: 5000,
+        amqpUrl: 'amqp://guest:guest@rabbit:5672',
+      },
+    });
+  });
+
+  it('standalone from files', () => {
+    const result = gatewaySettingsFromEnv(env({ GATEWAY_PORT_MAP_FILE: '/m.json', GATEWAY_CERT_FILE: '/c.pem', GATEWAY_KEY_FILE: '/k.pem' }, {}));
+    expect(result).toMatchObject({ ok: true, settings: { state: { kind: 'files', portMapFile: '/m.json', certFile: '/c.pem', keyFile: '/k.pem' } } });
+  });
+
+  it.each([
+    { desc: 'a port past 65535', vars: { GATEWAY_HEALTH_PORT: '70000' }, problem: /^GATEWAY_HEALTH_PORT: "70000" is not a whole number in 0\.\.65535$/ },
+    { desc: 'a port that is not a number', vars: { GATEWAY_HEALTH_PORT: '80a' }, problem: /^GATEWAY_HEALTH_PORT/ },
+    { desc: 'a negative port', vars: { GATEWAY_HEALTH_PORT: '-1' }, problem: /^GATEWAY_HEALTH_PORT/ },
+    { desc: 'a refresh interval of 0', vars: { GATEWAY_REFRESH_INTERVAL_MS: '0' }, problem: /^GATEWAY_REFRESH_INTERVAL_MS/ },
+    { desc: 'a Redis URL of another scheme', vars: { REDIS_URL: 'http://redis:6379' }, problem: /^REDIS_URL: "http:\/\/redis:6379" is not a redis or rediss URL$/ },
+    { desc: 'a config-service URL that is no URL', vars: { CONFIG_SERVICE_URL: 'config:7001:x' }, problem: /^CONFIG_SERVICE_URL/ },
+    { desc: 'an AMQP URL of another scheme', vars: { AMQP_URL: 'redis://x' }, problem: /^AMQP_URL/ },
+    { desc: 'files without the certificate', vars: { GATEWAY_PORT_MAP_FILE: '/m.json' }, problem: /needs GATEWAY_CERT_FILE and GATEWAY_KEY_FILE/ },
+  ])('refuses $desc', ({ vars, problem }) => {
+    const result = gatewaySettingsFromEnv(env(vars));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors).toEqual([expect.stringMatching(problem)]);
+  });
+
+  it('refuses ticket keys of the wrong length, and no token', () => {
+    const result = gatewaySettingsFromEnv(env({}, { ticketKeys: 'abcd' }));
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.errors).toEqual([
+        expect.stringMatching(/^SERVICE_TOKEN \(or SERVICE_TOKEN_FILE\) must be set/),
+        expect.stringMatching(/^TLS_TICKET_KEYS: must be 96 hex digits/),
+      ]);
+    }
+  });
+
+  it('collects every problem at once, unreadable secret files included', () => {
+    const result = gatewaySettingsFromEnv(
+      env({ GATEWAY_HEALTH_PORT: '70000', GATEWAY_REFRESH_INTERVAL_MS: 'soon', REDIS_URL: 'nope' }, { serviceToken: 't' }, ['TLS_TICKET_KEYS_FILE: cannot be read (ENOENT)']),
+    );
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.map((error) => error.split(':')[0]).sort()).toEqual(['GATEWAY_HEALTH_PORT', 'GATEWAY_REFRESH_INTERVAL_MS', 'REDIS_URL', 'TLS_TICKET_KEYS_FILE']);
+  });
+});

@@ -1,0 +1,64 @@
+import { failure, ftpReplyOf, gatewayErrors, GatewayError, httpStatusOf, logReasonOf, messageOf, type Failure } from './errors.js';
+
+describe('gateway error catalogue', () => {
+  it('every entry has a log reason and a message; reply codes are FTP failure codes, statuses HTTP error statuses', () => {
+    for (const [code, spec] of Object.entries(gatewayErrors)) {
+      expect({ code, log: spec.log.length > 0 }).toEqual({ code, log: true });
+      const ftp = (spec as { ftp?: number }).ftp;
+      const http = (spec as { http?: number }).http;
+      if (ftp !== undefined) expect({ code, ftp: ftp >= 400 && ftp <= 599 }).toEqual({ code, ftp: true });
+      if (http !== undefined) expect({ code, http: http >= 400 && http <= 599 }).toEqual({ code, http: true });
+    }
+  });
+
+  // The replies clients and tests have always seen: the catalogue must not change a byte of them.
+  it.each<{ desc: string; failure: Failure; reply: string }>([
+    { desc: 'active mode', failure: failure('ACTIVE_MODE_UNAVAILABLE', { verb: 'PORT' }), reply: '502 PORT: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).\r\n' },
+    { desc: 'transfer before PROT P', failure: failure('DATA_PROTECTION_REQUIRED'), reply: '521 Data connections must be encrypted: send "PBSZ 0" and "PROT P" first.\r\n' },
+    { desc: 'AUTH on implicit TLS', failure: failure('AUTH_NOT_NEEDED'), reply: '534 AUTH is not needed: this connection is already protected by TLS (implicit FTPS).\r\n' },
+    { desc: 'CCC', failure: failure('CCC_REFUSED'), reply: '534 CCC refused: the control connection stays encrypted.\r\n' },
+    { desc: 'other RFC 2228 mechanisms', failure: failure('SECURITY_MECHANISM_UNSUPPORTED', { verb: 'ADAT' }), reply: '502 ADAT: RFC 2228 security mechanisms other than TLS are not supported.\r\n' },
+    { desc: 'command too long', failure: failure('COMMAND_TOO_LONG', { limit: 4096 }), reply: '500 Command line too long (limit 4096 bytes).\r\n' },
+    { desc: 'unusable upstream passive reply', failure: failure('UPSTREAM_BAD_PASSIVE_REPLY', { reason: 'x' }), reply: '425 Cannot open passive data connection: the file server sent an unusable reply.\r\n' },
+    { desc: 'PASV without IPv4', failure: failure('PASV_NOT_IPV4'), reply: '425 PASV cannot announce this server address (it is not IPv4); use EPSV.\r\n' },
+    { desc: 'passive disabled', failure: failure('PASSIVE_DISABLED'), reply: '425 Cannot open passive data connection: passive data is not enabled on this gateway.\r\n' },
+    {
+      desc: 'passive port outside the range',
+      failure: failure('PASSIVE_PORT_OUTSIDE_RANGE', { upstreamPort: 2999, range: '3000-3008' }),
+      reply: '425 Cannot open passive data connection: the file server offered passive port 2999, outside the configured passive range 3000-3008.\r\n',
+    },
+    { desc: 'pool exhausted', failure: failure('POOL_EXHAUSTED', { range: '5000-5001' }), reply: '425 Cannot open passive data connection: every public passive port 5000-5001 is leased.\r\n' },
+    { desc: 'lease store down', failure: failure('LEASE_STORE_UNAVAILABLE', { reason: 'ECONNREFUSED' }), reply: '425 Cannot open passive data connection: lease store unavailable: ECONNREFUSED.\r\n' },
+    { desc: 'upstream unreachable', failure: failure('UPSTREAM_UNREACHABLE', { reason: 'ECONNREFUSED' }), reply: '421 Service not available: the file server cannot be reached.\r\n' },
+    { desc: 'upstream broke the syntax', failure: failure('UPSTREAM_BAD_REPLY', { reason: 'x' }), reply: '421 The file server sent an invalid reply; closing.\r\n' },
+    { desc: 'idle', failure: failure('CONTROL_IDLE', { idleMs: 1000 }), reply: '421 Idle timeout: closing control connection.\r\n' },
+    { desc: 'transfer aborted with a reason', failure: failure('TRANSFER_ABORTED', { reason: 'client sent ABOR' }), reply: '426 Transfer aborted: client sent ABOR.\r\n' },
+    { desc: 'transfer aborted without one', failure: failure('TRANSFER_ABORTED', { reason: undefined }), reply: '426 Transfer aborted: data connection failed.\r\n' },
+  ])('FTP reply: $desc', ({ failure: given, reply }) => {
+    expect(ftpReplyOf(given)).toBe(reply);
+  });
+
+  it('POOL_EXHAUSTED means only a full pool: a disabled passive mode and a port outside the range have codes of their own', () => {
+    const codes = new Set([failure('PASSIVE_DISABLED').code, failure('PASSIVE_PORT_OUTSIDE_RANGE', { upstreamPort: 1, range: '2-3' }).code, failure('POOL_EXHAUSTED', { range: '2-3' }).code]);
+    expect(codes.size).toBe(3);
+  });
+
+  it('HTTP statuses and log reasons come with the code', () => {
+    expect(httpStatusOf(failure('HTTP_HEAD_TIMEOUT', { limitMs: 10 }))).toBe(408);
+    expect(httpStatusOf(failure('HTTP_UPSTREAM_NO_ANSWER', { reason: 'ECONNREFUSED' }))).toBe(502);
+    expect(httpStatusOf(failure('PORT_MAP_NOT_APPLIED', { version: 2, reason: 'x' }))).toBe(503);
+    expect(logReasonOf(failure('HTTP_HEAD_TIMEOUT', { limitMs: 10 }))).toBe('request head not complete in time; connection closed');
+    expect(messageOf(failure('PORT_MAP_NOT_APPLIED', { version: 2, reason: 'listen EADDRINUSE' }))).toBe('port map version 2 not applied: listen EADDRINUSE');
+  });
+
+  it('a failure without an FTP reply is not turned into one', () => {
+    expect(() => ftpReplyOf(failure('DATA_NO_LEASE', { port: 1 }))).toThrow(/no FTP reply/);
+  });
+
+  it('GatewayError carries the failure and its message', () => {
+    const error = new GatewayError(failure('POOL_EXHAUSTED', { range: '5000-5001' }));
+    expect(error.code).toBe('POOL_EXHAUSTED');
+    expect(error.message).toBe('every public passive port 5000-5001 is leased');
+    expect(error).toBeInstanceOf(Error);
+  });
+});

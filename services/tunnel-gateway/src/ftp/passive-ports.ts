@@ -1,0 +1,235 @@
+import type { Redis } from 'ioredis';
+import { formatRange, rangeContains, type Listener, type PortMap, type PortRange, type TlsPolicy } from '@st/contracts';
+import { failure, GatewayError, type Failure } from '../errors.js';
+
+/**
+ * The one owner of public passive ports: which public port carries which
+ * upstream data port (offset or pool), the leases in Redis that promise a
+ * port to one control session and one client address, and whether the data
+ * connection on it is TLS or clear. Control sessions and data listeners go
+ * through it; nothing else reads or writes a lease.
+ *
+ * A pending lease (a key per public port, TTL = how long the client may take
+ * to connect) is written before the rewritten 227/229 reaches the client. The
+ * replica that accepts the data connection claims it: the pending key becomes
+ * an active one (a key per connection, refreshed while it runs, deleted when
+ * it ends). Every replica and worker process shares these keys, so whichever
+ * accepts the data connection can relay it.
+ *
+ * Completion order across replicas (a data replica telling the control
+ * session's replica how the transfer ended) is to live here too: the lease
+ * records the control session's replica for it. Until then a data connection
+ * accepted by another replica is relayed, and the control session relays the
+ * upstream's completion reply as it comes.
+ */
+
+/** What a control session promises about one public passive port (stored as JSON in Redis). */
+export interface PassiveLease {
+  publicPort: number;
+  upstreamPort: number;
+  /** Only connections from this address may use the lease. */
+  clientIp: string;
+  sessionId: string;
+  /** Replica holding the control session. */
+  replica: string;
+  /** Decided once, by dataProtection, when the lease is taken. */
+  encryptData: boolean;
+}
+
+/** What a control session asks for when the upstream announced a data port. */
+export interface LeaseRequest {
+  upstreamPort: number;
+  clientIp: string;
+  sessionId: string;
+  replica: string;
+  /** The session's PROT level. */
+  protectionLevel: 'C' | 'P';
+}
+
+/** Where the public port for an upstream data port comes from. */
+export type PassivePlacement = { kind: 'fixed'; publicPort: number } | { kind: 'pool'; range: PortRange };
+
+/**
+ * Offset mode: the public port is the upstream's plus the offset and must lie
+ * in the public range. Pool mode: any free port of the public range.
+ */
+export function placePassivePort(portMap: PortMap, upstreamPort: number): PassivePlacement | Failure {
+  const data = dataListenerOf(portMap);
+  if (!data) return failure('PASSIVE_DISABLED');
+  if (portMap.passive.mode === 'pool') return { kind: 'pool', range: data.ports };
+  const publicPort = upstreamPort + portMap.passive.offset;
+  if (!rangeContains(data.ports, publicPort)) {
+    return failure('PASSIVE_PORT_OUTSIDE_RANGE', { upstreamPort, range: formatRange(data.upstream.ports) });
+  }
+  return { kind: 'fixed', publicPort };
+}
+
+export function dataListenerOf(portMap: PortMap): Listener | undefined {
+  return portMap.listeners.find((listener) => listener.protocol === 'ftp-data');
+}
+
+/**
+ * TLS or clear for a data connection (RFC 4217 §9: PROT C means clear, PROT P
+ * protected). Clear only when the session chose PROT C and the policy allows
+ * it: asked when the lease is taken, and again when it is claimed, so a policy
+ * that forbade clear data meanwhile wins.
+ */
+export function dataProtection(level: 'C' | 'P', policy: Pick<TlsPolicy, 'allowClearData'>): 'tls' | 'clear' {
+  return level === 'C' && policy.allowClearData ? 'clear' : 'tls';
+}
+
+/** How long an active lease lives between refreshes: a stalled connection is cut well before it expires. */
+export function activeLeaseTtlMs(portMap: PortMap): number {
+  return Math.max(portMap.timeouts.dataIdleMs * 2, 30_000);
+}
+
+export type ClaimResult =
+  | { status: 'claimed'; lease: PassiveLease; protection: 'tls' | 'clear'; active: ActiveLease }
+  | { status: 'refused'; failure: Failure<'DATA_NO_LEASE' | 'DATA_WRONG_CLIENT'> };
+
+// Scans the pool from a random start and takes the first port with no pending lease.
+export const acquireFromPoolScript = `
+local prefix = ARGV[1]
+local from = tonumber(ARGV[2])
+local to = tonumber(ARGV[3])
+local start = tonumber(ARGV[4])
+local ttl = tonumber(ARGV[5])
+local template = ARGV[6]
+local size = to - from + 1
+for i = 0, size - 1 do
+  local port = from + ((start - from + i) % size)
+  local key = prefix .. port
+  if redis.call('SET', key, string.gsub(template, '"publicPort":0', '"publicPort":' .. port, 1), 'PX', ttl, 'NX') then
+    return port
+  end
+end
+return -1`;
+
+// Atomically checks the client address and turns the pending lease into an active one.
+// A wrong client leaves the lease untouched so the right client can still connect.
+export const claimScript = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {'no-lease'} end
+local lease = cjson.decode(raw)
+if lease.clientIp ~= ARGV[1] then return {'wrong-client', lease.clientIp} end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], raw, 'PX', tonumber(ARGV[2]))
+return {'claimed', raw}`;
+
+// Deletes a pending lease only if it still belongs to the given session.
+export const releaseOwnScript = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local lease = cjson.decode(raw)
+if lease.sessionId ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])`;
+
+/** A claimed lease, kept alive while its data connection runs. */
+export class ActiveLease {
+  private readonly timer: NodeJS.Timeout;
+  private released = false;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly key: string,
+    private readonly ttlMs: number,
+  ) {
+    this.timer = setInterval(() => {
+      this.redis.pexpire(this.key, this.ttlMs).catch(() => undefined);
+    }, Math.floor(ttlMs / 3));
+    this.timer.unref();
+  }
+
+  /** The data connection ended: the port is free for the next lease. */
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    clearInterval(this.timer);
+    await this.redis.del(this.key);
+  }
+}
+
+export class PassivePorts {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  pendingKey(publicPort: number): string {
+    return `${this.prefix}lease:${publicPort}`;
+  }
+
+  activeKey(publicPort: number, linkId: string): string {
+    return `${this.prefix}lease-active:${publicPort}:${linkId}`;
+  }
+
+  /**
+   * Takes a public port for the upstream data port the server announced.
+   * Rejects with a GatewayError: PASSIVE_DISABLED, PASSIVE_PORT_OUTSIDE_RANGE,
+   * POOL_EXHAUSTED or LEASE_STORE_UNAVAILABLE.
+   */
+  async acquire(request: LeaseRequest, portMap: PortMap): Promise<PassiveLease> {
+    const placement = placePassivePort(portMap, request.upstreamPort);
+    if ('code' in placement) throw new GatewayError(placement);
+    const base = {
+      upstreamPort: request.upstreamPort,
+      clientIp: request.clientIp,
+      sessionId: request.sessionId,
+      replica: request.replica,
+      encryptData: dataProtection(request.protectionLevel, portMap.tls) === 'tls',
+    };
+    const ttlMs = portMap.timeouts.passiveLeaseMs;
+    if (placement.kind === 'pool') return this.acquireFromPool(base, placement.range, ttlMs);
+    const lease: PassiveLease = { publicPort: placement.publicPort, ...base };
+    // The upstream is the authority on its own data port: a lease left on the same port is replaced.
+    await this.store(() => this.redis.set(this.pendingKey(lease.publicPort), JSON.stringify(lease), 'PX', ttlMs));
+    return lease;
+  }
+
+  private async acquireFromPool(base: Omit<PassiveLease, 'publicPort'>, pool: PortRange, ttlMs: number): Promise<PassiveLease> {
+    const template = JSON.stringify({ publicPort: 0, ...base });
+    const start = pool.from + Math.floor(Math.random() * (pool.to - pool.from + 1));
+    const port = Number(
+      await this.store(() => this.redis.eval(acquireFromPoolScript, 0, `${this.prefix}lease:`, pool.from, pool.to, start, ttlMs, template)),
+    );
+    if (port < 0) throw new GatewayError(failure('POOL_EXHAUSTED', { range: `${pool.from}-${pool.to}` }));
+    return { publicPort: port, ...base };
+  }
+
+  /**
+   * The client's data connection arrived on `publicPort`: the lease becomes
+   * active if it is for this client, and says how the connection is protected.
+   * Rejects when Redis cannot be asked (the listener refuses the connection).
+   */
+  async claim(publicPort: number, clientIp: string, linkId: string, portMap: PortMap): Promise<ClaimResult> {
+    const activeKey = this.activeKey(publicPort, linkId);
+    const ttlMs = activeLeaseTtlMs(portMap);
+    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs)) as string[];
+    if (result[0] === 'claimed' && result[1]) {
+      const lease = JSON.parse(result[1]) as PassiveLease;
+      return {
+        status: 'claimed',
+        lease,
+        protection: dataProtection(lease.encryptData ? 'P' : 'C', portMap.tls),
+        active: new ActiveLease(this.redis, activeKey, ttlMs),
+      };
+    }
+    if (result[0] === 'wrong-client') {
+      return { status: 'refused', failure: failure('DATA_WRONG_CLIENT', { port: publicPort, expected: result[1] ?? '', actual: clientIp }) };
+    }
+    return { status: 'refused', failure: failure('DATA_NO_LEASE', { port: publicPort }) };
+  }
+
+  /** A pending lease the session no longer needs; one that another session took meanwhile is left alone. */
+  async releasePending(publicPort: number, sessionId: string): Promise<void> {
+    await this.redis.eval(releaseOwnScript, 1, this.pendingKey(publicPort), sessionId);
+  }
+
+  private async store<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw new GatewayError(failure('LEASE_STORE_UNAVAILABLE', { reason: (error as Error).message }));
+    }
+  }
+}

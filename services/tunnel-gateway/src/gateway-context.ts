@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { PortMap } from '@st/contracts';
+import { recordIdSource, type Logger } from '@st/logging';
+import { PassiveDataListeners } from './ftp/data-listener.js';
+import { PassivePorts } from './ftp/passive-ports.js';
+import { SessionRegistry } from './ftp/session-registry.js';
+import { StateCache, type StateSource } from './gateway-state.js';
+import { TlsContextHolder } from './tls-context.js';
+
+export interface GatewayConfig {
+  replica: string;
+  redisUrl: string;
+  /** Namespaces every Redis key, so several deployments (or tests) can share one Redis. */
+  redisPrefix: string;
+  cacheDir: string;
+  source: StateSource;
+  health: { host: string; port: number };
+  /** 48 bytes shared by all replicas so a data connection can resume a session issued by another replica. */
+  ticketKeys?: Buffer;
+  /** How often the port map and certificate are re-fetched when no event says so. */
+  refreshIntervalMs?: number;
+  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. */
+  amqpUrl?: string;
+  eventsExchange?: string;
+  logger: Logger;
+}
+
+/**
+ * What every part of a running gateway shares: its I/O (Redis, the TLS
+ * contexts, the disk cache) and its state (the latest port map, the control
+ * sessions of this process, the passive ports' sockets). Built once per
+ * gateway; the listeners, the reconciler and the state sync receive it.
+ */
+export interface GatewayContext {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly contexts: TlsContextHolder;
+  readonly redis: Redis;
+  readonly passivePorts: PassivePorts;
+  readonly registry: SessionRegistry;
+  readonly cache: StateCache;
+  /** Public passive ports, one socket each, shared by the ftp-data listeners that name them. */
+  readonly dataPorts: PassiveDataListeners;
+  /** The latest port map known (listeners read timeouts and policy from it); null before the first. */
+  portMap: PortMap | null;
+  /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
+  readonly nextWebConnectionId: () => string;
+}
+
+export function createGatewayContext(config: GatewayConfig): GatewayContext {
+  const logger = config.logger;
+  const contexts = new TlsContextHolder(config.ticketKeys ?? randomBytes(48));
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    commandTimeout: 3000,
+    retryStrategy: (attempt) => Math.min(200 * 2 ** attempt, 5000),
+    lazyConnect: true,
+  });
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis error'));
+  const passivePorts = new PassivePorts(redis, config.redisPrefix);
+  const registry = new SessionRegistry();
+  const context: GatewayContext = {
+    config,
+    logger,
+    contexts,
+    redis,
+    passivePorts,
+    registry,
+    cache: new StateCache(config.cacheDir),
+    dataPorts: new PassiveDataListeners({
+      // Only listeners opened from a port map accept: there is one by then.
+      portMap: () => context.portMap!,
+      contexts,
+      passivePorts,
+      registry,
+      logger,
+    }),
+    portMap: null,
+    nextWebConnectionId: recordIdSource(),
+  };
+  return context;
+}

@@ -1,0 +1,69 @@
+import type { Listener } from '@st/contracts';
+import { logDeferred } from '@st/logging';
+import type { GatewayContext } from '../gateway-context.js';
+import { HttpsProxy } from '../https-proxy.js';
+import { TlsListener, admitAll } from '../tls-listener.js';
+import type { RunningListener } from './running-listener.js';
+
+/** The HTTPS port: TLS, then the HTTP/1.1 relay to the upstream web port. */
+export async function openHttpsListener(spec: Listener, context: GatewayContext): Promise<RunningListener> {
+  const logger = context.logger.child({ listener: spec.id });
+  const handshakeTimeoutMs = () => context.portMap?.timeouts.handshakeMs ?? 10_000;
+  const running: RunningListener = {
+    spec,
+    close: async (drainMs) => {
+      await tlsListener.close(drainMs);
+      proxy.close();
+    },
+    openConnections: () => tlsListener.openConnections,
+    idleUpstreamConnections: () => proxy.idleUpstreamConnections,
+  };
+  const proxy = new HttpsProxy({
+    listener: () => running.spec,
+    logger,
+    idleTimeoutMs: () => context.portMap?.timeouts.controlIdleMs ?? 300_000,
+    // The time a client gets to say who it is (TLS) is also the time it gets to say what it wants.
+    headTimeoutMs: handshakeTimeoutMs,
+    upstreamKeepAliveMs: () => context.portMap?.timeouts.upstreamKeepAliveMs ?? 0,
+  });
+  const tlsListener = new TlsListener({
+    host: spec.bindHost,
+    port: spec.ports.from,
+    contexts: context.contexts,
+    handshakeTimeoutMs,
+    logger,
+    allowHalfOpen: true,
+    handlers: {
+      admit: admitAll,
+      onSecure: (socket, connection) => {
+        // One record per handshake: written in a batch a moment later (see logDeferred), which
+        // is a few percent of the full-handshake rate.
+        const conn = `web_${context.nextWebConnectionId()}`;
+        logDeferred(
+          logger,
+          'info',
+          {
+            conn,
+            client: connection.remoteAddress,
+            clientPort: connection.remotePort,
+            port: connection.localPort,
+            tls: socket.getProtocol(),
+            cipher: socket.getCipher()?.name,
+            sni: socket.servername || null,
+            resumed: socket.isSessionReused(),
+          },
+          'HTTPS connection opened',
+        );
+        proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort }, conn);
+      },
+    },
+  });
+  try {
+    await tlsListener.listen();
+  } catch (error) {
+    proxy.close();
+    throw error;
+  }
+  logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
+  return running;
+}
