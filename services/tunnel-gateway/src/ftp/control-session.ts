@@ -3,32 +3,13 @@ import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Listener, PortMap } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import {
-  CommandSplitter,
-  ReplyParser,
-  classifyCommand,
-  dataConnectionAllowed,
-  formatCommandForLog,
-  formatEpsvReply,
-  formatPasvReply,
-  formatReply,
-  handlePbsz,
-  handleProt,
-  initialProtection,
-  isPreliminary,
-  isPositiveCompletion,
-  parseEpsvReply,
-  parsePasvReply,
-  rewriteFeatReply,
-  toIpv4,
-  type FtpCommand,
-  type FtpReply,
-  type ProtectionState,
-} from '@st/ftp-protocol';
-import type { DataLink } from './data-link.js';
-import type { PassivePorts, PassiveLease } from './passive-ports.js';
-import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
+import { CommandSplitter, ReplyParser, toIpv4, type FtpReply } from '@st/ftp-protocol';
+import { GatewayError, failure } from '../errors.js';
 import type { AcceptedConnection } from '../tls-listener.js';
+import { initialControlState, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
+import type { DataLink } from './data-link.js';
+import type { PassiveLease, PassivePorts } from './passive-ports.js';
+import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
 
 export interface ControlSessionContext {
   /** The ftp-control listener this session arrived on (its upstream target at accept time). */
@@ -40,34 +21,16 @@ export interface ControlSessionContext {
   logger: Logger;
 }
 
-/** What happens to the upstream's final reply to a command. */
-type FinalReplyHandler = (reply: FtpReply) => Promise<void> | void;
-
-interface Expectation {
-  /** null for the greeting. */
-  command: FtpCommand | null;
-  onFinal: FinalReplyHandler;
-}
-
-interface TransferState {
-  /** Set by ABOR: a data connection that arrives late is torn down too. */
-  abortRequested: boolean;
-  /** The data connection whose end the final reply is waiting for. */
-  link: DataLink | null;
-}
-
-interface PassiveState {
-  lease: PassiveLease | null;
-  link: DataLink | null;
-}
+/** How long a closing connection may take to flush before it is destroyed. */
+const closeGraceMs = 2000;
 
 /**
  * One FTP control connection: a TLS client on one side, the plain upstream
- * control connection on the other. Commands are taken one at a time (the next
- * waits for the final reply to the previous), so replies the gateway answers
- * itself never overtake the upstream's. ABOR is the exception: it goes through
- * at once while a transfer runs. Everything the gateway does not need to
- * change is relayed byte for byte.
+ * control connection on the other. Everything the session decides is in
+ * control-machine.ts; this wrapper owns the sockets, the parsers, the data
+ * links of this process and the lease calls, turns what happens on them into
+ * events and applies the effects that come back. Every end, clean or not,
+ * goes through closeWithError.
  */
 export class FtpControlSession implements DataLinkOwner {
   readonly id = `ses_${randomBytes(8).toString('hex')}`;
@@ -75,15 +38,13 @@ export class FtpControlSession implements DataLinkOwner {
   private readonly upstream: net.Socket;
   private readonly commands: CommandSplitter;
   private readonly replies = new ReplyParser();
-  private readonly queue: Array<FtpCommand | { tooLong: number }> = [];
-  private readonly expectations: Expectation[] = [];
-  private replyChain: Promise<void> = Promise.resolve();
-  private protection: ProtectionState = initialProtection;
-  private passive: PassiveState = { lease: null, link: null };
-  /** The transfer command in flight, from sending it until its final reply reached the client. */
-  private transfer: TransferState | null = null;
+  private readonly env: ControlEnv;
+  private readonly links = new Map<string, DataLink>();
+  private state: ControlState = initialControlState;
+  /** Events raised while effects are applied (a link aborted synchronously reports done) wait their turn. */
+  private readonly pending: ControlEvent[] = [];
+  private dispatching = false;
   private closed = false;
-  private user: string | null = null;
 
   constructor(
     private readonly client: TLSSocket,
@@ -93,6 +54,13 @@ export class FtpControlSession implements DataLinkOwner {
     const portMap = context.portMap();
     this.logger = context.logger.child({ session: this.id });
     this.commands = new CommandSplitter(portMap.limits.maxCommandLength);
+    this.env = {
+      get policy() {
+        return context.portMap().tls;
+      },
+      // The configured public address, or else the address this client reached us at.
+      pasvAddress: () => toIpv4(context.portMap().publicAddress ?? connection.localAddress),
+    };
     context.registry.add(this);
     this.logger.info(
       {
@@ -107,218 +75,34 @@ export class FtpControlSession implements DataLinkOwner {
       'FTP control connection opened',
     );
 
-    const upstreamTarget = context.listener.upstream;
-    this.upstream = net.connect({ host: upstreamTarget.host, port: upstreamTarget.ports.from, noDelay: true });
-    this.expectations.push({ command: null, onFinal: (reply) => this.send(reply.raw) });
+    const target = context.listener.upstream;
+    const upstreamAddress = `${target.host}:${target.ports.from}`;
+    this.upstream = net.connect({ host: target.host, port: target.ports.from, noDelay: true });
     this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    this.upstream.on('error', (error) => {
-      if (this.closed) return;
-      this.logger.warn({ err: error, upstream: `${upstreamTarget.host}:${upstreamTarget.ports.from}` }, 'upstream control connection failed');
-      this.send(formatReply(421, 'Service not available: the file server cannot be reached.'));
-    });
-    this.upstream.on('close', () => this.afterUpstreamClosed());
+    this.upstream.on('error', (error) => this.dispatch({ type: 'upstream-failed', reason: `${upstreamAddress}: ${error.message}` }));
+    this.upstream.on('close', () => this.dispatch({ type: 'upstream-closed' }));
 
     client.on('data', (chunk: Buffer) => this.onClientData(chunk));
     client.on('error', (error) => this.logger.debug({ err: error }, 'client control connection error'));
-    client.on('close', () => this.end('client closed the control connection'));
-    client.setTimeout(portMap.timeouts.controlIdleMs, () => this.onIdle());
+    client.on('close', () => this.dispatch({ type: 'client-closed' }));
+    client.setTimeout(portMap.timeouts.controlIdleMs, () => this.dispatch({ type: 'idle-timeout', idleMs: context.portMap().timeouts.controlIdleMs }));
   }
 
   /** Called by the data listener when the client's data connection claimed this session's lease. */
   attachDataLink(link: DataLink, lease: PassiveLease): void {
-    if (this.closed || this.passive.lease?.publicPort !== lease.publicPort) {
-      link.abort('the control session no longer expects this data connection');
-      return;
-    }
-    this.passive = { lease: null, link };
-    if (this.transfer?.abortRequested) link.abort('client sent ABOR');
+    this.links.set(link.id, link);
+    link.once('upstream-complete', () => this.dispatch({ type: 'data-link-upstream-complete', linkId: link.id }));
     link.once('done', (result) => {
-      this.logger.info({ link: link.id, ...result }, result.ok ? 'data connection finished' : 'data connection failed');
+      this.links.delete(link.id);
+      this.dispatch({ type: 'data-link-done', linkId: link.id, result });
     });
+    this.dispatch({ type: 'data-link-claimed', linkId: link.id, publicPort: lease.publicPort });
   }
-
-  // --- client side ---------------------------------------------------------
 
   private onClientData(chunk: Buffer): void {
-    for (const result of this.commands.push(chunk)) {
-      if (result.kind === 'too-long') {
-        this.queue.push({ tooLong: result.maxLength });
-        continue;
-      }
-      const { command } = result;
-      // ABOR must reach the upstream while the transfer it aborts is still running.
-      if (classifyCommand(command.verb) === 'abort' && this.transfer) {
-        this.abortTransfer(command);
-        continue;
-      }
-      this.queue.push(command);
-    }
-    this.processQueue();
-  }
-
-  private processQueue(): void {
-    while (!this.closed && this.expectations.length === 0 && this.queue.length > 0) {
-      const next = this.queue.shift()!;
-      if ('tooLong' in next) {
-        this.send(formatReply(500, `Command line too long (limit ${next.tooLong} bytes).`));
-        continue;
-      }
-      this.handleCommand(next);
-    }
-  }
-
-  private handleCommand(command: FtpCommand): void {
-    this.logger.debug({ command: formatCommandForLog(command) }, 'command');
-    const policy = this.context.portMap().tls;
-    switch (classifyCommand(command.verb)) {
-      case 'tls':
-        return this.handleSecurityCommand(command, policy);
-      case 'active':
-        return this.send(
-          formatReply(502, `${command.verb}: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).`),
-        );
-      case 'passive':
-        return this.handlePassive(command);
-      case 'download':
-      case 'upload':
-        if (!dataConnectionAllowed(this.protection, policy)) {
-          return this.send(formatReply(521, 'Data connections must be encrypted: send "PBSZ 0" and "PROT P" first.'));
-        }
-        return this.handleTransfer(command);
-      case 'feat':
-        return this.forward(command, (reply) => this.send(rewriteFeatReply(reply.code === 211 ? reply : null)));
-      default:
-        if (command.verb === 'USER') {
-          this.user = command.argument;
-          this.logger.info({ user: this.user }, 'FTP login attempt');
-        }
-        return this.forward(command, (reply) => this.send(reply.raw));
-    }
-  }
-
-  private handleSecurityCommand(command: FtpCommand, policy: PortMap['tls']): void {
-    switch (command.verb) {
-      case 'PBSZ': {
-        const result = handlePbsz(this.protection, command.argument);
-        this.protection = result.state;
-        return this.send(result.reply);
-      }
-      case 'PROT': {
-        const result = handleProt(this.protection, command.argument, { allowClearData: policy.allowClearData });
-        this.protection = result.state;
-        return this.send(result.reply);
-      }
-      case 'AUTH':
-        return this.send(formatReply(534, 'AUTH is not needed: this connection is already protected by TLS (implicit FTPS).'));
-      case 'CCC':
-        return this.send(formatReply(534, 'CCC refused: the control connection stays encrypted.'));
-      default:
-        return this.send(formatReply(502, `${command.verb}: RFC 2228 security mechanisms other than TLS are not supported.`));
-    }
-  }
-
-  // --- passive mode ----------------------------------------------------------
-
-  private handlePassive(command: FtpCommand): void {
-    // A new PASV abandons the previous data connection (RFC 959: one per transfer).
-    this.dropPassive('client asked for a new passive port');
-    this.forward(command, async (reply) => {
-      if (reply.code !== 227 && reply.code !== 229) return this.send(reply.raw);
-      let upstreamPort: number;
-      try {
-        upstreamPort = reply.code === 227 ? parsePasvReply(reply.text).port : parseEpsvReply(reply.text).port;
-      } catch (error) {
-        this.logger.warn({ err: error }, 'upstream sent an unusable passive reply');
-        return this.send(formatReply(425, 'Cannot open passive data connection: the file server sent an unusable reply.'));
-      }
-      const announced = command.verb === 'PASV' ? this.announcedIpv4() : null;
-      if (command.verb === 'PASV' && announced === null) {
-        return this.send(formatReply(425, 'PASV cannot announce this server address (it is not IPv4); use EPSV.'));
-      }
-      let lease: PassiveLease;
-      try {
-        lease = await this.leasePublicPort(upstreamPort);
-      } catch (error) {
-        this.logger.warn({ err: error, upstreamPort }, 'passive lease refused');
-        return this.send(formatReply(425, `Cannot open passive data connection: ${(error as Error).message}.`));
-      }
-      if (this.closed) {
-        await this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
-        return;
-      }
-      this.passive = { lease, link: null };
-      this.logger.debug({ publicPort: lease.publicPort, upstreamPort }, 'passive port leased');
-      this.send(command.verb === 'PASV' ? formatPasvReply(announced!, lease.publicPort) : formatEpsvReply(lease.publicPort));
-    });
-  }
-
-  /** The configured public address, or else the address this client reached us at. */
-  private announcedIpv4(): string | null {
-    const configured = this.context.portMap().publicAddress;
-    return toIpv4(configured ?? this.connection.localAddress);
-  }
-
-  private leasePublicPort(upstreamPort: number): Promise<PassiveLease> {
-    return this.context.passivePorts.acquire(
-      { upstreamPort, clientIp: this.connection.remoteAddress, sessionId: this.id, replica: this.context.replica, protectionLevel: this.protection.level },
-      this.context.portMap(),
-    );
-  }
-
-  private dropPassive(reason: string): void {
-    const { lease, link } = this.passive;
-    this.passive = { lease: null, link: null };
-    if (lease) this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
-    if (link && !link.finishedAlready) link.abort(reason);
-  }
-
-  // --- transfers -------------------------------------------------------------
-
-  private handleTransfer(command: FtpCommand): void {
-    const transfer: TransferState = { abortRequested: false, link: null };
-    this.transfer = transfer;
-    this.forward(command, async (reply) => {
-      const { lease, link } = this.passive;
-      this.passive = { lease: null, link: null };
-      transfer.link = link;
-      // The passive port served this transfer; a client that never connected must not keep it.
-      if (lease) await this.context.passivePorts.releasePending(lease.publicPort, this.id).catch(() => undefined);
-      if (link) {
-        // The completion reply must not reach the client before the data connection delivered every byte.
-        const result = await link.done;
-        this.logger.info(
-          { command: command.verb, path: command.argument, direction: classifyCommand(command.verb), bytesToClient: result.bytesToClient, bytesToUpstream: result.bytesToUpstream, durationMs: result.durationMs, reply: reply.code, ok: result.ok },
-          'transfer finished',
-        );
-        // A failed data connection overrides "complete" and the upstream's own data-connection
-        // failure (425/426: it only saw the reset) with the reason the gateway knows.
-        if (!result.ok && (isPositiveCompletion(reply.code) || reply.code === 425 || reply.code === 426)) {
-          this.transfer = null;
-          return this.send(formatReply(426, `Transfer aborted: ${result.reason ?? 'data connection failed'}.`));
-        }
-      }
-      this.transfer = null;
-      this.send(reply.raw);
-    });
-  }
-
-  private abortTransfer(command: FtpCommand): void {
-    // Upstream servers notice ABOR during a transfer only through TCP urgent data, which
-    // cannot cross TLS; closing the data connection makes the upstream end the transfer.
-    const transfer = this.transfer!;
-    transfer.abortRequested = true;
-    const link = transfer.link ?? this.passive.link;
-    this.logger.debug({ link: link?.describe() ?? null }, 'ABOR during a transfer');
-    // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
-    if (link && !link.upstreamComplete) link.abort('client sent ABOR');
-    this.forward(command, (reply) => this.send(reply.raw));
-  }
-
-  // --- upstream side ---------------------------------------------------------
-
-  private forward(command: FtpCommand, onFinal: FinalReplyHandler): void {
-    this.expectations.push({ command, onFinal });
-    this.upstream.write(command.raw);
+    const inputs: ClientInput[] = [];
+    for (const result of this.commands.push(chunk)) inputs.push(result.kind === 'too-long' ? { tooLong: result.maxLength } : { command: result.command });
+    if (inputs.length > 0) this.dispatch({ type: 'client-input', inputs });
   }
 
   private onUpstreamData(chunk: Buffer): void {
@@ -326,67 +110,82 @@ export class FtpControlSession implements DataLinkOwner {
     try {
       replies = this.replies.push(chunk);
     } catch (error) {
-      this.logger.warn({ err: error }, 'upstream broke the FTP reply syntax');
-      this.send(formatReply(421, 'The file server sent an invalid reply; closing.'));
-      this.end('invalid upstream reply');
+      this.dispatch({ type: 'upstream-reply-invalid', reason: (error as Error).message });
       return;
     }
-    for (const reply of replies) {
-      // Replies are handled strictly in order, even when one must wait for its data connection.
-      this.replyChain = this.replyChain.then(() => this.dispatchReply(reply));
-    }
+    for (const reply of replies) this.dispatch({ type: 'upstream-reply', reply });
   }
 
-  private async dispatchReply(reply: FtpReply): Promise<void> {
-    if (this.closed) return;
-    const expectation = this.expectations[0];
-    if (!expectation || isPreliminary(reply.code)) {
-      this.send(reply.raw);
-      return;
-    }
-    this.expectations.shift();
+  /** Runs the machine over one event (and those its effects raise), applying the effects in order. */
+  private dispatch(event: ControlEvent): void {
+    this.pending.push(event);
+    if (this.dispatching) return;
+    this.dispatching = true;
     try {
-      await expectation.onFinal(reply);
-    } catch (error) {
-      this.logger.error({ err: error }, 'reply handling failed');
-      this.send(formatReply(451, 'Local error in processing.'));
+      for (let next = this.pending.shift(); next; next = this.pending.shift()) {
+        const { state, effects } = step(this.state, next, this.env);
+        this.state = state;
+        for (const effect of effects) this.apply(effect);
+      }
+    } finally {
+      this.dispatching = false;
     }
-    this.processQueue();
   }
 
-  private afterUpstreamClosed(): void {
-    // Let every reply already received (QUIT's 221, a held 226) reach the client first.
-    this.replyChain = this.replyChain.then(() => {
-      if (!this.closed) this.client.end();
-      this.end('upstream closed the control connection');
-    });
+  private apply(effect: ControlEffect): void {
+    switch (effect.type) {
+      case 'send-client':
+        if (!this.closed && this.client.writable) this.client.write(effect.data);
+        return;
+      case 'send-upstream':
+        this.upstream.write(effect.data);
+        return;
+      case 'acquire-lease':
+        this.acquireLease(effect.upstreamPort, effect.protectionLevel);
+        return;
+      case 'release-lease':
+        this.context.passivePorts.releasePending(effect.publicPort, this.id).catch(() => undefined);
+        return;
+      case 'abort-link':
+        this.links.get(effect.linkId)?.abort(effect.reason);
+        // A link this process does not hold (claimed too late, or elsewhere) has nothing to abort here.
+        return;
+      case 'close':
+        this.closeWithError(effect.reason);
+        return;
+      case 'log':
+        this.logger[effect.level](effect.fields, effect.message);
+        return;
+    }
   }
 
-  // --- lifecycle -------------------------------------------------------------
-
-  private onIdle(): void {
-    if (this.transfer || (this.passive.link && !this.passive.link.finishedAlready)) return;
-    this.logger.info({ idleMs: this.context.portMap().timeouts.controlIdleMs }, 'control connection idle; closing');
-    this.send(formatReply(421, 'Idle timeout: closing control connection.'));
-    this.client.end();
-    this.end('idle timeout');
+  private acquireLease(upstreamPort: number, protectionLevel: 'C' | 'P'): void {
+    const request = { upstreamPort, clientIp: this.connection.remoteAddress, sessionId: this.id, replica: this.context.replica, protectionLevel };
+    this.context.passivePorts.acquire(request, this.context.portMap()).then(
+      (lease) => this.dispatch({ type: 'lease-acquired', publicPort: lease.publicPort }),
+      (error: Error) =>
+        this.dispatch({
+          type: 'lease-refused',
+          failure: error instanceof GatewayError ? error.failure : failure('LEASE_STORE_UNAVAILABLE', { reason: error.message }),
+        }),
+    );
   }
 
-  private send(data: Buffer | string): void {
-    if (!this.closed && this.client.writable) this.client.write(data);
-  }
-
-  private end(reason: string): void {
+  /**
+   * The one way a session ends (the machine decided it: client gone, upstream
+   * gone, idle, broken upstream): both connections end after what was written
+   * and are destroyed if they take longer than closeGraceMs.
+   */
+  private closeWithError(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.context.registry.remove(this);
-    this.dropPassive(`control session ended: ${reason}`);
     if (!this.upstream.destroyed) this.upstream.end();
-    setTimeout(() => this.upstream.destroy(), 2000).unref();
+    setTimeout(() => this.upstream.destroy(), closeGraceMs).unref();
     if (!this.client.destroyed) {
       this.client.end();
-      setTimeout(() => this.client.destroy(), 2000).unref();
+      setTimeout(() => this.client.destroy(), closeGraceMs).unref();
     }
-    this.logger.info({ reason, user: this.user }, 'FTP control connection closed');
+    this.logger.info({ reason, user: this.state.user }, 'FTP control connection closed');
   }
 }

@@ -42,7 +42,8 @@ export interface DataLinkOptions {
  * ended and every byte plus our close_notify was flushed to the client), or
  * failed. A client that keeps its socket open until it reads the completion
  * reply (lftp does) must not hold that reply. 'closed' follows when both
- * sockets are gone; the lease is released then.
+ * sockets are gone; the lease is released then. 'upstream-complete' says the
+ * upstream sent its whole stream (an ABOR has nothing left to stop).
  */
 export class DataLink extends EventEmitter {
   readonly id: string;
@@ -158,6 +159,7 @@ export class DataLink extends EventEmitter {
     });
     upstream.on('end', () => {
       this.upstreamEnded = true;
+      this.emit('upstream-complete');
       if (this.client) this.endClient();
     });
     upstream.on('error', (error: Error) => {

@@ -1,0 +1,529 @@
+import {
+  classifyCommand,
+  dataConnectionAllowed,
+  formatCommandForLog,
+  formatEpsvReply,
+  formatPasvReply,
+  handlePbsz,
+  handleProt,
+  initialProtection,
+  isPositiveCompletion,
+  isPreliminary,
+  parseEpsvReply,
+  parsePasvReply,
+  rewriteFeatReply,
+  type DataProtectionPolicy,
+  type FtpCommand,
+  type FtpReply,
+  type ProtectionState,
+} from '@st/ftp-protocol';
+import { failure, ftpReplyOf, logReasonOf, messageOf, type Failure } from '../errors.js';
+
+/**
+ * The FTP control session as a pure state machine: `step(state, event, env)`
+ * returns the next state and the effects the socket wrapper
+ * (FtpControlSession) applies. No I/O, no timers, no objects with a life of
+ * their own: a data link is known by its id, and what happens to it arrives as
+ * events. So a data link on another process (or replica) is only another
+ * source of the same events, and an explicit-FTPS plain phase only another
+ * value of `channel` with its AUTH TLS rule.
+ *
+ * The rules, each from the protocol:
+ * - Commands are taken one at a time: the next waits for the final reply to
+ *   the previous (RFC 959 §5.4 allows no pipelining guarantee), so replies the
+ *   gateway writes itself never overtake the upstream's. 1xx replies are
+ *   preliminary and pass at once.
+ * - ABOR is the exception (RFC 959 §4.1.3): it goes upstream at once while a
+ *   transfer runs. The upstream would notice it during a transfer only through
+ *   TCP urgent data, which cannot cross TLS; the data link is cut instead,
+ *   which makes the upstream end the transfer. A transfer the upstream already
+ *   finished completes normally (226, then ABOR's 225).
+ * - A transfer's final reply waits until its data link is done, so the client
+ *   never reads "complete" before the last byte (RFC 959 §3.2: the reply
+ *   follows the data). A failed link turns the upstream's 2xx (or its own
+ *   425/426, which only saw the reset) into a 426 with the reason we know.
+ * - A rewritten 227/229 is built only from our public address and a leased
+ *   public port (bounce protection); PBSZ and PROT are answered here (RFC 4217
+ *   §9, data-protection.ts).
+ * - Replies are handled strictly in order: while one waits (for a lease, for
+ *   a data link), those behind it wait too, and so does the upstream's close.
+ */
+
+/** How a data link ended (DataLink's result). */
+export interface LinkResult {
+  ok: boolean;
+  reason?: string;
+  bytesToClient: number;
+  bytesToUpstream: number;
+  durationMs: number;
+}
+
+/** One command line from the client, or a line over the length limit. */
+export type ClientInput = { command: FtpCommand } | { tooLong: number };
+
+export type ControlEvent =
+  /** The commands of one chunk from the client, in order. */
+  | { type: 'client-input'; inputs: readonly ClientInput[] }
+  | { type: 'upstream-reply'; reply: FtpReply }
+  | { type: 'upstream-reply-invalid'; reason: string }
+  | { type: 'upstream-failed'; reason: string }
+  | { type: 'upstream-closed' }
+  | { type: 'client-closed' }
+  | { type: 'idle-timeout'; idleMs: number }
+  | { type: 'lease-acquired'; publicPort: number }
+  | { type: 'lease-refused'; failure: Failure }
+  /** The client's data connection claimed a lease of this session. */
+  | { type: 'data-link-claimed'; linkId: string; publicPort: number }
+  /** The upstream side of the link ended cleanly: an ABOR has nothing left to stop. */
+  | { type: 'data-link-upstream-complete'; linkId: string }
+  | { type: 'data-link-done'; linkId: string; result: LinkResult };
+
+export type ControlEffect =
+  | { type: 'send-client'; data: string | Buffer }
+  | { type: 'send-upstream'; data: Buffer }
+  | { type: 'acquire-lease'; upstreamPort: number; protectionLevel: ProtectionState['level'] }
+  | { type: 'release-lease'; publicPort: number }
+  | { type: 'abort-link'; linkId: string; reason: string }
+  /** End both connections (after what was sent), whatever the reason. */
+  | { type: 'close'; reason: string }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; fields: Record<string, unknown>; message: string };
+
+/** What the wrapper knows at the moment of a step. */
+export interface ControlEnv {
+  policy: DataProtectionPolicy;
+  /** The IPv4 address a 227 announces (the configured public one, or where the client reached us); null when there is none. */
+  pasvAddress: () => string | null;
+}
+
+/** What the upstream's next final reply answers. */
+type Awaiting =
+  | { kind: 'greeting' }
+  | { kind: 'relay' }
+  | { kind: 'feat' }
+  | { kind: 'passive'; verb: 'PASV' | 'EPSV' }
+  | { kind: 'transfer'; command: FtpCommand };
+
+/** A final reply the session cannot pass on yet. */
+type Wait =
+  | { kind: 'lease'; verb: 'PASV' | 'EPSV'; address: string | null; upstreamPort: number }
+  | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand };
+
+type Passive = { kind: 'none' } | { kind: 'leased'; publicPort: number } | { kind: 'linked'; linkId: string };
+
+interface LinkState {
+  upstreamComplete: boolean;
+  result: LinkResult | null;
+}
+
+interface Transfer {
+  command: FtpCommand;
+  /** Set by ABOR: a data connection that arrives late is torn down too. */
+  abortRequested: boolean;
+  /** The data link whose end the final reply waits for, once that reply came. */
+  linkId: string | null;
+}
+
+export interface ControlState {
+  /**
+   * The control connection's protection. Implicit FTPS is TLS from the first
+   * byte; an explicit port would start 'plain' and turn 'tls' on AUTH TLS.
+   */
+  readonly channel: 'implicit-tls';
+  readonly queue: readonly ClientInput[];
+  readonly awaiting: readonly Awaiting[];
+  readonly wait: Wait | null;
+  /** Replies that came while one waits. */
+  readonly backlog: readonly FtpReply[];
+  readonly protection: ProtectionState;
+  readonly passive: Passive;
+  /** The transfer command in flight, from sending it until its final reply went to the client. */
+  readonly transfer: Readonly<Transfer> | null;
+  readonly links: ReadonlyMap<string, Readonly<LinkState>>;
+  readonly upstreamClosed: boolean;
+  readonly closed: boolean;
+  readonly user: string | null;
+}
+
+/** A new session: the upstream's greeting is the first reply it waits for. */
+export const initialControlState: ControlState = Object.freeze<ControlState>({
+  channel: 'implicit-tls',
+  queue: [],
+  awaiting: [{ kind: 'greeting' }],
+  wait: null,
+  backlog: [],
+  protection: initialProtection,
+  passive: { kind: 'none' },
+  transfer: null,
+  links: new Map(),
+  upstreamClosed: false,
+  closed: false,
+  user: null,
+});
+
+export function step(state: ControlState, event: ControlEvent, env: ControlEnv): { state: ControlState; effects: ControlEffect[] } {
+  const draft = new Draft(state, env);
+  draft.handle(event);
+  return { state: draft.result(), effects: draft.effects };
+}
+
+/** A working copy of the state for one step; mutated, then frozen into the next state. */
+class Draft {
+  readonly effects: ControlEffect[] = [];
+  private queue: ClientInput[];
+  private awaiting: Awaiting[];
+  private wait: Wait | null;
+  private backlog: FtpReply[];
+  private protection: ProtectionState;
+  private passive: Passive;
+  private transfer: Transfer | null;
+  private links: Map<string, LinkState>;
+  private upstreamClosed: boolean;
+  private closed: boolean;
+  private user: string | null;
+
+  constructor(
+    private readonly state: ControlState,
+    private readonly env: ControlEnv,
+  ) {
+    this.queue = [...state.queue];
+    this.awaiting = [...state.awaiting];
+    this.wait = state.wait;
+    this.backlog = [...state.backlog];
+    this.protection = state.protection;
+    this.passive = state.passive;
+    this.transfer = state.transfer ? { ...state.transfer } : null;
+    this.links = new Map([...state.links].map(([id, link]) => [id, { ...link }]));
+    this.upstreamClosed = state.upstreamClosed;
+    this.closed = state.closed;
+    this.user = state.user;
+  }
+
+  result(): ControlState {
+    return {
+      channel: this.state.channel,
+      queue: this.queue,
+      awaiting: this.awaiting,
+      wait: this.wait,
+      backlog: this.backlog,
+      protection: this.protection,
+      passive: this.passive,
+      transfer: this.transfer,
+      links: this.links,
+      upstreamClosed: this.upstreamClosed,
+      closed: this.closed,
+      user: this.user,
+    };
+  }
+
+  handle(event: ControlEvent): void {
+    switch (event.type) {
+      case 'client-input':
+        return this.clientInput(event.inputs);
+      case 'upstream-reply':
+        if (this.closed) return;
+        if (this.wait) this.backlog.push(event.reply);
+        else this.dispatchReply(event.reply);
+        return this.closeIfUpstreamGone();
+      case 'upstream-reply-invalid':
+        if (this.closed) return;
+        this.log('warn', { reason: event.reason }, logReasonOf(failure('UPSTREAM_BAD_REPLY', { reason: event.reason })));
+        this.sendFailure(failure('UPSTREAM_BAD_REPLY', { reason: event.reason }));
+        return this.close('invalid upstream reply');
+      case 'upstream-failed':
+        if (this.closed) return;
+        this.log('warn', { reason: event.reason }, logReasonOf(failure('UPSTREAM_UNREACHABLE', { reason: event.reason })));
+        // The close that follows ends the session.
+        return this.sendFailure(failure('UPSTREAM_UNREACHABLE', { reason: event.reason }));
+      case 'upstream-closed':
+        this.upstreamClosed = true;
+        return this.closeIfUpstreamGone();
+      case 'client-closed':
+        return this.close('client closed the control connection');
+      case 'idle-timeout':
+        return this.idle(event.idleMs);
+      case 'lease-acquired':
+        return this.leaseAcquired(event.publicPort);
+      case 'lease-refused':
+        return this.leaseRefused(event.failure);
+      case 'data-link-claimed':
+        return this.linkClaimed(event.linkId, event.publicPort);
+      case 'data-link-upstream-complete': {
+        const link = this.links.get(event.linkId);
+        if (link) link.upstreamComplete = true;
+        return;
+      }
+      case 'data-link-done':
+        return this.linkDone(event.linkId, event.result);
+    }
+  }
+
+  // --- client side ---------------------------------------------------------
+
+  private clientInput(inputs: readonly ClientInput[]): void {
+    if (this.closed) return;
+    for (const input of inputs) {
+      // ABOR must reach the upstream while the transfer it aborts is still running.
+      if ('command' in input && this.transfer && classifyCommand(input.command.verb) === 'abort') this.abortTransfer(input.command);
+      else this.queue.push(input);
+    }
+    this.processQueue();
+  }
+
+  private processQueue(): void {
+    while (!this.closed && this.awaiting.length === 0 && this.wait === null && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      if ('tooLong' in next) this.sendFailure(failure('COMMAND_TOO_LONG', { limit: next.tooLong }));
+      else this.handleCommand(next.command);
+    }
+  }
+
+  private handleCommand(command: FtpCommand): void {
+    this.log('debug', { command: formatCommandForLog(command) }, 'command');
+    switch (classifyCommand(command.verb)) {
+      case 'tls':
+        return this.securityCommand(command);
+      case 'active':
+        return this.sendFailure(failure('ACTIVE_MODE_UNAVAILABLE', { verb: command.verb }));
+      case 'passive':
+        // A new PASV abandons the previous data connection (RFC 959: one per transfer).
+        this.dropPassive(failure('DATA_REPLACED'));
+        return this.forward(command, { kind: 'passive', verb: command.verb === 'PASV' ? 'PASV' : 'EPSV' });
+      case 'download':
+      case 'upload':
+        if (!dataConnectionAllowed(this.protection, this.env.policy)) return this.sendFailure(failure('DATA_PROTECTION_REQUIRED'));
+        this.transfer = { command, abortRequested: false, linkId: null };
+        return this.forward(command, { kind: 'transfer', command });
+      case 'feat':
+        return this.forward(command, { kind: 'feat' });
+      default:
+        if (command.verb === 'USER') {
+          this.user = command.argument;
+          this.log('info', { user: this.user }, 'FTP login attempt');
+        }
+        return this.forward(command, { kind: 'relay' });
+    }
+  }
+
+  /** RFC 2228 / RFC 4217 commands: answered here, never relayed. */
+  private securityCommand(command: FtpCommand): void {
+    switch (command.verb) {
+      case 'PBSZ': {
+        const result = handlePbsz(this.protection, command.argument);
+        this.protection = result.state;
+        return this.send(result.reply);
+      }
+      case 'PROT': {
+        const result = handleProt(this.protection, command.argument, this.env.policy);
+        this.protection = result.state;
+        return this.send(result.reply);
+      }
+      case 'AUTH':
+        // An explicit port's plain phase would start TLS here (234, then the handshake).
+        return this.sendFailure(failure('AUTH_NOT_NEEDED'));
+      case 'CCC':
+        return this.sendFailure(failure('CCC_REFUSED'));
+      default:
+        return this.sendFailure(failure('SECURITY_MECHANISM_UNSUPPORTED', { verb: command.verb }));
+    }
+  }
+
+  private abortTransfer(command: FtpCommand): void {
+    const transfer = this.transfer!;
+    transfer.abortRequested = true;
+    const linkId = transfer.linkId ?? (this.passive.kind === 'linked' ? this.passive.linkId : null);
+    const link = linkId ? this.links.get(linkId) : undefined;
+    this.log('debug', { link: linkId, upstreamComplete: link?.upstreamComplete ?? null, done: link ? link.result !== null : null }, 'ABOR during a transfer');
+    // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
+    if (linkId && link && !link.upstreamComplete && !link.result) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
+    this.forward(command, { kind: 'relay' });
+  }
+
+  private idle(idleMs: number): void {
+    if (this.closed) return;
+    // Not idle while a transfer runs: the control connection is quiet by design then.
+    if (this.transfer) return;
+    if (this.passive.kind === 'linked' && !this.links.get(this.passive.linkId)?.result) return;
+    const cause = failure('CONTROL_IDLE', { idleMs });
+    this.log('info', { idleMs }, logReasonOf(cause));
+    this.sendFailure(cause);
+    this.close('idle timeout');
+  }
+
+  // --- upstream replies ----------------------------------------------------
+
+  private forward(command: FtpCommand, awaiting: Awaiting): void {
+    this.awaiting.push(awaiting);
+    this.effects.push({ type: 'send-upstream', data: command.raw });
+  }
+
+  private dispatchReply(reply: FtpReply): void {
+    const awaiting = this.awaiting[0];
+    if (!awaiting || isPreliminary(reply.code)) return this.send(reply.raw);
+    this.awaiting.shift();
+    this.finalReply(awaiting, reply);
+    if (!this.wait) this.processQueue();
+  }
+
+  private finalReply(awaiting: Awaiting, reply: FtpReply): void {
+    switch (awaiting.kind) {
+      case 'greeting':
+      case 'relay':
+        return this.send(reply.raw);
+      case 'feat':
+        return this.send(rewriteFeatReply(reply.code === 211 ? reply : null));
+      case 'passive':
+        return this.passiveReply(awaiting.verb, reply);
+      case 'transfer':
+        return this.transferReply(awaiting.command, reply);
+    }
+  }
+
+  private passiveReply(verb: 'PASV' | 'EPSV', reply: FtpReply): void {
+    if (reply.code !== 227 && reply.code !== 229) return this.send(reply.raw);
+    let upstreamPort: number;
+    try {
+      upstreamPort = reply.code === 227 ? parsePasvReply(reply.text).port : parseEpsvReply(reply.text).port;
+    } catch (error) {
+      const cause = failure('UPSTREAM_BAD_PASSIVE_REPLY', { reason: (error as Error).message });
+      this.log('warn', { reason: (error as Error).message }, logReasonOf(cause));
+      return this.sendFailure(cause);
+    }
+    const address = verb === 'PASV' ? this.env.pasvAddress() : null;
+    if (verb === 'PASV' && address === null) return this.sendFailure(failure('PASV_NOT_IPV4'));
+    this.wait = { kind: 'lease', verb, address, upstreamPort };
+    this.effects.push({ type: 'acquire-lease', upstreamPort, protectionLevel: this.protection.level });
+  }
+
+  private transferReply(command: FtpCommand, reply: FtpReply): void {
+    const passive = this.passive;
+    this.passive = { kind: 'none' };
+    // The passive port served this transfer; a client that never connected must not keep it.
+    if (passive.kind === 'leased') this.effects.push({ type: 'release-lease', publicPort: passive.publicPort });
+    if (passive.kind !== 'linked') {
+      this.transfer = null;
+      return this.send(reply.raw);
+    }
+    if (this.transfer) this.transfer.linkId = passive.linkId;
+    const result = this.links.get(passive.linkId)?.result;
+    if (result) this.finishTransfer(passive.linkId, command, reply, result);
+    // The completion reply must not reach the client before the data connection delivered every byte.
+    else this.wait = { kind: 'link', linkId: passive.linkId, reply, command };
+  }
+
+  private finishTransfer(linkId: string, command: FtpCommand, reply: FtpReply, result: LinkResult): void {
+    this.log(
+      'info',
+      {
+        command: command.verb,
+        path: command.argument,
+        direction: classifyCommand(command.verb),
+        bytesToClient: result.bytesToClient,
+        bytesToUpstream: result.bytesToUpstream,
+        durationMs: result.durationMs,
+        reply: reply.code,
+        ok: result.ok,
+      },
+      'transfer finished',
+    );
+    this.transfer = null;
+    this.links.delete(linkId);
+    // A failed data connection overrides "complete" and the upstream's own data-connection
+    // failure (425/426: it only saw the reset) with the reason the gateway knows.
+    if (!result.ok && (isPositiveCompletion(reply.code) || reply.code === 425 || reply.code === 426)) {
+      return this.sendFailure(failure('TRANSFER_ABORTED', { reason: result.reason }));
+    }
+    this.send(reply.raw);
+  }
+
+  /** The wait is over: the replies behind it are handled, then the queue. */
+  private resume(): void {
+    this.wait = null;
+    this.processQueue();
+    while (!this.closed && !this.wait && this.backlog.length > 0) this.dispatchReply(this.backlog.shift()!);
+    this.closeIfUpstreamGone();
+  }
+
+  /** Every reply the upstream sent before closing (QUIT's 221, a held 226) reaches the client first. */
+  private closeIfUpstreamGone(): void {
+    if (this.upstreamClosed && !this.closed && !this.wait && this.backlog.length === 0) this.close('upstream closed the control connection');
+  }
+
+  // --- leases and data links -----------------------------------------------
+
+  private leaseAcquired(publicPort: number): void {
+    const wait = this.wait;
+    if (this.closed || wait?.kind !== 'lease') {
+      this.effects.push({ type: 'release-lease', publicPort });
+      return;
+    }
+    this.passive = { kind: 'leased', publicPort };
+    this.log('debug', { publicPort, upstreamPort: wait.upstreamPort }, 'passive port leased');
+    this.send(wait.verb === 'PASV' ? formatPasvReply(wait.address!, publicPort) : formatEpsvReply(publicPort));
+    this.resume();
+  }
+
+  private leaseRefused(cause: Failure): void {
+    const wait = this.wait;
+    if (this.closed || wait?.kind !== 'lease') return;
+    this.log('warn', { error: cause.code, reason: messageOf(cause), upstreamPort: wait.upstreamPort }, logReasonOf(cause));
+    this.sendFailure(cause);
+    this.resume();
+  }
+
+  private linkClaimed(linkId: string, publicPort: number): void {
+    if (this.closed || this.passive.kind !== 'leased' || this.passive.publicPort !== publicPort) {
+      this.effects.push({ type: 'abort-link', linkId, reason: messageOf(failure('DATA_NOT_EXPECTED')) });
+      return;
+    }
+    this.passive = { kind: 'linked', linkId };
+    this.links.set(linkId, { upstreamComplete: false, result: null });
+    if (this.transfer?.abortRequested) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
+  }
+
+  private linkDone(linkId: string, result: LinkResult): void {
+    const link = this.links.get(linkId);
+    if (!link) return;
+    link.result = result;
+    this.log('info', { link: linkId, ...result }, result.ok ? 'data connection finished' : 'data connection failed');
+    const wait = this.wait;
+    if (wait?.kind === 'link' && wait.linkId === linkId) {
+      this.finishTransfer(linkId, wait.command, wait.reply, result);
+      return this.resume();
+    }
+    const inUse = (this.passive.kind === 'linked' && this.passive.linkId === linkId) || this.transfer?.linkId === linkId;
+    if (!inUse) this.links.delete(linkId);
+  }
+
+  private dropPassive(cause: Failure): void {
+    const passive = this.passive;
+    this.passive = { kind: 'none' };
+    if (passive.kind === 'leased') this.effects.push({ type: 'release-lease', publicPort: passive.publicPort });
+    if (passive.kind === 'linked' && !this.links.get(passive.linkId)?.result) this.abortLink(passive.linkId, cause);
+  }
+
+  private abortLink(linkId: string, cause: Failure): void {
+    this.effects.push({ type: 'abort-link', linkId, reason: messageOf(cause) });
+  }
+
+  // --- output --------------------------------------------------------------
+
+  private send(data: string | Buffer): void {
+    if (!this.closed) this.effects.push({ type: 'send-client', data });
+  }
+
+  private sendFailure(cause: Failure): void {
+    this.send(ftpReplyOf(cause));
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
+    this.effects.push({ type: 'log', level, fields, message });
+  }
+
+  /** The one end: the passive port is given back, a data link not yet used is cut, both connections end. */
+  private close(reason: string): void {
+    if (this.closed) return;
+    this.dropPassive(failure('DATA_SESSION_ENDED', { reason }));
+    this.closed = true;
+    this.effects.push({ type: 'close', reason });
+  }
+}
