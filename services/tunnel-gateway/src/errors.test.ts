@@ -38,6 +38,26 @@ describe('gateway error catalogue', () => {
     expect(ftpReplyOf(given)).toBe(reply);
   });
 
+  // The reasons data connections fail with (in logs and 426 replies), as they always read.
+  it.each<{ failure: Failure; message: string }>([
+    { failure: failure('DATA_ABORTED_BY_CLIENT'), message: 'client sent ABOR' },
+    { failure: failure('DATA_REPLACED'), message: 'client asked for a new passive port' },
+    { failure: failure('DATA_SESSION_ENDED', { reason: 'idle timeout' }), message: 'control session ended: idle timeout' },
+    { failure: failure('DATA_NOT_EXPECTED'), message: 'the control session no longer expects this data connection' },
+    { failure: failure('DATA_SESSION_NOT_RESUMED'), message: "the data connection did not resume the control connection's TLS session (required by policy)" },
+    { failure: failure('DATA_HANDSHAKE_FAILED', { reason: 'no cipher suite in common with the client' }), message: 'TLS handshake failed: no cipher suite in common with the client' },
+    { failure: failure('DATA_UPSTREAM_CONNECT_TIMEOUT', { port: 3004 }), message: 'upstream data port 3004 did not accept in time' },
+    { failure: failure('DATA_UPSTREAM_ERROR', { reason: 'read ECONNRESET' }), message: 'upstream data connection: read ECONNRESET' },
+    { failure: failure('DATA_UPSTREAM_CLOSED_EARLY'), message: 'upstream closed the data connection before the transfer ended' },
+    { failure: failure('DATA_CLIENT_ERROR', { reason: 'read ECONNRESET' }), message: 'client data connection: read ECONNRESET' },
+    { failure: failure('DATA_CLIENT_CLOSED_EARLY'), message: 'client closed the data connection before the transfer ended' },
+    { failure: failure('DATA_STALLED', { idleMs: 5000 }), message: 'data connection stalled for 5000 ms' },
+    { failure: failure('DATA_NO_LEASE', { port: 4004 }), message: 'no passive lease for port 4004' },
+    { failure: failure('DATA_WRONG_CLIENT', { port: 4004, expected: '192.0.2.1', actual: '192.0.2.2' }), message: 'port 4004 is leased to 192.0.2.1, not to 192.0.2.2' },
+  ])('data connection: $failure.code', ({ failure: given, message }) => {
+    expect(messageOf(given)).toBe(message);
+  });
+
   it('POOL_EXHAUSTED means only a full pool: a disabled passive mode and a port outside the range have codes of their own', () => {
     const codes = new Set([failure('PASSIVE_DISABLED').code, failure('PASSIVE_PORT_OUTSIDE_RANGE', { upstreamPort: 1, range: '2-3' }).code, failure('POOL_EXHAUSTED', { range: '2-3' }).code]);
     expect(codes.size).toBe(3);

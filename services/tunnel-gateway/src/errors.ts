@@ -147,6 +147,34 @@ export const gatewayErrors = {
     log: 'data connection abandoned',
     message: ({ reason }) => `control session ended: ${reason}`,
   }),
+  DATA_HANDSHAKE_FAILED: entry<{ reason: string }>({
+    log: 'data connection failed',
+    message: ({ reason }) => `TLS handshake failed: ${reason}`,
+  }),
+  DATA_UPSTREAM_CONNECT_TIMEOUT: entry<{ port: number }>({
+    log: 'data connection failed',
+    message: ({ port }) => `upstream data port ${port} did not accept in time`,
+  }),
+  DATA_UPSTREAM_ERROR: entry<{ reason: string }>({
+    log: 'data connection failed',
+    message: ({ reason }) => `upstream data connection: ${reason}`,
+  }),
+  DATA_UPSTREAM_CLOSED_EARLY: entry({
+    log: 'data connection failed',
+    message: () => 'upstream closed the data connection before the transfer ended',
+  }),
+  DATA_CLIENT_ERROR: entry<{ reason: string }>({
+    log: 'data connection failed',
+    message: ({ reason }) => `client data connection: ${reason}`,
+  }),
+  DATA_CLIENT_CLOSED_EARLY: entry({
+    log: 'data connection failed',
+    message: () => 'client closed the data connection before the transfer ended',
+  }),
+  DATA_STALLED: entry<{ idleMs: number }>({
+    log: 'data connection failed',
+    message: ({ idleMs }) => `data connection stalled for ${idleMs} ms`,
+  }),
 
   // --- HTTPS -------------------------------------------------------------------------------------
   HTTP_HEAD_TIMEOUT: entry<{ limitMs: number }>({

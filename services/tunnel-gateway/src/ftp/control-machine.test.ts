@@ -1,5 +1,5 @@
 import { CommandSplitter, ReplyParser, type FtpCommand } from '@st/ftp-protocol';
-import { failure, type Failure } from '../errors.js';
+import { failure, messageOf, type Failure } from '../errors.js';
 import { initialControlState, step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-machine.js';
 
 // --- events, written the way they appear on the wire ------------------------
@@ -42,7 +42,7 @@ function summary(effect: ControlEffect): string | null {
     case 'release-lease':
       return `release lease ${effect.publicPort}`;
     case 'abort-link':
-      return `abort ${effect.linkId}: ${effect.reason}`;
+      return `abort ${effect.linkId}: ${messageOf(effect.cause)}`;
     case 'close':
       return `close: ${effect.reason}`;
     case 'log':

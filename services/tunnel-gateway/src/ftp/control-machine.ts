@@ -53,6 +53,7 @@ import { failure, ftpReplyOf, logReasonOf, messageOf, type Failure } from '../er
 export interface LinkResult {
   ok: boolean;
   reason?: string;
+  error?: Failure['code'];
   bytesToClient: number;
   bytesToUpstream: number;
   durationMs: number;
@@ -83,7 +84,7 @@ export type ControlEffect =
   | { type: 'send-upstream'; data: Buffer }
   | { type: 'acquire-lease'; upstreamPort: number; protectionLevel: ProtectionState['level'] }
   | { type: 'release-lease'; publicPort: number }
-  | { type: 'abort-link'; linkId: string; reason: string }
+  | { type: 'abort-link'; linkId: string; cause: Failure }
   /** End both connections (after what was sent), whatever the reason. */
   | { type: 'close'; reason: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; fields: Record<string, unknown>; message: string };
@@ -472,7 +473,7 @@ class Draft {
 
   private linkClaimed(linkId: string, publicPort: number): void {
     if (this.closed || this.passive.kind !== 'leased' || this.passive.publicPort !== publicPort) {
-      this.effects.push({ type: 'abort-link', linkId, reason: messageOf(failure('DATA_NOT_EXPECTED')) });
+      this.abortLink(linkId, failure('DATA_NOT_EXPECTED'));
       return;
     }
     this.passive = { kind: 'linked', linkId };
@@ -502,7 +503,7 @@ class Draft {
   }
 
   private abortLink(linkId: string, cause: Failure): void {
-    this.effects.push({ type: 'abort-link', linkId, reason: messageOf(cause) });
+    this.effects.push({ type: 'abort-link', linkId, cause });
   }
 
   // --- output --------------------------------------------------------------

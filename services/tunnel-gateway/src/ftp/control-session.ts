@@ -147,7 +147,7 @@ export class FtpControlSession implements DataLinkOwner {
         this.context.passivePorts.releasePending(effect.publicPort, this.id).catch(() => undefined);
         return;
       case 'abort-link':
-        this.links.get(effect.linkId)?.abort(effect.reason);
+        this.links.get(effect.linkId)?.abort(effect.cause);
         // A link this process does not hold (claimed too late, or elsewhere) has nothing to abort here.
         return;
       case 'close':

@@ -1,11 +1,14 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
+import { failure, messageOf, type Failure, type GatewayErrorCode } from '../errors.js';
 import { connectWithPooledReads, upstreamReadBuffers } from '../read-buffer-pool.js';
 
 export interface DataLinkResult {
   ok: boolean;
   /** Why the link failed, for the log and the 426 reply. */
   reason?: string;
+  /** The catalogue code of that failure. */
+  error?: GatewayErrorCode;
   bytesToClient: number;
   bytesToUpstream: number;
   durationMs: number;
@@ -61,7 +64,7 @@ export class DataLink extends EventEmitter {
   private upstreamFlushed = false;
   private clientClosed = false;
   private upstreamClosed = false;
-  private failure: string | null = null;
+  private failure: Failure | null = null;
   private finished = false;
   private released = false;
   private resolveDone!: (result: DataLinkResult) => void;
@@ -91,7 +94,7 @@ export class DataLink extends EventEmitter {
       upstreamConnected: this.upstreamConnected,
       upstreamEnded: this.upstreamEnded,
       upstreamClosed: this.upstreamClosed,
-      failure: this.failure,
+      failure: this.failure?.code ?? null,
     };
   }
 
@@ -120,11 +123,11 @@ export class DataLink extends EventEmitter {
     });
     client.on('error', (error: Error) => {
       // A reset after the client's clean end, or after it was sent every byte and our close_notify, loses nothing.
-      if (!this.clientEnded && !this.clientFlushed) this.fail(`client data connection: ${error.message}`);
+      if (!this.clientEnded && !this.clientFlushed) this.fail(failure('DATA_CLIENT_ERROR', { reason: error.message }));
     });
     client.on('close', () => {
       this.clientClosed = true;
-      if (!this.clientEnded && !this.clientFlushed) this.fail('client closed the data connection before the transfer ended');
+      if (!this.clientEnded && !this.clientFlushed) this.fail(failure('DATA_CLIENT_CLOSED_EARLY'));
       this.maybeClosed();
     });
     if (this.upstreamEnded) this.endClient();
@@ -137,9 +140,9 @@ export class DataLink extends EventEmitter {
   }
 
   /** Tears the link down at once (ABOR, session end, refused by policy): both sides are reset. */
-  abort(reason: string): void {
+  abort(cause: Failure): void {
     if (this.finished) return;
-    this.fail(reason);
+    this.fail(cause);
   }
 
   private connectUpstream(): net.Socket {
@@ -149,7 +152,7 @@ export class DataLink extends EventEmitter {
     );
     upstream.pause();
     const connectTimer = setTimeout(
-      () => this.fail(`upstream data port ${this.options.upstreamPort} did not accept in time`),
+      () => this.fail(failure('DATA_UPSTREAM_CONNECT_TIMEOUT', { port: this.options.upstreamPort })),
       this.options.connectTimeoutMs,
     );
     upstream.once('connect', () => {
@@ -164,12 +167,12 @@ export class DataLink extends EventEmitter {
     });
     upstream.on('error', (error: Error) => {
       clearTimeout(connectTimer);
-      if (!this.upstreamEnded && !this.upstreamFlushed) this.fail(`upstream data connection: ${error.message}`);
+      if (!this.upstreamEnded && !this.upstreamFlushed) this.fail(failure('DATA_UPSTREAM_ERROR', { reason: error.message }));
     });
     upstream.on('close', () => {
       clearTimeout(connectTimer);
       this.upstreamClosed = true;
-      if (!this.upstreamEnded && !this.upstreamFlushed) this.fail('upstream closed the data connection before the transfer ended');
+      if (!this.upstreamEnded && !this.upstreamFlushed) this.fail(failure('DATA_UPSTREAM_CLOSED_EARLY'));
       this.maybeClosed();
     });
     return upstream;
@@ -211,14 +214,14 @@ export class DataLink extends EventEmitter {
       const total = this.bytesToClient + this.bytesToUpstream;
       idleFor = total === lastTotal ? idleFor + period : 0;
       lastTotal = total;
-      if (idleFor >= this.options.idleTimeoutMs) this.fail(`data connection stalled for ${this.options.idleTimeoutMs} ms`);
+      if (idleFor >= this.options.idleTimeoutMs) this.fail(failure('DATA_STALLED', { idleMs: this.options.idleTimeoutMs }));
     }, period);
     this.idleTimer.unref();
   }
 
-  private fail(reason: string): void {
+  private fail(cause: Failure): void {
     if (this.finished) return;
-    this.failure = reason;
+    this.failure = cause;
     // Reset, not end: the peer must see an error, not a clean end of a truncated stream.
     if (this.clientRaw) resetSocket(this.clientRaw);
     this.client?.destroy();
@@ -236,7 +239,7 @@ export class DataLink extends EventEmitter {
       bytesToClient: this.bytesToClient,
       bytesToUpstream: this.bytesToUpstream,
       durationMs: Date.now() - this.startedAt,
-      ...(this.failure !== null ? { reason: this.failure } : {}),
+      ...(this.failure !== null ? { reason: messageOf(this.failure), error: this.failure.code } : {}),
     };
     this.resolveDone(result);
     this.emit('done', result);

@@ -100,7 +100,7 @@ export class PassiveDataListeners {
         admit: (connection) => this.admit(connection),
         onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),
         onPlain: (socket, _connection, admitted) => admitted.link.attachClient(socket, socket),
-        onHandshakeFailed: (_connection, admitted, reason) => admitted.link.abort(`TLS handshake failed: ${reason}`),
+        onHandshakeFailed: (_connection, admitted, reason) => admitted.link.abort(failure('DATA_HANDSHAKE_FAILED', { reason })),
       },
     });
   }
@@ -147,7 +147,7 @@ export class PassiveDataListeners {
     socket.on('error', () => undefined);
     if (this.context.portMap().tls.requireSessionReuse && !resumed) {
       log.warn({ client: connection.remoteAddress }, logReasonOf(notResumed));
-      link.abort(messageOf(notResumed));
+      link.abort(notResumed);
       return;
     }
     log.info({ tls: socket.getProtocol(), cipher: socket.getCipher()?.name, resumed }, 'data connection secured');
