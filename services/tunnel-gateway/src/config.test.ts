@@ -1,7 +1,7 @@
 import { gatewaySettingsFromEnv } from './config.js';
 import type { GatewayEnv } from './env.js';
 
-const env = (vars: Record<string, string>, secrets: GatewayEnv['secrets'] = { serviceToken: 'service-token' }, secretProblems: string[] = []): GatewayEnv => ({
+const env = (vars: Record<string, string | undefined>, secrets: GatewayEnv['secrets'] = { serviceToken: 'service-token' }, secretProblems: string[] = []): GatewayEnv => ({
   vars,
   secrets,
   secretProblems,
