@@ -56,6 +56,11 @@ export class Gateway {
   async stop(): Promise<void> {
     await this.sync.stop();
     await this.reconciler.closeAll();
+    // Leases of the connections just closed are given back before Redis goes, not left to their TTL.
+    const { registry, dataPorts, passivePorts } = this.context;
+    const deadline = Date.now() + 2000;
+    while ((registry.size > 0 || dataPorts.openLinks > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    await passivePorts.settle(2000);
     await this.healthServer?.close();
     this.context.redis.disconnect();
   }

@@ -41,6 +41,8 @@ interface PortEntry {
  */
 export class PassiveDataListeners {
   private readonly ports = new Map<string, PortEntry>();
+  /** Data links of this process that have not closed (their leases are released on close). */
+  private readonly links = new Set<DataLink>();
   private readonly logger: Logger;
 
   constructor(private readonly context: PassiveDataContext) {
@@ -50,6 +52,11 @@ export class PassiveDataListeners {
   /** Ports with an open socket (for status and tests). */
   get openPorts(): number[] {
     return [...this.ports.keys()].map((key) => Number(key.slice(key.lastIndexOf('|') + 1))).sort((a, b) => a - b);
+  }
+
+  /** Data links of this process not yet closed. */
+  get openLinks(): number {
+    return this.links.size;
   }
 
   /**
@@ -129,7 +136,9 @@ export class PassiveDataListeners {
       connectTimeoutMs: portMap.timeouts.handshakeMs,
       lingerMs,
     });
+    this.links.add(link);
     link.once('closed', () => {
+      this.links.delete(link);
       active.release().catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
     const session = this.context.registry.get(lease.sessionId);

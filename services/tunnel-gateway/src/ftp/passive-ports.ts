@@ -133,6 +133,7 @@ export class ActiveLease {
     private readonly redis: Redis,
     readonly key: string,
     private readonly ttlMs: number,
+    private readonly track: <T>(operation: Promise<T>) => Promise<T> = (operation) => operation,
   ) {
     this.timer = setInterval(() => {
       this.redis.pexpire(this.key, this.ttlMs).catch(() => undefined);
@@ -145,15 +146,39 @@ export class ActiveLease {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    await this.redis.del(this.key);
+    await this.track(this.redis.del(this.key));
   }
 }
 
 export class PassivePorts {
+  /** Releases under way: a stopping gateway lets them finish before it lets Redis go. */
+  private readonly releasing = new Set<Promise<unknown>>();
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {}
+
+  /** Resolves once every release under way has finished, or after timeoutMs. */
+  async settle(timeoutMs: number): Promise<void> {
+    if (this.releasing.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.releasing]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private track<T>(operation: Promise<T>): Promise<T> {
+    this.releasing.add(operation);
+    const forget = () => this.releasing.delete(operation);
+    operation.then(forget, forget);
+    return operation;
+  }
 
   pendingKey(publicPort: number): string {
     return `${this.prefix}lease:${publicPort}`;
@@ -211,7 +236,7 @@ export class PassivePorts {
         status: 'claimed',
         lease,
         protection: dataProtection(lease.encryptData ? 'P' : 'C', portMap.tls),
-        active: new ActiveLease(this.redis, activeKey, ttlMs),
+        active: new ActiveLease(this.redis, activeKey, ttlMs, (operation) => this.track(operation)),
       };
     }
     if (result[0] === 'wrong-client') {
@@ -222,7 +247,7 @@ export class PassivePorts {
 
   /** A pending lease the session no longer needs; one that another session took meanwhile is left alone. */
   async releasePending(publicPort: number, sessionId: string): Promise<void> {
-    await this.redis.eval(releaseOwnScript, 1, this.pendingKey(publicPort), sessionId);
+    await this.track(this.redis.eval(releaseOwnScript, 1, this.pendingKey(publicPort), sessionId));
   }
 
   private async store<T>(operation: () => Promise<T>): Promise<T> {
