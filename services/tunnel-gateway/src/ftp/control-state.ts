@@ -1,0 +1,116 @@
+import { initialProtection, type DataProtectionPolicy, type FtpCommand, type FtpReply, type ProtectionState } from '@st/ftp-protocol';
+import type { Failure } from '../errors.js';
+
+/** The FTP control session's events, effects and state (control-machine.ts holds the rules). */
+
+/** How a data link ended (DataLink's result). */
+export interface LinkResult {
+  ok: boolean;
+  reason?: string;
+  error?: Failure['code'];
+  bytesToClient: number;
+  bytesToUpstream: number;
+  durationMs: number;
+}
+
+/** One command line from the client, or a line over the length limit. */
+export type ClientInput = { command: FtpCommand } | { tooLong: number };
+
+export type ControlEvent =
+  /** The commands of one chunk from the client, in order. */
+  | { type: 'client-input'; inputs: readonly ClientInput[] }
+  | { type: 'upstream-reply'; reply: FtpReply }
+  | { type: 'upstream-reply-invalid'; reason: string }
+  | { type: 'upstream-failed'; reason: string }
+  | { type: 'upstream-closed' }
+  | { type: 'client-closed' }
+  | { type: 'idle-timeout'; idleMs: number }
+  | { type: 'lease-acquired'; publicPort: number }
+  | { type: 'lease-refused'; failure: Failure }
+  /** The client's data connection claimed a lease of this session. */
+  | { type: 'data-link-claimed'; linkId: string; publicPort: number }
+  /** The upstream side of the link ended cleanly: an ABOR has nothing left to stop. */
+  | { type: 'data-link-upstream-complete'; linkId: string }
+  | { type: 'data-link-done'; linkId: string; result: LinkResult };
+
+export type ControlEffect =
+  | { type: 'send-client'; data: string | Buffer }
+  | { type: 'send-upstream'; data: Buffer }
+  | { type: 'acquire-lease'; upstreamPort: number; protectionLevel: ProtectionState['level'] }
+  | { type: 'release-lease'; publicPort: number }
+  | { type: 'abort-link'; linkId: string; cause: Failure }
+  /** End both connections (after what was sent), whatever the reason. */
+  | { type: 'close'; reason: string }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; fields: Record<string, unknown>; message: string };
+
+/** What the wrapper knows at the moment of a step. */
+export interface ControlEnv {
+  policy: DataProtectionPolicy;
+  /** The IPv4 address a 227 announces (the configured public one, or where the client reached us); null when there is none. */
+  pasvAddress: () => string | null;
+}
+
+/** What the upstream's next final reply answers. */
+export type Awaiting =
+  | { kind: 'greeting' }
+  | { kind: 'relay' }
+  | { kind: 'feat' }
+  | { kind: 'passive'; verb: 'PASV' | 'EPSV' }
+  | { kind: 'transfer'; command: FtpCommand };
+
+/** A final reply the session cannot pass on yet. */
+export type Wait =
+  | { kind: 'lease'; verb: 'PASV' | 'EPSV'; address: string | null; upstreamPort: number }
+  | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand };
+
+export type Passive = { kind: 'none' } | { kind: 'leased'; publicPort: number } | { kind: 'linked'; linkId: string };
+
+export interface LinkState {
+  upstreamComplete: boolean;
+  result: LinkResult | null;
+}
+
+export interface Transfer {
+  command: FtpCommand;
+  /** Set by ABOR: a data connection that arrives late is torn down too. */
+  abortRequested: boolean;
+  /** The data link whose end the final reply waits for, once that reply came. */
+  linkId: string | null;
+}
+
+export interface ControlState {
+  /**
+   * The control connection's protection. Implicit FTPS is TLS from the first
+   * byte; an explicit port would start 'plain' and turn 'tls' on AUTH TLS.
+   */
+  readonly channel: 'implicit-tls';
+  readonly queue: readonly ClientInput[];
+  readonly awaiting: readonly Awaiting[];
+  readonly wait: Wait | null;
+  /** Replies that came while one waits. */
+  readonly backlog: readonly FtpReply[];
+  readonly protection: ProtectionState;
+  readonly passive: Passive;
+  /** The transfer command in flight, from sending it until its final reply went to the client. */
+  readonly transfer: Readonly<Transfer> | null;
+  readonly links: ReadonlyMap<string, Readonly<LinkState>>;
+  readonly upstreamClosed: boolean;
+  readonly closed: boolean;
+  readonly user: string | null;
+}
+
+/** A new session: the upstream's greeting is the first reply it waits for. */
+export const initialControlState: ControlState = Object.freeze<ControlState>({
+  channel: 'implicit-tls',
+  queue: [],
+  awaiting: [{ kind: 'greeting' }],
+  wait: null,
+  backlog: [],
+  protection: initialProtection,
+  passive: { kind: 'none' },
+  transfer: null,
+  links: new Map(),
+  upstreamClosed: false,
+  closed: false,
+  user: null,
+});
