@@ -111,7 +111,7 @@ export function mergeReplicas(probed: ReplicaView[], reported: ReportedReplica[]
 export async function collectOverview(backends: Backends, gatewayHealthUrls: readonly string[]) {
   const [settings, ports, certificates, gatewaysReport, ...healthAnswers] = await Promise.all([
     backends.json<{ version: number; settings: { tunnelEnabled: boolean; public: { address: string | null } } }>('config', configApi.settings),
-    backends.json<unknown>('config', configApi.publicPorts),
+    backends.json<unknown>('config', configApi.portMap),
     backends.json<{ activeId: string | null; active: unknown; certificates: Array<Record<string, unknown>> }>('cert', certApi.certificates),
     backends.json<{ gateways?: ReportedReplica[]; replicas?: ReportedReplica[] }>('config', '/gateways'),
     health(`${backends.url('config')}${healthApi.ready}`),
@@ -133,7 +133,7 @@ export async function collectOverview(backends: Backends, gatewayHealthUrls: rea
   return {
     generatedAt: new Date().toISOString(),
     settings: 'body' in settings ? { version: settings.body.version, tunnelEnabled: settings.body.settings.tunnelEnabled, publicAddress: settings.body.settings.public.address } : { error: settings.error },
-    ports: 'body' in ports ? ports.body : { error: ports.error },
+    portMap: 'body' in ports ? ports.body : { error: ports.error },
     certificate: 'body' in certificates ? { active, summary: certificates.body.active } : { error: certificates.error },
     services,
     replicas: mergeReplicas(probed, Array.isArray(reported) ? reported : []),

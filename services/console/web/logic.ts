@@ -162,6 +162,11 @@ export function fieldFor(settingsField: string): keyof SettingsForm | undefined 
   return undefined;
 }
 
+/** Settings fields a config-service message names besides its own ("collides with public.httpsPort (…)"). */
+export function relatedFields(message: string): string[] {
+  return [...message.matchAll(/(?:collides with|overlaps) ((?:upstream|public|tls)\.[A-Za-z.]+[A-Za-z])/g)].map((match) => match[1]!);
+}
+
 /**
  * The form as a JSON merge patch, plus the problems that can be seen before
  * asking config-service (a port that is not a number). Every field is sent:

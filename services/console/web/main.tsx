@@ -86,7 +86,10 @@ function Console({ session, onSignOut }: { session: SessionInfo; onSignOut(): vo
     <>
       <header class="topbar">
         <div class="brand">
-          <span class="logo" aria-hidden="true">🔒</span>
+          <svg class="logo" viewBox="0 0 24 24" width="24" height="24" aria-hidden="true">
+            <rect x="4" y="10" width="16" height="11" rx="2" fill="#ffbf47" />
+            <path d="M8 10V7a4 4 0 0 1 8 0v3" fill="none" stroke="#ffbf47" stroke-width="2.2" />
+          </svg>
           <div>
             <div class="title">Secure Transfers</div>
             <div class="subtitle">SSL Setup</div>

@@ -14,16 +14,16 @@ interface Replica {
   lastSeen: string | null;
 }
 
-interface PortRow {
-  listenerId: string;
+interface ListenerRow {
+  id: string;
   protocol: string;
+  tlsMode: string;
   ports: { from: number; to: number };
-  purpose: string;
 }
 
 interface Overview {
   settings: { version: number; tunnelEnabled: boolean; publicAddress: string | null } | { error: string };
-  ports: { version: number; tunnelEnabled: boolean; ports: PortRow[] } | { error: string };
+  portMap: { version: number; tunnelEnabled: boolean; listeners: ListenerRow[] } | { error: string };
   certificate: { active: { id: string; subject: string; notAfter: string; subjectAltNames?: string[]; expiry?: { daysLeft: number; state: string } } | null; summary: { daysLeft: number; state: string } | null } | { error: string };
   services: Array<{ name: string; state: string; detail: string }>;
   replicas: Replica[];
@@ -65,11 +65,12 @@ export function OverviewTab({ readOnly }: { readOnly: boolean }) {
   const certificate = 'error' in overview.certificate ? null : overview.certificate;
   const expiry = certificate?.summary ? expiryWords(certificate.summary.daysLeft, certificate.summary.state) : null;
   const host = settings?.publicAddress || location.hostname;
-  const ports = 'error' in overview.ports ? [] : overview.ports.ports;
-  const https = ports.find((row) => row.protocol === 'http');
-  const ftps = ports.find((row) => row.protocol === 'ftp-control');
-  const explicit = ports.find((row) => row.protocol === 'ftp-control' && /explicit/i.test(row.purpose));
-  const data = ports.find((row) => row.protocol === 'ftp-data');
+  // What clients use is what the gateways open: nothing while the tunnel is stopped.
+  const listeners = 'error' in overview.portMap || !overview.portMap.tunnelEnabled ? [] : overview.portMap.listeners;
+  const https = listeners.find((row) => row.protocol === 'http');
+  const ftps = listeners.find((row) => row.protocol === 'ftp-control' && row.tlsMode === 'implicit');
+  const explicit = listeners.find((row) => row.protocol === 'ftp-control' && row.tlsMode === 'explicit');
+  const data = listeners.find((row) => row.protocol === 'ftp-data');
 
   return (
     <div class="grid">

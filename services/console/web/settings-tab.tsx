@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, errorText } from './api.js';
-import { fieldFor, formFromSettings, mappingRows, patchFromForm, rangeText, valueText, type PortMapView, type SettingsDocument, type SettingsForm } from './logic.js';
+import { fieldFor, formFromSettings, relatedFields, mappingRows, patchFromForm, rangeText, valueText, type PortMapView, type SettingsDocument, type SettingsForm } from './logic.js';
 import { Badge, describedBy, Field, Notice, Panel, shortTime } from './ui.js';
 
 interface Change {
@@ -120,9 +120,10 @@ export function SettingsTab({ readOnly }: { readOnly: boolean }) {
       setPreview(null);
       const details = answer.error?.details as { errors?: Problem[]; warnings?: Problem[] } | undefined;
       for (const item of details?.errors ?? []) {
-        const field = fieldFor(item.field);
-        if (field) fieldProblems[field] = fieldProblems[field] ? `${fieldProblems[field]}; ${item.message}` : item.message;
-        else others.push(`${item.field}: ${item.message}`);
+        // A collision is shown at both fields: the one named and the one it collides with.
+        const fields = [fieldFor(item.field), ...relatedFields(item.message).map(fieldFor)].filter((field): field is keyof SettingsForm => field !== undefined);
+        for (const field of new Set(fields)) fieldProblems[field] = fieldProblems[field] ? `${fieldProblems[field]}; ${item.message}` : item.message;
+        if (fields.length === 0) others.push(`${item.field}: ${item.message}`);
       }
       setWarnings(details?.warnings ?? []);
       if (!details?.errors) others.push(errorText(answer.error));
