@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { connect } from 'amqplib';
 import { destination } from 'pino';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
 import { createConsoleService, type ConsoleService } from '@st/console';
 import { createLogService, type LogService } from '@st/log-service';
 import { closeLogger, createLogger, type Logger } from '@st/logging';
@@ -28,7 +29,9 @@ export interface ConsoleStack {
   consoleUrl: string;
   consoleLogger: Logger;
   browser: BrowserContext;
-  /** A new page at 1280×800 on the console, not signed in. */
+  /** fetch() against the console, trusting the certificate it serves (the stack's). */
+  consoleFetch(path: string, init?: UndiciRequestInit): ReturnType<typeof undiciFetch>;
+  /** A new page at 1280×800 on the console, signed out (the context's cookies are cleared, so earlier pages are signed out too). */
   newPage(): Promise<Page>;
   /** Signs a page in through the sign-in form. */
   signIn(page: Page, secret: string, name?: string): Promise<void>;
@@ -83,6 +86,7 @@ export async function startConsoleStack(options: StackOptions = {}): Promise<Con
   });
   const consoleUrl = (await consoleService.start()).url;
 
+  const trusting = new Agent({ connect: { ca: stack.caPem } });
   const profile = await mkdtemp(join(tmpdir(), 'st-chromium-'));
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
@@ -103,7 +107,9 @@ export async function startConsoleStack(options: StackOptions = {}): Promise<Con
     consoleUrl,
     consoleLogger,
     browser,
+    consoleFetch: (path, init = {}) => undiciFetch(`${consoleUrl}${path}`, { ...init, dispatcher: trusting }),
     async newPage() {
+      await browser.clearCookies();
       const page = await browser.newPage();
       await page.setViewportSize({ width: 1280, height: 800 });
       await page.goto(`${consoleUrl}/`);
@@ -120,6 +126,7 @@ export async function startConsoleStack(options: StackOptions = {}): Promise<Con
     },
     async stop() {
       await browser.close().catch(() => undefined);
+      await trusting.close().catch(() => undefined);
       await rm(profile, { recursive: true, force: true });
       await consoleService.stop().catch(() => undefined);
       await closeLogger(consoleLogger).catch(() => undefined);
