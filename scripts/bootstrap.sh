@@ -16,9 +16,9 @@ fi
 # (vsftpd also of the demo); curl and lftp are clients written by others;
 # openssl checks certificates. stunnel4, nftables, iptables and ufw check
 # config-service's renderings (ufw is installed inactive; the tests only use
-# its --dry-run).
+# its --dry-run). chromium runs the console's browser tests (driven by playwright-core).
 missing=()
-for pkg in vsftpd curl openssl lftp stunnel4 nftables iptables ufw; do
+for pkg in vsftpd curl openssl lftp stunnel4 nftables iptables ufw chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi

@@ -64,6 +64,8 @@ run log-service node services/log-service/dist/main.js
 run config-service node services/config-service/dist/main.js
 run cert-service node services/cert-service/dist/main.js
 run tunnel-gateway node services/tunnel-gateway/dist/main.js
+export CONSOLE_PORT=${CONSOLE_PORT:-7005} LOG_SERVICE_URL=http://127.0.0.1:$LOG_SERVICE_PORT GATEWAY_HEALTH_URLS=http://127.0.0.1:$GATEWAY_HEALTH_PORT
+run console node services/console/dist/main.js
 
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$GATEWAY_HEALTH_PORT/health/ready" >/dev/null 2>&1; then ready=1; break; fi
@@ -88,6 +90,8 @@ The certificate is self-signed ($cert). Try:
   lftp -e 'set ssl:ca-file $cert; ls; bye' ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT
 Logs through the API (operator token):
   curl -H "Authorization: Bearer \$(cat $OPERATOR_TOKEN_FILE)" 'http://127.0.0.1:$LOG_SERVICE_PORT/logs?service=tunnel-gateway&limit=20'
+Console: https://127.0.0.1:$CONSOLE_PORT/
+  sign in with the admin token in $ADMIN_TOKEN_FILE (operator, read-only: $OPERATOR_TOKEN_FILE)
 Admin token: $ADMIN_TOKEN_FILE   Process output: $data/logs/
 Press Ctrl-C to stop.
 MSG
