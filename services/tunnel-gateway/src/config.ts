@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { certificateBundleSchema, portMapSchema, tokenEnv } from '@st/contracts';
-import { readSecret } from '@st/service-kit';
+import { apiBindHost, readSecret } from '@st/service-kit';
 import { ServiceStateSource, StaticStateSource, type StateSource } from './gateway-state.js';
 
 export interface GatewayEnvConfig {
@@ -69,7 +69,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     cacheDir: env.GATEWAY_CACHE_DIR ?? './.data/tunnel-gateway',
     source,
     sourceDescription,
-    health: { host: env.GATEWAY_HEALTH_HOST ?? '0.0.0.0', port: intFrom(env, 'GATEWAY_HEALTH_PORT', 7003) },
+    health: { host: apiBindHost(env, 'GATEWAY_HEALTH_HOST'), port: intFrom(env, 'GATEWAY_HEALTH_PORT', 7003) },
     ...(ticketKeyHex ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
     refreshIntervalMs: intFrom(env, 'GATEWAY_REFRESH_INTERVAL_MS', 60_000),
     ...(env.AMQP_URL ? { amqpUrl: env.AMQP_URL } : {}),
