@@ -45,8 +45,10 @@ async function main(): Promise<void> {
     logger.info('demo upstream stopped');
     process.exit(exitCode);
   };
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  // Handlers stay installed: a second signal (a process group's, then the parent's) must not cut the stop short,
+  // which would leave vsftpd and its login behind.
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
 
   try {
     ftp = await startVsftpd({
