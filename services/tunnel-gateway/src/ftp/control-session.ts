@@ -28,6 +28,7 @@ import {
 } from '@st/ftp-protocol';
 import type { DataLink } from './data-link.js';
 import { LeaseError, type LeaseStore, type PassiveLease } from './lease-store.js';
+import { loginOutcome } from './login-outcome.js';
 import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 
@@ -72,6 +73,8 @@ interface PassiveState {
  */
 export class FtpControlSession implements DataLinkOwner {
   readonly id = `ses_${randomBytes(8).toString('hex')}`;
+  /** This control connection, as `conn` in its records (each data connection has its own). */
+  readonly conn = `ctl_${randomBytes(8).toString('hex')}`;
   private readonly logger: Logger;
   private readonly upstream: net.Socket;
   private readonly commands: CommandSplitter;
@@ -92,7 +95,7 @@ export class FtpControlSession implements DataLinkOwner {
     private readonly context: ControlSessionContext,
   ) {
     const portMap = context.portMap();
-    this.logger = context.logger.child({ session: this.id });
+    this.logger = context.logger.child({ session: this.id, conn: this.conn });
     this.commands = new CommandSplitter(portMap.limits.maxCommandLength);
     context.registry.add(this);
     this.logger.info(
@@ -193,8 +196,20 @@ export class FtpControlSession implements DataLinkOwner {
           this.user = command.argument;
           this.logger.info({ user: this.user }, 'FTP login attempt');
         }
-        return this.forward(command, (reply) => this.send(reply.raw));
+        return this.forward(command, (reply) => {
+          this.logLoginOutcome(command.verb, reply);
+          this.send(reply.raw);
+        });
     }
+  }
+
+  /** Who logged in, or failed to, from where: what an operator (or fail2ban) needs to see guessing. Never the password. */
+  private logLoginOutcome(verb: string, reply: FtpReply): void {
+    const outcome = loginOutcome(verb, reply.code);
+    if (!outcome) return;
+    const fields = { user: this.user, client: this.connection.remoteAddress, clientPort: this.connection.remotePort, outcome, reply: reply.code };
+    if (outcome === 'succeeded') this.logger.info(fields, 'FTP login succeeded');
+    else this.logger.warn(fields, 'FTP login failed');
   }
 
   private handleSecurityCommand(command: FtpCommand, policy: PortMap['tls']): void {
