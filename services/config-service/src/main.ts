@@ -36,7 +36,11 @@ async function main(): Promise<void> {
   if (!loaded.ok) fail(loaded.errors.map((problem) => `invalid setting ${formatProblem(problem)}`));
   for (const warning of loaded.warnings) logger.warn({ field: warning.field }, warning.message);
 
-  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl });
+  const waitText = env.GATEWAY_REPORT_WAIT_MS?.trim() || '3000';
+  const gatewayWait = parseInteger(waitText);
+  if (!gatewayWait.ok || gatewayWait.value < 0 || gatewayWait.value > 60_000) fail([`GATEWAY_REPORT_WAIT_MS: "${waitText}" is not a number of milliseconds from 0 to 60000`]);
+
+  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, gatewayWaitMs: gatewayWait.value });
   await service.start();
   stopOnSignals(service, logger);
 }

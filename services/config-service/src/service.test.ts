@@ -140,7 +140,7 @@ describe('config-service API: reading', () => {
 
   it.each([
     { path: healthApi.live, body: { status: 'ok' } },
-    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: 0 } },
+    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: 0, gateways: { applied: 0, failed: 0, pending: 0 } } },
   ])('answers $path without a token', async ({ path, body }) => {
     const reply = await api('GET', path, undefined, null);
     expect(reply.status).toBe(200);

@@ -14,7 +14,13 @@ export interface GatewayEnvConfig {
   health: { host: string; port: number };
   ticketKeys?: Buffer;
   refreshIntervalMs: number;
+  heartbeatMs: number;
   amqpUrl?: string;
+}
+
+/** One id per gateway process: two processes on one host (or a restarted one) never report as the same replica. */
+export function replicaIdFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  return env.REPLICA_ID?.trim() || `${hostname()}-${process.pid}`;
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -63,7 +69,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     throw new Error('TLS_TICKET_KEYS must be 96 hex digits (48 bytes), the same for every gateway replica');
   }
   return {
-    replica: env.REPLICA_ID ?? hostname(),
+    replica: replicaIdFromEnv(env),
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.REDIS_PREFIX ?? 'st:',
     cacheDir: env.GATEWAY_CACHE_DIR ?? './.data/tunnel-gateway',
@@ -72,6 +78,7 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     health: { host: apiBindHost(env, 'GATEWAY_HEALTH_HOST'), port: intFrom(env, 'GATEWAY_HEALTH_PORT', 7003) },
     ...(ticketKeyHex ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
     refreshIntervalMs: intFrom(env, 'GATEWAY_REFRESH_INTERVAL_MS', 60_000),
+    heartbeatMs: Math.max(1000, intFrom(env, 'GATEWAY_HEARTBEAT_MS', 15_000)),
     ...(env.AMQP_URL ? { amqpUrl: env.AMQP_URL } : {}),
   };
 }

@@ -10,9 +10,11 @@ import { PassiveDataListeners } from './ftp/data-listener.js';
 import { LeaseStore } from './ftp/lease-store.js';
 import { SessionRegistry } from './ftp/session-registry.js';
 import { StateCache, type StateSource } from './gateway-state.js';
+import { gatewayHealth } from './health-state.js';
 import { HttpsProxy } from './https-proxy.js';
 import { listenerKey, planListenerChanges } from './listener-plan.js';
-import { TlsContextHolder } from './tls-context.js';
+import { StatusReporter, type ReportedState } from './status-report.js';
+import { bundleIsUsable, TlsContextHolder } from './tls-context.js';
 import { TlsListener, admitAll } from './tls-listener.js';
 
 export interface GatewayConfig {
@@ -27,8 +29,12 @@ export interface GatewayConfig {
   ticketKeys?: Buffer;
   /** How often the port map and certificate are re-fetched when no event says so. */
   refreshIntervalMs?: number;
-  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. */
+  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. Status reports go there too. */
   amqpUrl?: string;
+  /** How often the replica reports its status when nothing changes (default 15 s). */
+  heartbeatMs?: number;
+  /** Where the last good state is kept; a StateCache over cacheDir unless given (tests slow it down). */
+  cache?: Pick<StateCache, 'load' | 'savePortMap' | 'saveBundle'>;
   eventsExchange?: string;
   logger: Logger;
 }
@@ -43,9 +49,17 @@ interface RunningListener {
 }
 
 export interface GatewayStatus {
+  /** Serving clients (ready or degraded): the health endpoint answers 200. */
   ready: boolean;
+  /** ready, degraded (serving, a newer map refused), stopped (tunnel disabled) or not-ready. */
+  status: ReportedState['status'];
   reasons: string[];
+  replica: string;
+  pid: number;
   portMapVersion: number | null;
+  tunnelEnabled: boolean | null;
+  /** The newest map that could not be applied (the previous one keeps running). */
+  portMapFailure: { version: number; reason: string; at: string } | null;
   certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
   listeners: Array<{ id: string; protocol: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
   listenerErrors: string[];
@@ -63,7 +77,7 @@ export class Gateway {
   private readonly redis: Redis;
   private readonly leases: LeaseStore;
   private readonly registry = new SessionRegistry();
-  private readonly cache: StateCache;
+  private readonly cache: Pick<StateCache, 'load' | 'savePortMap' | 'saveBundle'>;
   private readonly running = new Map<string, RunningListener>();
   private readonly abort = new AbortController();
   /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
@@ -73,7 +87,9 @@ export class Gateway {
   /** The port map the running listeners were built from. */
   private appliedPortMap: PortMap | null = null;
   private bundleFingerprint: string | null = null;
-  private listenerErrors: string[] = [];
+  private portMapFailure: { version: number; reason: string; at: string } | null = null;
+  private reporter: StatusReporter | null = null;
+  private readonly startedAt = new Date().toISOString();
   private healthServer: RunningHttpServer | null = null;
   private applying: Promise<boolean> = Promise.resolve(true);
   private fetching: Promise<void> = Promise.resolve();
@@ -93,7 +109,7 @@ export class Gateway {
     });
     this.redis.on('error', (error) => this.logger.debug({ err: error }, 'redis error'));
     this.leases = new LeaseStore(this.redis, config.redisPrefix);
-    this.cache = new StateCache(config.cacheDir);
+    this.cache = config.cache ?? new StateCache(config.cacheDir);
   }
 
   get healthUrl(): string | null {
@@ -123,6 +139,13 @@ export class Gateway {
         // Events are notifications: whatever was missed while disconnected is caught up by a fetch.
         onConnected: () => this.fetchOnEvent(),
       });
+      this.reporter = new StatusReporter({
+        amqpUrl: this.config.amqpUrl,
+        ...(this.config.eventsExchange ? { exchange: this.config.eventsExchange } : {}),
+        logger: this.logger,
+        identity: { replica: this.config.replica, pid: process.pid, startedAt: this.startedAt, heartbeatMs: this.config.heartbeatMs ?? 15_000 },
+        state: () => this.status(),
+      });
     }
   }
 
@@ -146,6 +169,7 @@ export class Gateway {
 
   async stop(): Promise<void> {
     this.abort.abort(new Error('gateway stopping'));
+    await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
     await this.subscriber?.close().catch(() => undefined);
     await this.fetchLoop?.catch(() => undefined);
     await this.eventFetch?.running;
@@ -157,16 +181,22 @@ export class Gateway {
   }
 
   status(): GatewayStatus {
-    const reasons: string[] = [];
-    if (!this.contexts.active) reasons.push('no certificate yet (cert-service not reached and no cache)');
-    if (!this.portMap) reasons.push('no port map yet (config-service not reached and no cache)');
-    else if (!this.appliedPortMap && this.listenerErrors.length === 0) reasons.push('listeners not opened yet');
-    if (this.listenerErrors.length > 0) reasons.push(...this.listenerErrors);
+    const health = gatewayHealth({
+      certificate: this.contexts.active !== null,
+      known: this.portMap,
+      applied: this.appliedPortMap,
+      failure: this.portMapFailure,
+    });
     const certificate = this.contexts.active;
     return {
-      ready: reasons.length === 0,
-      reasons,
+      ready: health.serving,
+      status: health.status,
+      reasons: health.reasons,
+      replica: this.config.replica,
+      pid: process.pid,
       portMapVersion: this.appliedPortMap?.version ?? null,
+      tunnelEnabled: this.appliedPortMap?.tunnelEnabled ?? null,
+      portMapFailure: this.portMapFailure,
       certificate: certificate ? { id: certificate.id, fingerprintSha256: certificate.fingerprintSha256, notAfter: certificate.notAfter } : null,
       listeners: [...this.running.values()].map((listener) => ({
         id: listener.spec.id,
@@ -175,7 +205,7 @@ export class Gateway {
         openConnections: listener.openConnections(),
         ...(listener.idleUpstreamConnections ? { idleUpstreamConnections: listener.idleUpstreamConnections() } : {}),
       })),
-      listenerErrors: this.listenerErrors,
+      listenerErrors: this.portMapFailure ? [`port map version ${this.portMapFailure.version} not applied: ${this.portMapFailure.reason}`] : [],
       controlSessions: this.registry.size,
     };
   }
@@ -217,7 +247,11 @@ export class Gateway {
     const [bundle, portMap] = await Promise.allSettled([this.config.source.fetchBundle(), this.config.source.fetchPortMap()]);
     if (this.abort.signal.aborted) return;
     if (bundle.status === 'fulfilled' && (bundle.value.fingerprintSha256 !== this.bundleFingerprint || !this.contexts.active)) {
-      if (this.applyBundle(bundle.value, 'cert-service')) await this.cache.saveBundle(bundle.value);
+      // Cached before it is used: whoever sees this certificate served (or the gateway ready) finds it on disk.
+      if (bundleIsUsable(bundle.value)) {
+        await this.cache.saveBundle(bundle.value).catch((error: Error) => this.logger.warn({ err: error, cacheDir: this.config.cacheDir }, 'could not cache the certificate bundle'));
+      }
+      this.applyBundle(bundle.value, 'cert-service');
     }
     if (portMap.status === 'fulfilled' && (!this.appliedPortMap || JSON.stringify(portMap.value) !== JSON.stringify(this.appliedPortMap))) {
       // Only a map that was applied is cached: a restart must not start from one whose ports could not be opened.
@@ -233,6 +267,7 @@ export class Gateway {
       const certificate = this.contexts.load(bundle);
       this.bundleFingerprint = bundle.fingerprintSha256;
       this.logger.info({ certificate, from }, 'certificate loaded');
+      this.reporter?.report();
       return true;
     } catch (error) {
       this.logger.error({ err: error, id: bundle.id, from }, 'certificate rejected; keeping the previous one');
@@ -242,7 +277,11 @@ export class Gateway {
 
   /** Resolves true once the map is in force (or remembered until a certificate arrives), false when it was refused. */
   private applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
-    this.applying = this.applying.then(() => this.reconcile(portMapSchema.parse(portMap), from));
+    this.applying = this.applying.then(async () => {
+      const applied = await this.reconcile(portMapSchema.parse(portMap), from);
+      this.reporter?.report();
+      return applied;
+    });
     return this.applying;
   }
 
@@ -255,7 +294,7 @@ export class Gateway {
     if (!this.contexts.active) {
       // Listeners need a certificate; the map is remembered and applied once one arrives.
       this.portMap = portMap;
-      this.listenerErrors = [];
+      this.portMapFailure = null;
       return true;
     }
     const desired = portMap.tunnelEnabled ? portMap.listeners : [];
@@ -273,7 +312,7 @@ export class Gateway {
       await Promise.all(opened.map((listener) => listener.close(0)));
       this.portMap = previousPortMap ?? portMap;
       if (previousPortMap) this.contexts.setPolicy(previousPortMap.tls);
-      this.listenerErrors = [`port map version ${portMap.version} not applied: ${(error as Error).message}`];
+      this.portMapFailure = { version: portMap.version, reason: (error as Error).message, at: new Date().toISOString() };
       this.logger.error({ err: error, version: portMap.version, from }, 'port map not applied; previous listeners keep running');
       return false;
     }
@@ -289,7 +328,7 @@ export class Gateway {
       this.logger.info({ listener: spec.id, ports: spec.ports }, 'listener closed');
     }
     this.appliedPortMap = portMap;
-    this.listenerErrors = [];
+    this.portMapFailure = null;
     this.logger.info(
       { version: portMap.version, from, opened: plan.open.map((l) => l.id), closed: plan.close.map((l) => l.id), tunnelEnabled: portMap.tunnelEnabled },
       'port map applied',
@@ -389,7 +428,8 @@ export class Gateway {
     });
     app.get(healthApi.ready, (_req, res) => {
       const status = this.status();
-      res.status(status.ready ? 200 : 503).json({ status: status.ready ? 'ready' : 'not-ready', ...status });
+      // 200 while serving (ready or degraded), so a load balancer keeps a gateway that still serves its previous map.
+      res.status(status.ready ? 200 : 503).json(status);
     });
     app.use(errorHandler);
     return app;

@@ -1,9 +1,9 @@
 import { createLogger } from '@st/logging';
 import { stopOnSignals } from '@st/service-kit';
-import { gatewayConfigFromEnv } from './config.js';
+import { gatewayConfigFromEnv, replicaIdFromEnv } from './config.js';
 import { Gateway } from './gateway.js';
 
-const logger = createLogger({ service: 'tunnel-gateway' });
+const logger = createLogger({ service: 'tunnel-gateway', replica: replicaIdFromEnv() });
 
 async function main(): Promise<void> {
   let config;
