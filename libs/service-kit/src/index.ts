@@ -12,3 +12,4 @@ export * from './shutdown.js';
 export * from './bind-host.js';
 export * from './port-holder.js';
 export * from './port-check.js';
+export * from './json-body.js';

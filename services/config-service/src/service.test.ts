@@ -257,7 +257,7 @@ describe('config-service API: changing the settings', () => {
   it.each([
     { desc: 'malformed JSON', body: '{"public":', contentType: 'application/json', status: 400 },
     { desc: 'a JSON array', body: '[1,2]', contentType: 'application/json', status: 400 },
-    { desc: 'a body that is not JSON', body: 'tunnelEnabled=false', contentType: 'text/plain', status: 400 },
+    { desc: 'a body that is not JSON (415: the type says so)', body: 'tunnelEnabled=false', contentType: 'text/plain', status: 415 },
     { desc: 'an oversized body', body: JSON.stringify({ comment: 'x'.repeat(70 * 1024) }), contentType: 'application/json', status: 413 },
   ])('refuses $desc with $status', async ({ body, contentType, status }) => {
     const reply = await api('PATCH', configApi.settings, body, adminToken, { contentType });

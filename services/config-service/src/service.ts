@@ -11,7 +11,7 @@ import {
 } from '@st/contracts';
 import { createEventPublisher, createEventSubscriber, type EventPublisher, type EventSubscriber } from '@st/bus';
 import type { Logger } from '@st/logging';
-import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
+import { createHttpService, errorHandler, healthRoutes, HttpError, jsonBody, methodNotAllowed, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { ConfigError } from './errors.js';
 import { GatewayReports, outcomeWarnings, versionOutcome, type VersionOutcome } from './gateway-reports.js';
 import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
@@ -179,7 +179,7 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
   );
 
   const admin = requireBearer([config.adminToken]);
-  const json = express.json({ limit: maxBodyBytes, type: ['application/json', 'application/merge-patch+json'] });
+  const json = jsonBody({ limit: maxBodyBytes, types: ['application/json', 'application/merge-patch+json'] });
 
   app.get(configApi.portMap, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
     const portMap = openManager(state).currentPortMap();
@@ -287,6 +287,7 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     res.set('X-Settings-Version', String(portMap.version)).type('text/plain; charset=utf-8').send(render());
   });
 
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(configErrors);
   app.use(errorHandler);
