@@ -188,6 +188,17 @@ describe('config-service API: changing the settings', () => {
     ]);
   });
 
+  it('the ufw rendering deletes the rules of the ports the change moved away from', async () => {
+    const ufw = (await api('GET', `${configApi.firewallRules}?format=ufw`)).text.split('\n').filter((line: string) => line.startsWith('ufw '));
+    expect(ufw).toEqual([
+      "ufw delete allow proto tcp to any port 9990 comment 'secure-transfers ftps-control'",
+      "ufw delete allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+      "ufw allow proto tcp to any port 8443 comment 'secure-transfers https'",
+      "ufw allow proto tcp to any port 9991 comment 'secure-transfers ftps-control'",
+      "ufw allow proto tcp to any port 4000:4004 comment 'secure-transfers ftps-data'",
+    ]);
+  });
+
   it('PUT replaces the whole document; the same document again stores nothing', async () => {
     const settings = (await current()).settings;
     settings.tls.minVersion = 'TLSv1.3';

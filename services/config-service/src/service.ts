@@ -14,6 +14,7 @@ import type { Logger } from '@st/logging';
 import { createHttpService, errorHandler, healthRoutes, HttpError, jsonBody, methodNotAllowed, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { ConfigError } from './errors.js';
 import { GatewayReports, outcomeWarnings, versionOutcome, type VersionOutcome } from './gateway-reports.js';
+import { derivePortMap } from './port-map.js';
 import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
 import { defaultStunnelFiles, renderStunnelConfig } from './render-stunnel.js';
 import { applyMergePatch } from './settings-changes.js';
@@ -142,6 +143,14 @@ function sendChange(res: Response, result: ChangeResult, gateways: VersionOutcom
     settings: result.version.settings,
     portMap: result.portMap,
   });
+}
+
+/** Every port an earlier settings version opened (the current one's included where they coincide; the renderer sorts that out). */
+function earlierPublicPorts(manager: SettingsManager) {
+  return manager
+    .history()
+    .slice(1)
+    .flatMap((version) => publicPorts(derivePortMap(version.settings, version.version, version.createdAt)));
 }
 
 function changeRequest(req: Request) {
@@ -280,7 +289,8 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     const renderers: Record<string, () => string> = {
       nftables: () => renderNftables(portMap),
       iptables: () => renderIptables(portMap, family),
-      ufw: () => renderUfw(portMap),
+      // ufw cannot replace its own rules as a whole: it is told which earlier ports to close.
+      ufw: () => renderUfw(portMap, earlierPublicPorts(openManager(state))),
     };
     const render = renderers[format];
     if (!render) throw new HttpError(400, 'INVALID_REQUEST', `format must be one of ${Object.keys(renderers).join(', ')} (got "${format}")`);
