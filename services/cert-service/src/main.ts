@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { apiBindHost, eventsAmqpUrl, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
+import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     fail(`cannot read CERT_STORE_KEY_FILE: ${(error as Error).message}`);
   }
 
-  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, keyType, storeKey });
+  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), keyType, storeKey });
   await service.start();
   stopOnSignals(service, logger);
 }

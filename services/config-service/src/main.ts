@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { tokenEnv } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { apiBindHost, eventsAmqpUrl, exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
+import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { createConfigService } from './service.js';
 import { formatProblem } from './validate-settings.js';
 import { loadSettings } from './settings-source.js';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
   const gatewayWait = parseInteger(waitText);
   if (!gatewayWait.ok || gatewayWait.value < 0 || gatewayWait.value > 60_000) fail([`GATEWAY_REPORT_WAIT_MS: "${waitText}" is not a number of milliseconds from 0 to 60000`]);
 
-  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, gatewayWaitMs: gatewayWait.value });
+  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), gatewayWaitMs: gatewayWait.value });
   await service.start();
   stopOnSignals(service, logger);
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { certificateBundleSchema, portMapSchema, tokenEnv } from '@st/contracts';
-import { apiBindHost, readSecret } from '@st/service-kit';
+import { apiBindHost, eventsExchangeFromEnv, readSecret } from '@st/service-kit';
 import { ServiceStateSource, StaticStateSource, type StateSource } from './gateway-state.js';
 
 export interface GatewayEnvConfig {
@@ -16,6 +16,7 @@ export interface GatewayEnvConfig {
   refreshIntervalMs: number;
   heartbeatMs: number;
   amqpUrl?: string;
+  eventsExchange?: string;
 }
 
 /** One id per gateway process: two processes on one host (or a restarted one) never report as the same replica. */
@@ -80,5 +81,6 @@ export function gatewayConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Gate
     refreshIntervalMs: intFrom(env, 'GATEWAY_REFRESH_INTERVAL_MS', 60_000),
     heartbeatMs: Math.max(1000, intFrom(env, 'GATEWAY_HEARTBEAT_MS', 15_000)),
     ...(env.AMQP_URL ? { amqpUrl: env.AMQP_URL } : {}),
+    ...(eventsExchangeFromEnv(env) ? { eventsExchange: eventsExchangeFromEnv(env) } : {}),
   };
 }
