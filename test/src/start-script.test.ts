@@ -235,6 +235,27 @@ describe('scripts/start.sh', () => {
     expect((await stat(pamFile())).isFile()).toBe(true);
     expect(curlFtps(caFile(), `ftps://${demoUser}:${demoPassword}@127.0.0.1:${ports.ftps}/`).status).toBe(0);
 
+    // No public address is forced: a client that reached the gateway at another address is sent there for passive data.
+    const settings = (await (await fetch(`http://127.0.0.1:${ports.config}${configApi.settings}`, { headers: { authorization: `Bearer ${(await adminToken()).trim()}` } })).json()) as {
+      settings: { public: { address: string | null } };
+    };
+    expect(settings.settings.public.address).toBeNull();
+    const elsewhere = new Client(20_000);
+    try {
+      await elsewhere.access({
+        host: '127.0.0.2',
+        port: ports.ftps,
+        user: demoUser,
+        password: demoPassword,
+        secure: 'implicit',
+        // The certificate names 127.0.0.1; this client only checks where passive replies send it.
+        secureOptions: { ca: await readFile(caFile(), 'utf8'), checkServerIdentity: () => undefined },
+      });
+      expect((await elsewhere.send('PASV')).message).toMatch(/\(127,0,0,2,\d+,\d+\)/);
+    } finally {
+      elsewhere.close();
+    }
+
     // An FTPS session stays open through the stop (a vsftpd session process exists).
     const session = new Client(20_000);
     await session.access({ host: '127.0.0.1', port: ports.ftps, user: demoUser, password: demoPassword, secure: 'implicit', secureOptions: { ca: await readFile(caFile(), 'utf8') } });
