@@ -8,7 +8,7 @@ const moduleNameMapper = {
 const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/*/src/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/libs/*/src/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts', '<rootDir>/test/unit/**/*.test.ts'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/src/**/*.test.ts'], slowTestThreshold: 30 },
   ],
 };
