@@ -268,7 +268,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   if (options.withServices !== false) {
     await gateway.start();
-    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready');
+    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready').catch((error: Error) => {
+      // Say why: the gateway's own reasons (a port taken, a service not reached).
+      throw new Error(`${error.message}: ${JSON.stringify({ status: gateway.status().status, reasons: gateway.status().reasons })}`);
+    });
     await loadTrustedCertificate(stack);
   }
   return stack;
