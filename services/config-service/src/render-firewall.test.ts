@@ -209,6 +209,13 @@ describe('firewall renderings', () => {
     expect(ruleLines(renderUfw(portMapWith(after), earlier), /^ufw /)).toEqual(ufw);
   });
 
+  it('every rendering says the API and health ports are left out on purpose', () => {
+    const portMap = portMapWith();
+    for (const text of [renderNftables(portMap), renderIptables(portMap), renderIptables(portMap, 'ipv6'), renderUfw(portMap)]) {
+      expect(text).toMatch(/^# Not here on purpose: the service APIs and the gateway's health port \(7001-7004 by default\)/m);
+    }
+  });
+
   it('web and FTP both disabled: no ports, and the outputs say why', () => {
     const portMap = portMapWith((s) => {
       s.upstream.web.enabled = false;
