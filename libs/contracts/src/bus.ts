@@ -33,7 +33,7 @@ export type GatewayHealthState = (typeof gatewayHealthStates)[number];
  * refused, after every certificate it loaded, and every `heartbeatMs`.
  */
 export const gatewayStatusEventSchema = z.object({
-  /** Unique per gateway process (REPLICA_ID, or host name and pid). */
+  /** The replica's name: REPLICA_ID, else its host name (one per container); config-service keeps one report per name. */
   replica: z.string().min(1),
   pid: z.number().int(),
   startedAt: z.string(),

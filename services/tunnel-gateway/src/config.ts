@@ -19,9 +19,13 @@ export interface GatewayEnvConfig {
   eventsExchange?: string;
 }
 
-/** One id per gateway process: two processes on one host (or a restarted one) never report as the same replica. */
+/**
+ * The replica's name in logs and status reports: REPLICA_ID, else the host
+ * name (a container's id under compose, so one per gateway process there).
+ * Several gateway processes on one host need a REPLICA_ID each.
+ */
 export function replicaIdFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REPLICA_ID?.trim() || `${hostname()}-${process.pid}`;
+  return env.REPLICA_ID?.trim() || hostname();
 }
 
 function intFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
