@@ -90,18 +90,21 @@ function variablesReadBy(packageName: string): Set<string> {
 const leftToDefaults: Record<string, Record<string, string>> = {
   'config-service': {
     CONFIG_HOST: 'API_BIND_HOST is the setting compose uses',
+    API_BIND_HOST: 'loopback unless set: compose must set it to 0.0.0.0 (its services talk over the compose network); remove this line when compose.yaml sets it',
     SETTINGS_FILE: 'optional: a settings file mounted by the operator',
     EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
     GATEWAY_REPORT_WAIT_MS: 'three seconds for the gateways to report a change',
   },
   'cert-service': {
     CERT_HOST: 'API_BIND_HOST is the setting compose uses',
+    API_BIND_HOST: 'loopback unless set: compose must set it to 0.0.0.0 (its services talk over the compose network); remove this line when compose.yaml sets it',
     CERT_KEY_TYPE: 'rsa-2048 is the default key type of the first self-signed certificate',
     CERT_STORE_KEY: 'optional: encryption of keys at rest',
     EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
   },
   'log-service': {
     LOG_SERVICE_HOST: 'API_BIND_HOST is the setting compose uses',
+    API_BIND_HOST: 'loopback unless set: compose must set it to 0.0.0.0 (its services talk over the compose network); remove this line when compose.yaml sets it',
     LOG_DB_SYNC: 'NORMAL is right for a volume',
     LOG_RETENTION_INTERVAL: 'one minute',
     EVENTS_EXCHANGE: 'read by a service-kit helper the log-service does not call',
@@ -111,6 +114,7 @@ const leftToDefaults: Record<string, Record<string, string>> = {
     REPLICA_ID: 'each container is named by its host name, unique per replica',
     REDIS_PREFIX: 'one deployment per Redis',
     GATEWAY_HEALTH_HOST: 'API_BIND_HOST is the setting compose uses',
+    API_BIND_HOST: 'loopback unless set: compose must set it to 0.0.0.0 (its services talk over the compose network); remove this line when compose.yaml sets it',
     GATEWAY_REFRESH_INTERVAL_MS: 'one minute',
     GATEWAY_HEARTBEAT_MS: 'fifteen seconds between status reports',
     EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',

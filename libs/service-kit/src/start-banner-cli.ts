@@ -12,7 +12,7 @@ import { activeCertificateAlias, apiPath, certApi, configApi, healthApi, tokenEn
 import { writeFileAtomic } from './atomic-file.js';
 import { fetchJson } from './fetch-json.js';
 import { readSecret } from './secrets.js';
-import { apiBindHost } from './bind-host.js';
+import { apiBindHost } from './bind-host-env.js';
 import { buildBanner } from './start-banner.js';
 
 const { values } = parseArgs({ options: { 'ca-file': { type: 'string' }, 'output-dir': { type: 'string' }, demo: { type: 'boolean' } } });

@@ -1,4 +1,4 @@
-import { apiBindHost } from './bind-host.js';
+import { apiBindHost } from './bind-host-env.js';
 
 describe('apiBindHost', () => {
   it.each([
