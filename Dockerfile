@@ -55,13 +55,14 @@ FROM ${NODE_IMAGE} AS demo-upstream
 # tini reaps the session processes vsftpd leaves behind when it is stopped;
 # node as PID 1 would not.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends vsftpd tini \
+ && apt-get install -y --no-install-recommends vsftpd libpam-pwdfile openssl tini \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/demo-upstream /app/demo-upstream
 COPY deploy/healthcheck.mjs /app/healthcheck.mjs
 WORKDIR /app
-# Runs as root: it sets up the FTP account and starts vsftpd, which drops to
-# that account for each session.
+# Runs as root: it writes the demo's PAM service (a virtual FTP user with no
+# system login, checked by pam_pwdfile against an openssl-hashed password) and
+# starts vsftpd, which drops to a shell-less account for each session.
 ENV NODE_ENV=production \
     DEMO_HOST=0.0.0.0 \
     DEMO_ROOT=/srv/demo-files \
