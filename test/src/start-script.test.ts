@@ -119,9 +119,13 @@ async function nothingLeft(run: Run, processes: number[]): Promise<void> {
 
 async function stopWith(run: Run, signals: NodeJS.Signals[]): Promise<{ code: number | null; output: string; stopped: number[] }> {
   const stopped = descendants(run.pid);
-  for (const [index, signal] of signals.entries()) {
-    if (index > 0) await new Promise((r) => setTimeout(r, 50));
-    process.kill(-run.pid, signal);
+  const [first, ...later] = signals;
+  process.kill(-run.pid, first!);
+  if (later.length > 0) {
+    // The next ones while the stop runs: start.sh has begun stopping its services (each takes at least 100 ms).
+    const deadline = Date.now() + 10_000;
+    while (!run.output().includes('stopping:') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    for (const signal of later) process.kill(-run.pid, signal);
   }
   const { code } = await run.exited;
   return { code, output: run.output(), stopped };
