@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the whole system on this machine: log-service, config-service,
-# cert-service, the tunnel gateway and, when no file server is configured
+# cert-service, the tunnel gateway, the operators' console and, when no file server is configured
 # (UPSTREAM_HOST unset), the demo upstream (vsftpd + HTTP file browser).
 #
 # Every port it needs is checked before anything starts (a taken one is named,
@@ -11,7 +11,7 @@
 # further signals during the stop are ignored so that nothing is cut short.
 #
 # Settings (all optional): DATA_DIR, API_BIND_HOST, CONFIG_PORT, CERT_PORT,
-# GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, HTTPS_PORT, FTPS_PORT, DEMO_HOST,
+# GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, CONSOLE_PORT, HTTPS_PORT, FTPS_PORT, DEMO_HOST,
 # DEMO_FTP_PORT, DEMO_HTTP_PORT, UPSTREAM_PASSIVE_RANGE, DEMO_USER,
 # DEMO_PASSWORD, SERVER_NAME, START_TIMEOUT_S, SKIP_BOOTSTRAP=1 (README).
 set -euo pipefail
@@ -35,6 +35,7 @@ export OPERATOR_TOKEN_FILE="$data/secrets/operator-token"
 export API_BIND_HOST=${API_BIND_HOST:-127.0.0.1}
 case $API_BIND_HOST in 0.0.0.0 | ::) api_host=127.0.0.1 ;; *:*) api_host="[$API_BIND_HOST]" ;; *) api_host=$API_BIND_HOST ;; esac
 export CONFIG_PORT=${CONFIG_PORT:-7001} CERT_PORT=${CERT_PORT:-7002} GATEWAY_HEALTH_PORT=${GATEWAY_HEALTH_PORT:-7003} LOG_SERVICE_PORT=${LOG_SERVICE_PORT:-7004}
+export CONSOLE_PORT=${CONSOLE_PORT:-7005}
 export CONFIG_SERVICE_URL=http://$api_host:$CONFIG_PORT CERT_SERVICE_URL=http://$api_host:$CERT_PORT
 # Local runs use unprivileged public ports; production maps 443, 990 and 4000-4008 (see README).
 # PUBLIC_ADDRESS stays unset unless given: passive replies then name the address each client connected to.
@@ -55,6 +56,7 @@ needs=(
   "cert-service API (CERT_PORT)=$(with_host "$API_BIND_HOST" "$CERT_PORT")"
   "log-service API (LOG_SERVICE_PORT)=$(with_host "$API_BIND_HOST" "$LOG_SERVICE_PORT")"
   "gateway health (GATEWAY_HEALTH_PORT)=$(with_host "$API_BIND_HOST" "$GATEWAY_HEALTH_PORT")"
+  "console (CONSOLE_PORT)=$(with_host "${CONSOLE_HOST:-$API_BIND_HOST}" "$CONSOLE_PORT")"
 )
 
 demo=
@@ -153,6 +155,9 @@ run cert-service node services/cert-service/dist/main.js
 [ -z "$demo" ] || run demo-upstream node services/demo-upstream/dist/main.js
 run tunnel-gateway node services/tunnel-gateway/dist/main.js
 gateway_pid=${pids[-1]}
+# The operators' web console (HTTPS with the active certificate), after the services it calls.
+export LOG_SERVICE_URL=http://$api_host:$LOG_SERVICE_PORT GATEWAY_HEALTH_URLS=http://$api_host:$GATEWAY_HEALTH_PORT
+run console node services/console/dist/main.js
 
 # Ready: the gateway *this script started* answers (its pid, not a stale one's) and serves, or
 # says why it does not (degraded: a newer map refused; stopped: the tunnel is disabled).
@@ -177,7 +182,7 @@ for (( ; ; )); do
   sleep 0.5
 done
 
-banner_args=(--ca-file "$data/active-certificate.pem" --output-dir "$data/logs/")
+banner_args=(--ca-file "$data/active-certificate.pem" --output-dir "$data/logs/" --console)
 [ -z "$demo" ] || banner_args+=(--demo)
 node libs/service-kit/dist/start-banner-cli.js "${banner_args[@]}" || echo "(the services run, but the banner could not be built; see above)"
 

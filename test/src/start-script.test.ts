@@ -155,6 +155,7 @@ describe('scripts/start.sh', () => {
       cert: await freePort(),
       health: await freePort(),
       logs: await freePort(),
+      console: await freePort(),
       https: await freePort(),
       ftps: await freePort(),
       demoFtp: await freePort(),
@@ -167,6 +168,7 @@ describe('scripts/start.sh', () => {
       CERT_PORT: String(ports.cert),
       GATEWAY_HEALTH_PORT: String(ports.health),
       LOG_SERVICE_PORT: String(ports.logs),
+      CONSOLE_PORT: String(ports.console),
       HTTPS_PORT: String(ports.https),
       FTPS_PORT: String(ports.ftps),
       DEMO_FTP_PORT: String(ports.demoFtp),
@@ -229,7 +231,8 @@ describe('scripts/start.sh', () => {
 
     // The APIs and health listen on loopback only, held by processes this run started.
     const started = descendants(first.pid);
-    for (const port of [ports.config, ports.cert, ports.logs, ports.health]) {
+    expect(first.output()).toContain(`Console: https://127.0.0.1:${ports.console}/`);
+    for (const port of [ports.config, ports.cert, ports.logs, ports.health, ports.console]) {
       const { sockets, holders } = await findPortHolders(port);
       expect([port, sockets.map((socket) => socket.address)]).toEqual([port, ['127.0.0.1']]);
       expect(holders.every((holder) => started.includes(holder.pid))).toBe(true);
@@ -290,7 +293,7 @@ describe('scripts/start.sh', () => {
     const firstStop = await stopWith(first, ['SIGTERM']);
     session.close();
     expect(firstStop.code).toBe(0);
-    expect(firstStop.output).toMatch(/SIGTERM received\nstopping: tunnel-gateway demo-upstream cert-service config-service log-service *\nstopped\n$/);
+    expect(firstStop.output).toMatch(/SIGTERM received\nstopping: console tunnel-gateway demo-upstream cert-service config-service log-service *\nstopped\n$/);
     expect(firstStop.stopped.length).toBeGreaterThanOrEqual(7);
     await nothingLeft(first, firstStop.stopped);
     await expect(stat(pamFile())).rejects.toMatchObject({ code: 'ENOENT' });

@@ -15,7 +15,7 @@ import { readSecret } from './secrets.js';
 import { apiBindHost } from './bind-host-env.js';
 import { buildBanner } from './start-banner.js';
 
-const { values } = parseArgs({ options: { 'ca-file': { type: 'string' }, 'output-dir': { type: 'string' }, demo: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { 'ca-file': { type: 'string' }, 'output-dir': { type: 'string' }, demo: { type: 'boolean' }, console: { type: 'boolean' } } });
 const caFile = values['ca-file'];
 if (!caFile) {
   process.stderr.write('start-banner: --ca-file is required\n');
@@ -61,6 +61,7 @@ try {
       caFile,
       demo: values.demo && env.DEMO_USER && env.DEMO_PASSWORD ? { user: env.DEMO_USER, password: env.DEMO_PASSWORD } : null,
       apiPorts: { config: port('CONFIG_PORT', 7001), cert: port('CERT_PORT', 7002), health: port('GATEWAY_HEALTH_PORT', 7003), logs: port('LOG_SERVICE_PORT', 7004) },
+      console: values.console ? { url: `${/^(false|0|no|off)$/i.test(env.CONSOLE_TLS?.trim() ?? '') ? 'http' : 'https'}://${localHost}:${port('CONSOLE_PORT', 7005)}/` } : null,
       apiBindHost: bindHost,
       operatorTokenFile: env.OPERATOR_TOKEN_FILE ?? '$OPERATOR_TOKEN',
       adminTokenFile: env.ADMIN_TOKEN_FILE ?? '$ADMIN_TOKEN',

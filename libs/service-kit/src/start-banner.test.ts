@@ -16,6 +16,7 @@ const base: BannerInput = {
   caFile: '/d/active-certificate.pem',
   demo: { user: 'demo', password: 'demo-password' },
   apiPorts: { config: 7001, cert: 7002, health: 7003, logs: 7004 },
+  console: { url: 'https://127.0.0.1:7005/' },
   apiBindHost: '127.0.0.1',
   operatorTokenFile: '/d/secrets/operator-token',
   adminTokenFile: '/d/secrets/admin-token',
@@ -37,7 +38,7 @@ describe('buildBanner', () => {
       lacks: ['self-signed'],
     },
     { desc: 'self-signed', input: base, contains: ['The certificate is self-signed (CN=127.0.0.1'], lacks: ['issued by'] },
-    { desc: 'the public address when set', input: { ...base, settings: { version: 3, public: { address: '203.0.113.7', bindHost: '0.0.0.0' } } }, contains: ['https://203.0.113.7:8443/'], lacks: ['https://127.0.0.1'] },
+    { desc: 'the public address when set', input: { ...base, settings: { version: 3, public: { address: '203.0.113.7', bindHost: '0.0.0.0' } } }, contains: ['https://203.0.113.7:8443/'], lacks: ['https://127.0.0.1:8443'] },
     {
       desc: 'degraded: says why',
       input: { ...base, gateway: { ...base.gateway, status: 'degraded', reasons: ['port map version 4 not applied: port 443 may not be opened; serving version 3'] } },
@@ -52,6 +53,8 @@ describe('buildBanner', () => {
     },
     { desc: 'own file server: no demo login in the URLs', input: { ...base, demo: null }, contains: ['ftps://127.0.0.1:9991/'], lacks: ['demo-password'] },
     { desc: 'APIs on loopback: how to reach them over SSH', input: base, contains: ['listen on 127.0.0.1 only', 'ssh -N -L 7001:127.0.0.1:7001'], lacks: [] },
+    { desc: 'the console and how to sign in', input: base, contains: ['Console: https://127.0.0.1:7005/', 'sign in with the admin token in /d/secrets/admin-token'], lacks: [] },
+    { desc: 'no console', input: { ...base, console: null }, contains: [], lacks: ['Console:'] },
     { desc: 'APIs opened: says so', input: { ...base, apiBindHost: '0.0.0.0' }, contains: ['listen on 0.0.0.0 (API_BIND_HOST), over plain HTTP'], lacks: ['ssh -N'] },
   ])('$desc', ({ input, contains, lacks }) => {
     const text = buildBanner(input);

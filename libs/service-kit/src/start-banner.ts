@@ -15,6 +15,8 @@ export interface BannerInput {
   /** The demo's login, when the demo file server runs. */
   demo: { user: string; password: string } | null;
   apiPorts: { config: number; cert: number; health: number; logs: number };
+  /** The operators' web console, when it runs. */
+  console: { url: string } | null;
   apiBindHost: string;
   operatorTokenFile: string;
   adminTokenFile: string;
@@ -85,6 +87,12 @@ export function buildBanner(input: BannerInput): string {
     'Logs through the API (operator token):',
     `  curl -H "Authorization: Bearer $(cat ${input.operatorTokenFile})" 'http://127.0.0.1:${input.apiPorts.logs}/logs?service=tunnel-gateway&limit=20'`,
   );
+  if (input.console) {
+    lines.push(
+      `Console: ${input.console.url}`,
+      `  sign in with the admin token in ${input.adminTokenFile} (operator, read-only: ${input.operatorTokenFile})`,
+    );
+  }
   const { config, cert, health, logs } = input.apiPorts;
   if (input.apiBindHost === '127.0.0.1' || input.apiBindHost === '::1' || input.apiBindHost === 'localhost') {
     lines.push(

@@ -212,7 +212,7 @@ describe('firewall renderings', () => {
   it('every rendering says the API and health ports are left out on purpose', () => {
     const portMap = portMapWith();
     for (const text of [renderNftables(portMap), renderIptables(portMap), renderIptables(portMap, 'ipv6'), renderUfw(portMap)]) {
-      expect(text).toMatch(/^# Not here on purpose: the service APIs and the gateway's health port \(7001-7004 by default\)/m);
+      expect(text).toMatch(/^# Not here on purpose: the service APIs, the console and the gateway's health port \(7001-7005 by default\)/m);
     }
   });
 

@@ -75,8 +75,8 @@ function headerLines(portMap: PortMap, marker: string, what: string): string[] {
   return [
     `${marker} Secure Transfers: ${what} for port map version ${portMap.version}`,
     `${marker} (port map generated at ${oneLine(portMap.generatedAt)}), rendered by config-service.`,
-    `${marker} Not here on purpose: the service APIs and the gateway's health port (7001-7004 by default) carry`,
-    `${marker} admin tokens over plain HTTP and listen on loopback; reach them through SSH (ssh -L), never open them.`,
+    `${marker} Not here on purpose: the service APIs, the console and the gateway's health port (7001-7005 by default)`,
+    `${marker} carry admin tokens and listen on loopback; reach them through SSH (ssh -L), never open them.`,
   ];
 }
 

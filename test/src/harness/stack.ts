@@ -63,6 +63,10 @@ export interface Stack {
   /** A gateway over this stack's services; `amqpUrl` lets a test route its bus link through a relay it can cut, `cache` slow down its disk cache. */
   newGateway(overrides?: { amqpUrl?: string; cache?: GatewayConfig['cache'] }): Gateway;
   amqpUrl: string;
+  /** The stack's own events exchange (config.updated, cert.activated). */
+  eventsExchange: string;
+  /** The service token gateways use (also accepted by cert-service for the active bundle). */
+  serviceToken: string;
   leaseKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -248,6 +252,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     stopCertService,
     newGateway,
     amqpUrl,
+    eventsExchange,
+    serviceToken,
     leaseKeys: () => redis.keys(`${redisPrefix}lease*`),
     stop: async () => {
       await stack.gateway.stop().catch(() => undefined);

@@ -1,0 +1,3 @@
+export { createConsoleService, type ConsoleService, type ConsoleServiceConfig } from './service.js';
+export { consoleSettingsFromEnv, consoleDefaults, type ConsoleSettings } from './config.js';
+export { csrfHeader, contentSecurityPolicy } from './app.js';
