@@ -1,5 +1,5 @@
 # One build for every image of the system; compose picks the target:
-#   services       config-service, cert-service, log-service, tunnel-gateway
+#   services       config-service, cert-service, log-service, tunnel-gateway, console
 #   demo-upstream  Debian's vsftpd plus the HTTP file browser (demo profile)
 # Build context: the repository root. Works with the classic builder
 # (DOCKER_BUILDKIT=0) as well as BuildKit: no heredocs, no cache mounts.
@@ -21,12 +21,10 @@ WORKDIR /repo
 COPY pnpm-lock.yaml pnpm-workspace.yaml ./
 RUN pnpm fetch
 COPY . .
-RUN pnpm install --offline --frozen-lockfile \
- && pnpm exec tsc -b libs/contracts libs/logging libs/ftp-protocol libs/service-kit libs/bus \
-      services/config-service services/cert-service services/log-service services/tunnel-gateway services/demo-upstream
+RUN pnpm install --offline --frozen-lockfile && pnpm build
 # Each service becomes a self-contained directory: its compiled code, its
 # production dependencies and the workspace libraries it uses, nothing else.
-RUN for service in config-service cert-service log-service tunnel-gateway demo-upstream; do \
+RUN for service in config-service cert-service log-service tunnel-gateway console demo-upstream; do \
       pnpm --filter "@st/$service" deploy --prod --legacy "/out/$service" >/dev/null \
       && rm -rf "/out/$service/src" "/out/$service/tsconfig.json" || exit 1; \
     done
@@ -47,6 +45,7 @@ COPY --from=build /out/config-service /app/config-service
 COPY --from=build /out/cert-service /app/cert-service
 COPY --from=build /out/log-service /app/log-service
 COPY --from=build /out/tunnel-gateway /app/tunnel-gateway
+COPY --from=build /out/console /app/console
 COPY deploy/healthcheck.mjs /app/healthcheck.mjs
 WORKDIR /app
 USER node

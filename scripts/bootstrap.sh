@@ -13,12 +13,15 @@ if ! command -v pnpm >/dev/null 2>&1; then
 fi
 
 # vsftpd and nginx are the real upstream FTP and web servers of the tests
-# (vsftpd also of the demo); curl and lftp are clients written by others;
-# openssl checks certificates. stunnel4, nftables, iptables and ufw check
-# config-service's renderings (ufw is installed inactive; the tests only use
-# its --dry-run). chromium runs the console's browser tests (driven by playwright-core).
+# (vsftpd also of the demo, whose virtual FTP users live in a PAM service of
+# their own through libpam-pwdfile); curl and lftp are clients written by
+# others; openssl checks certificates and hashes the demo password; pamtester
+# shows that the demo login is refused by every other PAM service. stunnel4,
+# nftables, iptables and ufw check config-service's renderings (ufw is
+# installed inactive; the tests only use its --dry-run). chromium runs the
+# console's browser tests (driven by playwright-core).
 missing=()
-for pkg in vsftpd curl openssl lftp stunnel4 nftables iptables ufw chromium; do
+for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi

@@ -53,7 +53,7 @@ export PUBLIC_ADDRESS=127.0.0.1 SERVER_NAME=localhost
 export DATA_IDLE_TIMEOUT_MS=15000
 # The host ports of the APIs: free ones, so a Quick start running beside this does not collide.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-export CONFIG_PORT=$(free_port) CERT_PORT=$(free_port) LOG_SERVICE_PORT=$(free_port)
+export CONFIG_PORT=$(free_port) CERT_PORT=$(free_port) LOG_SERVICE_PORT=$(free_port) CONSOLE_PORT=$(free_port)
 export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 compose() { $COMPOSE --profile demo "$@"; }
 
@@ -110,13 +110,18 @@ wait_healthy() { # seconds; every container of the project healthy
 started=$SECONDS
 compose up -d >"$work/up.log" 2>&1 || { cat "$work/up.log"; die "compose up -d"; }
 if wait_healthy 240; then ok "every container healthy ($((SECONDS - started)) s after up)"; else die "every container healthy"; fi
-check "8 containers: redis, rabbitmq, log/config/cert-service, one gateway, balancer, demo" \
-  test "$(container_ids | wc -l)" = 8
+check "9 containers: redis, rabbitmq, log/config/cert-service, console, one gateway, balancer, demo" \
+  test "$(container_ids | wc -l)" = 9
 
 gateway_ids() { container_ids tunnel-gateway; }
 gateway=$(gateway_ids | head -n 1)
 check "the gateway runs as uid 1000 with no capability but binding low ports" \
   bash -c "docker exec '$gateway' sh -c 'id -u; grep CapEff /proc/1/status' | tr -s '\t\n' '  ' | grep -q '^1000 CapEff: 0000000000000400'"
+
+check "the console answers over HTTPS on the host's loopback" \
+  bash -c "curl -fsSk https://127.0.0.1:$CONSOLE_PORT/ | grep -qi '<html'"
+check "the settings API refuses a request without a token" \
+  bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$CONFIG_PORT/settings)\" = 401 ]"
 
 # --- HTTPS and FTPS through the published ports -------------------------------------
 cacert=$work/active.pem

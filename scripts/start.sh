@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Starts the whole system on this machine: config-service, cert-service, the
-# tunnel gateway and, when no file server is configured (UPSTREAM_HOST unset),
-# the demo upstream (vsftpd + HTTP file browser). Prints the HTTPS and FTPS URLs
-# once the gateway is ready; Ctrl-C stops everything.
+# Starts the whole system on this machine: log-service, config-service,
+# cert-service, the tunnel gateway, the operators' console and, when no file server is configured
+# (UPSTREAM_HOST unset), the demo upstream (vsftpd + HTTP file browser).
+#
+# Every port it needs is checked before anything starts (a taken one is named,
+# with the process holding it). Once the gateway it started answers, it prints
+# what is live: the gateway's open ports, the active certificate (written to
+# $DATA_DIR/active-certificate.pem for --cacert). Ctrl-C or SIGTERM stops the
+# services in order (gateway first, log-service last) and says "stopped";
+# further signals during the stop are ignored so that nothing is cut short.
+#
+# Settings (all optional): DATA_DIR, API_BIND_HOST, CONFIG_PORT, CERT_PORT,
+# GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, CONSOLE_PORT, HTTPS_PORT, FTPS_PORT, DEMO_HOST,
+# DEMO_FTP_PORT, DEMO_HTTP_PORT, UPSTREAM_PASSIVE_RANGE, DEMO_USER,
+# DEMO_PASSWORD, SERVER_NAME, START_TIMEOUT_S, SKIP_BOOTSTRAP=1 (README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+[ "${SKIP_BOOTSTRAP:-}" = 1 ] || bash scripts/bootstrap.sh
 
 data=${DATA_DIR:-$PWD/.data}
 mkdir -p "$data/logs" "$data/secrets"
@@ -20,13 +31,16 @@ export ADMIN_TOKEN_FILE="$data/secrets/admin-token"
 export SERVICE_TOKEN_FILE="$data/secrets/service-token"
 export OPERATOR_TOKEN_FILE="$data/secrets/operator-token"
 
-# Local runs use unprivileged ports; production maps 443, 990 and 4000-4008 (see README).
-export HTTPS_PORT=${HTTPS_PORT:-8443}
-export FTPS_PORT=${FTPS_PORT:-9990}
-export PUBLIC_ADDRESS=${PUBLIC_ADDRESS:-127.0.0.1}
-export CONFIG_PORT=${CONFIG_PORT:-7001} CERT_PORT=${CERT_PORT:-7002} GATEWAY_HEALTH_PORT=${GATEWAY_HEALTH_PORT:-7003}
-export CONFIG_SERVICE_URL=http://127.0.0.1:$CONFIG_PORT CERT_SERVICE_URL=http://127.0.0.1:$CERT_PORT
-export LOG_SERVICE_PORT=${LOG_SERVICE_PORT:-7004} LOG_DB_PATH=${LOG_DB_PATH:-$data/log-service/logs.db}
+# The APIs and the gateway's health listen on loopback unless API_BIND_HOST opens them.
+export API_BIND_HOST=${API_BIND_HOST:-127.0.0.1}
+case $API_BIND_HOST in 0.0.0.0 | ::) api_host=127.0.0.1 ;; *:*) api_host="[$API_BIND_HOST]" ;; *) api_host=$API_BIND_HOST ;; esac
+export CONFIG_PORT=${CONFIG_PORT:-7001} CERT_PORT=${CERT_PORT:-7002} GATEWAY_HEALTH_PORT=${GATEWAY_HEALTH_PORT:-7003} LOG_SERVICE_PORT=${LOG_SERVICE_PORT:-7004}
+export CONSOLE_PORT=${CONSOLE_PORT:-7005}
+export CONFIG_SERVICE_URL=http://$api_host:$CONFIG_PORT CERT_SERVICE_URL=http://$api_host:$CERT_PORT
+# Local runs use unprivileged public ports; production maps 443, 990 and 4000-4008 (see README).
+# PUBLIC_ADDRESS stays unset unless given: passive replies then name the address each client connected to.
+export HTTPS_PORT=${HTTPS_PORT:-8443} FTPS_PORT=${FTPS_PORT:-9990}
+export LOG_DB_PATH=${LOG_DB_PATH:-$data/log-service/logs.db}
 # Every service ships its logs to RabbitMQ (and stdout); the log-service stores them.
 export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
 export CERT_DATA_DIR=${CERT_DATA_DIR:-$data/cert-service}
@@ -34,66 +48,146 @@ export CONFIG_DATA_DIR=${CONFIG_DATA_DIR:-$data/config-service}
 export GATEWAY_CACHE_DIR=${GATEWAY_CACHE_DIR:-$data/tunnel-gateway}
 export SERVER_NAME=${SERVER_NAME:-127.0.0.1}
 
-pids=()
-stop_all() {
-  trap - INT TERM EXIT
-  echo "stopping..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+with_host() { # host port-or-range: host:port, IPv6 in brackets
+  case $1 in *:*) echo "[$1]:$2" ;; *) echo "$1:$2" ;; esac
 }
-trap stop_all INT TERM EXIT
+needs=(
+  "config-service API (CONFIG_PORT)=$(with_host "$API_BIND_HOST" "$CONFIG_PORT")"
+  "cert-service API (CERT_PORT)=$(with_host "$API_BIND_HOST" "$CERT_PORT")"
+  "log-service API (LOG_SERVICE_PORT)=$(with_host "$API_BIND_HOST" "$LOG_SERVICE_PORT")"
+  "gateway health (GATEWAY_HEALTH_PORT)=$(with_host "$API_BIND_HOST" "$GATEWAY_HEALTH_PORT")"
+  "console (CONSOLE_PORT)=$(with_host "${CONSOLE_HOST:-$API_BIND_HOST}" "$CONSOLE_PORT")"
+)
 
-run() { # name, command...
-  local name=$1; shift
-  "$@" >>"$data/logs/$name.log" 2>&1 &
-  pids+=($!)
-  echo "started $name (pid $!, log $data/logs/$name.log)"
-}
-
-demo_user=${DEMO_USER:-demo}
-demo_password=${DEMO_PASSWORD:-demo-password}
+demo=
 if [ -z "${UPSTREAM_HOST:-}" ]; then
-  export DEMO_ROOT=${DEMO_ROOT:-$data/demo-files} DEMO_WORK_DIR=$data/demo-upstream DEMO_USER=$demo_user DEMO_PASSWORD=$demo_password
-  export DEMO_FTP_PORT=${DEMO_FTP_PORT:-2121} DEMO_HTTP_PORT=${DEMO_HTTP_PORT:-8080}
+  demo=1
+  export DEMO_ROOT=${DEMO_ROOT:-$data/demo-files} DEMO_WORK_DIR=$data/demo-upstream
+  export DEMO_USER=${DEMO_USER:-demo} DEMO_PASSWORD=${DEMO_PASSWORD:-demo-password}
+  export DEMO_HOST=${DEMO_HOST:-127.0.0.1} DEMO_FTP_PORT=${DEMO_FTP_PORT:-2121} DEMO_HTTP_PORT=${DEMO_HTTP_PORT:-8080}
   export UPSTREAM_HOST=127.0.0.1 UPSTREAM_FTP_PORT=$DEMO_FTP_PORT UPSTREAM_WEB_PORT=$DEMO_HTTP_PORT
   export UPSTREAM_PASSIVE_RANGE=${UPSTREAM_PASSIVE_RANGE:-3000-3008}
   export DEMO_PASSIVE_FROM=${UPSTREAM_PASSIVE_RANGE%-*} DEMO_PASSIVE_TO=${UPSTREAM_PASSIVE_RANGE#*-}
-  run demo-upstream node services/demo-upstream/dist/main.js
+  needs+=(
+    "demo FTP server (DEMO_FTP_PORT)=$(with_host "$DEMO_HOST" "$DEMO_FTP_PORT")"
+    "demo HTTP file browser (DEMO_HTTP_PORT)=$(with_host "$DEMO_HOST" "$DEMO_HTTP_PORT")"
+    "demo passive data (UPSTREAM_PASSIVE_RANGE)=$(with_host "$DEMO_HOST" "$UPSTREAM_PASSIVE_RANGE")"
+  )
 fi
+
+# The gateway's public ports are those of the settings config-service will serve (stored ones
+# included: a port moved through the API is checked, not the environment's).
+gateway_needs=$(node services/config-service/dist/start-ports-cli.js) || { echo "cannot start: the settings are invalid (above)"; exit 2; }
+while IFS= read -r line; do [ -n "$line" ] && needs+=("$line"); done <<<"$gateway_needs"
+if ! taken=$(node libs/service-kit/dist/check-ports-cli.js "${needs[@]}"); then
+  echo "cannot start: nothing was started, because"
+  while IFS= read -r line; do echo "  $line"; done <<<"$taken"
+  echo "Stop that process, or give the setting in parentheses another port (e.g. CONFIG_PORT=7101 bash scripts/start.sh)."
+  exit 1
+fi
+
+pids=()
+names=()
+stopping=
+
+alive() { # pid: running (not gone, not a zombie)
+  [ -r "/proc/$1/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null
+}
+
+stop_one() { # pid name
+  kill -TERM "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 150); do alive "$1" || break; sleep 0.1; done
+  if alive "$1"; then
+    echo "  $2 did not stop within 15 s; killing it"
+    kill -KILL "$1" 2>/dev/null || true
+  fi
+  wait "$1" 2>/dev/null || true
+}
+
+# Stops what was started, newest first: the gateway before the services it depends on, the
+# log-service last so that it stores the others' last records. Runs once; from here on
+# further signals are ignored (a service manager's or a terminal's second signal must not
+# leave half of it running).
+stop_all() {
+  [ -z "$stopping" ] || return 0
+  stopping=1
+  trap '' INT TERM
+  [ ${#pids[@]} -gt 0 ] || return 0
+  echo "stopping: $(for ((i = ${#names[@]} - 1; i >= 0; i--)); do printf '%s ' "${names[$i]}"; done)"
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop_one "${pids[$i]}" "${names[$i]}"; done
+}
+
+on_signal() {
+  echo "$1 received"
+  stop_all
+  echo "stopped"
+  exit 0
+}
+trap 'on_signal SIGINT' INT
+trap 'on_signal SIGTERM' TERM
+trap 'stop_all' EXIT
+
+run() { # name, command...
+  local name=$1
+  shift
+  "$@" >>"$data/logs/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+  echo "started $name (pid $!, log $data/logs/$name.log)"
+}
+
+name_of() { # pid
+  for i in "${!pids[@]}"; do [ "${pids[$i]}" = "$1" ] && echo "${names[$i]}" && return; done
+  echo "a service"
+}
+
+failed() { # name status
+  echo "$1 exited during start-up or on its own (exit status $2); its last lines ($data/logs/$1.log):"
+  tail -n 15 "$data/logs/$1.log" | sed 's/^/  /'
+  stop_all
+  echo "stopped"
+  exit 1
+}
+
 run log-service node services/log-service/dist/main.js
 run config-service node services/config-service/dist/main.js
 run cert-service node services/cert-service/dist/main.js
+[ -z "$demo" ] || run demo-upstream node services/demo-upstream/dist/main.js
 run tunnel-gateway node services/tunnel-gateway/dist/main.js
-export CONSOLE_PORT=${CONSOLE_PORT:-7005} LOG_SERVICE_URL=http://127.0.0.1:$LOG_SERVICE_PORT GATEWAY_HEALTH_URLS=http://127.0.0.1:$GATEWAY_HEALTH_PORT
+gateway_pid=${pids[-1]}
+# The operators' web console (HTTPS with the active certificate), after the services it calls.
+export LOG_SERVICE_URL=http://$api_host:$LOG_SERVICE_PORT GATEWAY_HEALTH_URLS=http://$api_host:$GATEWAY_HEALTH_PORT
 run console node services/console/dist/main.js
 
-for _ in $(seq 1 120); do
-  if curl -fsS "http://127.0.0.1:$GATEWAY_HEALTH_PORT/health/ready" >/dev/null 2>&1; then ready=1; break; fi
-  for pid in "${pids[@]}"; do
-    kill -0 "$pid" 2>/dev/null || { echo "a service exited during start-up; see $data/logs/"; tail -n 20 "$data"/logs/*.log; exit 1; }
+# Ready: the gateway *this script started* answers (its pid, not a stale one's) and serves, or
+# says why it does not (degraded: a newer map refused; stopped: the tunnel is disabled).
+health_url="http://$api_host:$GATEWAY_HEALTH_PORT/health/ready"
+deadline=$((SECONDS + ${START_TIMEOUT_S:-90}))
+for (( ; ; )); do
+  health=$(curl -sS --max-time 2 "$health_url" 2>/dev/null || true)
+  if [[ $health =~ \"pid\":$gateway_pid[,}] && $health =~ \"status\":\"(ready|degraded|stopped)\" ]]; then break; fi
+  for i in "${!pids[@]}"; do
+    if ! alive "${pids[$i]}"; then
+      status=0
+      wait "${pids[$i]}" 2>/dev/null || status=$?
+      failed "${names[$i]}" "$status"
+    fi
   done
+  if [ $SECONDS -ge $deadline ]; then
+    echo "the gateway did not become ready within ${START_TIMEOUT_S:-90} s; its health said: ${health:-(no answer)}"
+    stop_all
+    echo "stopped"
+    exit 1
+  fi
   sleep 0.5
 done
-[ "${ready:-}" = 1 ] || { echo "gateway not ready after 60 s; see $data/logs/"; exit 1; }
 
-cert=$GATEWAY_CACHE_DIR/certificate.pem
-node -e 'const b=require(process.argv[1]); require("fs").writeFileSync(process.argv[2], b.certificatePem)' "$GATEWAY_CACHE_DIR/bundle.json" "$cert"
-cat <<MSG
+banner_args=(--ca-file "$data/active-certificate.pem" --output-dir "$data/logs/" --console)
+[ -z "$demo" ] || banner_args+=(--demo)
+node libs/service-kit/dist/start-banner-cli.js "${banner_args[@]}" || echo "(the services run, but the banner could not be built; see above)"
 
-Secure Transfers is ready.
-  HTTPS:  https://$PUBLIC_ADDRESS:$HTTPS_PORT/
-  FTPS:   ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT/   (implicit TLS; passive data is TLS too)
-
-The certificate is self-signed ($cert). Try:
-  curl --cacert $cert https://$PUBLIC_ADDRESS:$HTTPS_PORT/
-  curl --cacert $cert --ssl-reqd ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT/
-  lftp -e 'set ssl:ca-file $cert; ls; bye' ftps://$demo_user:$demo_password@$PUBLIC_ADDRESS:$FTPS_PORT
-Logs through the API (operator token):
-  curl -H "Authorization: Bearer \$(cat $OPERATOR_TOKEN_FILE)" 'http://127.0.0.1:$LOG_SERVICE_PORT/logs?service=tunnel-gateway&limit=20'
-Console: https://127.0.0.1:$CONSOLE_PORT/
-  sign in with the admin token in $ADMIN_TOKEN_FILE (operator, read-only: $OPERATOR_TOKEN_FILE)
-Admin token: $ADMIN_TOKEN_FILE   Process output: $data/logs/
-Press Ctrl-C to stop.
-MSG
-wait -n "${pids[@]}" || true
-echo "a service stopped; see $data/logs/"
+# Until a service exits on its own; a signal runs on_signal instead.
+exited=
+status=0
+wait -n -p exited "${pids[@]}" || status=$?
+failed "$(name_of "$exited")" "$status"

@@ -5,6 +5,7 @@ import { connect } from 'amqplib';
 import { Readable } from 'node:stream';
 import { logApi } from '@st/contracts';
 import { createLogService, type LogService } from '@st/log-service';
+import { Client } from 'basic-ftp';
 import { connectBasicFtp } from './harness/clients.js';
 import { testAmqpUrl } from './harness/infrastructure.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
@@ -80,8 +81,15 @@ it('a real FTPS session and an HTTPS request produce records found through the q
   let records: LogRecord[] = [];
   await waitFor(async () => (records = await query({ session })).some((r) => r.msg === 'FTP control connection closed'), 10_000, 'the whole session');
   const messages = records.map((r) => r.msg);
-  expect(messages).toEqual(expect.arrayContaining(['FTP control connection opened', 'FTP login attempt', 'data connection admitted', 'data connection secured', 'transfer finished', 'FTP control connection closed']));
+  expect(messages).toEqual(
+    expect.arrayContaining(['FTP control connection opened', 'FTP login attempt', 'FTP login succeeded', 'data connection admitted', 'data connection secured', 'transfer finished', 'FTP control connection closed']),
+  );
   expect(records.find((r) => r.msg === 'FTP login attempt')).toMatchObject({ user: 'sttest' });
+  expect(records.find((r) => r.msg === 'FTP login succeeded')).toMatchObject({ user: 'sttest', client: '127.0.0.1', clientPort, outcome: 'succeeded', reply: 230, level: 'info' });
+  // The control connection's records carry one conn id of their own, as the data connections' do.
+  const control = records.filter((r) => String(r.msg).startsWith('FTP '));
+  expect(new Set(control.map((r) => r.conn)).size).toBe(1);
+  expect(String(control[0]!.conn)).toMatch(/^ctl_[0-9a-f]{16}$/);
   const transfers = records.filter((r) => r.msg === 'transfer finished');
   expect(transfers).toEqual(
     expect.arrayContaining([
@@ -95,4 +103,28 @@ it('a real FTPS session and an HTTPS request produce records found through the q
   expect(JSON.stringify(records)).not.toContain('test-Passw0rd');
 
   await waitFor(async () => (await query({ text: 'HTTPS connection opened' })).some((r) => r.clientPort === httpsPort), 10_000, 'the HTTPS connection record');
+});
+
+it('a failed FTP login leaves a record with the user, the client address and the outcome, never the password', async () => {
+  const client = new Client(15_000);
+  const wrongPassword = `wrong-${randomBytes(6).toString('hex')}`;
+  const refused = await client
+    .access({ host: '127.0.0.1', port: stack.ports.ftps, user: 'sttest', password: wrongPassword, secure: 'implicit', secureOptions: { ca: stack.caPem } })
+    .then(() => null, (error: { code?: number }) => error);
+  const clientPort = client.ftp.socket.localPort;
+  client.close();
+  expect(refused).toMatchObject({ code: 530 });
+
+  let failed: LogRecord | undefined;
+  await waitFor(async () => {
+    failed = (await query({ service: 'tunnel-gateway', text: 'FTP login failed' })).find((r) => r.clientPort === clientPort);
+    return failed !== undefined;
+  }, 10_000, 'the failed login record');
+  // warn: visible at the default level, and what fail2ban would match on.
+  expect(failed).toMatchObject({ user: 'sttest', client: '127.0.0.1', outcome: 'failed', reply: 530, level: 'warn', conn: expect.stringMatching(/^ctl_/) });
+  const session = String(failed!.session);
+  await waitFor(async () => (await query({ session })).some((r) => r.msg === 'FTP control connection closed'), 10_000, 'the whole session');
+  const records = await query({ session });
+  expect(records.some((r) => r.msg === 'FTP login succeeded')).toBe(false);
+  expect(JSON.stringify(records)).not.toContain(wrongPassword);
 });

@@ -91,16 +91,20 @@ const leftToDefaults: Record<string, Record<string, string>> = {
   'config-service': {
     CONFIG_HOST: 'API_BIND_HOST is the setting compose uses',
     SETTINGS_FILE: 'optional: a settings file mounted by the operator',
+    EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
+    GATEWAY_REPORT_WAIT_MS: 'three seconds for the gateways to report a change',
   },
   'cert-service': {
     CERT_HOST: 'API_BIND_HOST is the setting compose uses',
     CERT_KEY_TYPE: 'rsa-2048 is the default key type of the first self-signed certificate',
     CERT_STORE_KEY: 'optional: encryption of keys at rest',
+    EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
   },
   'log-service': {
     LOG_SERVICE_HOST: 'API_BIND_HOST is the setting compose uses',
     LOG_DB_SYNC: 'NORMAL is right for a volume',
     LOG_RETENTION_INTERVAL: 'one minute',
+    EVENTS_EXCHANGE: 'read by a service-kit helper the log-service does not call',
   },
   'tunnel-gateway': {
     ADMIN_TOKEN: 'a fallback of single-box runs; compose gives the gateway only the service token',
@@ -108,9 +112,20 @@ const leftToDefaults: Record<string, Record<string, string>> = {
     REDIS_PREFIX: 'one deployment per Redis',
     GATEWAY_HEALTH_HOST: 'API_BIND_HOST is the setting compose uses',
     GATEWAY_REFRESH_INTERVAL_MS: 'one minute',
+    GATEWAY_HEARTBEAT_MS: 'fifteen seconds between status reports',
+    EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
     GATEWAY_PORT_MAP_FILE: 'the standalone mode of benchmarks, not for compose',
     GATEWAY_CERT_FILE: 'the standalone mode of benchmarks, not for compose',
     GATEWAY_KEY_FILE: 'the standalone mode of benchmarks, not for compose',
+  },
+  console: {
+    CONSOLE_TLS: 'on: HTTPS with the active certificate',
+    GATEWAY_HEALTH_URLS: "replicas are listed from config-service's gateway reports",
+    CONSOLE_SESSION_IDLE_MS: 'the default idle limit of a signed-in session',
+    CONSOLE_SESSION_MAX_MS: 'the default longest session',
+    CONSOLE_ADMIN_PASSWORD: 'optional: operators sign in with the tokens',
+    CONSOLE_OPERATOR_PASSWORD: 'optional: operators sign in with the tokens',
+    EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
   },
   'demo-upstream': {
     DEMO_MAX_UPLOAD_BYTES: '1 GiB',

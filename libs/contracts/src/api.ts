@@ -13,6 +13,8 @@ export const configApi = {
   publicPorts: '/render/ports',
   /** Firewall rules, `?format=nftables|iptables|ufw`. */
   firewallRules: '/render/firewall',
+  /** The latest report of every gateway replica: what it applied, when it was last heard of. */
+  gateways: '/gateways',
 } as const;
 
 /** Carries a change's reason into the version history (PUT, PATCH). */

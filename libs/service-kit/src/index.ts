@@ -9,3 +9,7 @@ export * from './http-service.js';
 export * from './health.js';
 export * from './request-log.js';
 export * from './shutdown.js';
+export * from './bind-host-env.js';
+export * from './port-holder.js';
+export * from './port-check.js';
+export * from './json-body.js';

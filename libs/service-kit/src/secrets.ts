@@ -51,6 +51,11 @@ export function eventsAmqpUrl(env: NodeJS.ProcessEnv = process.env): string | un
   return setting === 'off' ? undefined : setting;
 }
 
+/** The events exchange from EVENTS_EXCHANGE (deployments or test runs sharing one broker keep apart with it); the contract's by default. */
+export function eventsExchangeFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.EVENTS_EXCHANGE?.trim() || undefined;
+}
+
 /** Reports start-up problems on stderr, one per line and prefixed with the service, and exits with 2 (a configuration error). */
 export function exitWithProblems(service: string, lines: readonly string[]): never {
   for (const line of lines) process.stderr.write(`${service}: ${line}\n`);

@@ -257,6 +257,42 @@ describe('cert-service API (real RabbitMQ, real openssl)', () => {
     expect((await api('POST', apiPath(certApi.activate, { id: '20250101T000000000Z-00000000' }))).status).toBe(404);
   });
 
+  it('does what its README says: "active" as an id, 415 for JSON sent without its type, 405 for a wrong method', async () => {
+    const activeId = (await api('GET', certApi.certificates)).json.activeId as string;
+    const again = await api('POST', apiPath(certApi.activate, { id: activeCertificateAlias }));
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ previousId: activeId, certificate: { id: activeId, active: true } });
+    const deleteActive = await api('DELETE', apiPath(certApi.certificate, { id: activeCertificateAlias }));
+    expect([deleteActive.status, deleteActive.json.error.code]).toEqual([409, 'CERTIFICATE_ACTIVE']);
+
+    // curl -d '{"serverName":…}' without -H 'Content-Type: application/json', as an operator might type it.
+    const { request } = await import('node:http');
+    const untyped = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({ serverName: 'files.example.test' });
+      const req = request(`${url}${certApi.selfSigned}`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-length': String(body.length) } }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(untyped.status).toBe(415);
+    expect(JSON.parse(untyped.body).error).toEqual({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'send the body as JSON with Content-Type: application/json (this request has no Content-Type)',
+    });
+    const form = await api('POST', certApi.selfSigned, JSON.stringify({ serverName: 'files.example.test' }), adminToken, { contentType: 'application/x-www-form-urlencoded' });
+    expect(form.status).toBe(415);
+
+    const put = await api('PUT', certApi.certificates, {});
+    expect(put.status).toBe(405);
+    expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    expect(put.json.error.code).toBe('METHOD_NOT_ALLOWED');
+    expect((await api('GET', '/no-such-route')).status).toBe(404);
+    expect((await api('GET', certApi.certificates)).json.activeId).toBe(activeId);
+  });
+
   it('exports the active pair as stunnel.cert and stunnel.cert.key, the key only to the admin and with a log line', async () => {
     const bundle = await activeBundle();
     const cert = await api('GET', apiPath(certApi.exportCertificate, { id: activeCertificateAlias }));

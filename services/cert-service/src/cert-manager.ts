@@ -294,8 +294,10 @@ export class CertManager {
   activate(id: string): Promise<{ certificate: ListedCertificate; previousId: string | null }> {
     return this.exclusive(async () => {
       const previousId = this.bundle?.id ?? null;
-      const meta = await this.options.store.get(id);
-      if (previousId !== id) await this.activateStored(id);
+      // "active" names the active certificate: activating it again changes nothing.
+      const resolved = this.resolveId(id);
+      const meta = await this.options.store.get(resolved);
+      if (previousId !== resolved) await this.activateStored(resolved);
       this.log.info({ certificate: summarizeBundle(this.bundle!), previousId }, 'certificate activated');
       return { certificate: this.listed(meta), previousId };
     });
@@ -303,8 +305,10 @@ export class CertManager {
 
   remove(id: string): Promise<void> {
     return this.exclusive(async () => {
-      await this.options.store.remove(id);
-      this.log.info({ certificateId: id }, 'certificate deleted');
+      // "active" resolves like any id, so deleting it is refused as deleting the active certificate is.
+      const resolved = this.resolveId(id);
+      await this.options.store.remove(resolved);
+      this.log.info({ certificateId: resolved }, 'certificate deleted');
     });
   }
 

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { eventsAmqpUrl, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
+import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';
@@ -13,7 +13,12 @@ function fail(line: string): never {
 async function main(): Promise<void> {
   const env = process.env;
   const logger = createLogger({ service: 'cert-service' });
-  const host = env.CERT_HOST?.trim() || '0.0.0.0';
+  let host = '';
+  try {
+    host = apiBindHost(env, 'CERT_HOST');
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const portText = env.CERT_PORT?.trim() || '7002';
   if (!/^\d+$/.test(portText) || Number(portText) > 65535) fail(`CERT_PORT: "${portText}" is not a port number`);
   const dataDir = resolve(env.CERT_DATA_DIR?.trim() || './.data/cert-service');
@@ -35,7 +40,7 @@ async function main(): Promise<void> {
     fail(`cannot read CERT_STORE_KEY_FILE: ${(error as Error).message}`);
   }
 
-  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, keyType, storeKey });
+  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), keyType, storeKey });
   await service.start();
   stopOnSignals(service, logger);
 }

@@ -14,6 +14,8 @@ import {
   errorHandler,
   healthRoutes,
   HttpError,
+  jsonBody,
+  methodNotAllowed,
   notFound,
   requestLog,
   requireBearer,
@@ -120,7 +122,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
   app.use(healthRoutes(() => healthReport(state, now())));
 
   const admin = requireBearer([config.adminToken]);
-  const json = express.json({ limit: maxBodyBytes });
+  const json = jsonBody({ limit: maxBodyBytes });
   const manager = (): CertManager => {
     if (!state.manager) throw new HttpError(503, 'NOT_READY', 'cert-service is starting: the store is not open yet');
     return state.manager;
@@ -190,6 +192,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
     res.status(204).end();
   });
 
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(certificateErrors);
   app.use(errorHandler);

@@ -81,6 +81,11 @@ describe('validateMaterial', () => {
       codes: ['INTERMEDIATE_NOT_ISSUER'],
     },
     {
+      desc: 'an unrelated certificate instead of the intermediate',
+      input: () => ({ certificates: [cert('leaf', leaf.certificatePem), cert('intermediate', selfSigned.certificatePem)], key: leafKey() }),
+      codes: ['INTERMEDIATE_NOT_ISSUER', 'INTERMEDIATE_MISSING'],
+    },
+    {
       desc: 'a key that belongs to another certificate',
       input: () => ({ certificates: [cert('leaf', leaf.certificatePem), cert('intermediate', ca.intermediatePem)], key: otherKey }),
       codes: ['KEY_MISMATCH'],
@@ -158,5 +163,15 @@ describe('validateMaterial', () => {
     const row = cases.find((candidate) => candidate.codes[0] === code)!;
     const result = validateMaterial({ serverNames: ['files.example.test'], now, ...row.input() });
     expect(result.findings.find((item) => item.code === code)?.message).toMatch(expected);
+  });
+
+  it('an unrelated certificate given as the intermediate: the message says the issuer is not among those given, not that none was given', () => {
+    const result = validateMaterial({ serverNames: ['files.example.test'], now, certificates: [cert('leaf', leaf.certificatePem), cert('intermediate', selfSigned.certificatePem)], key: leafKey() });
+    const messages = result.findings.map((item) => item.message);
+    expect(messages).toEqual([
+      expect.stringMatching(/^intermediate \(.*\) is not part of the chain of CN=files\.example\.test: it signed none of its certificates$/),
+      expect.stringMatching(/^the certificate that issued CN=files\.example\.test is not among the 2 given: CN=files\.example\.test was issued by O=Test Authority, CN=Test Intermediate CA/),
+    ]);
+    expect(messages.join(' ')).not.toContain('no intermediate certificate was given');
   });
 });

@@ -146,10 +146,12 @@ export function validateMaterial(input: ValidationInput): ValidationResult {
     // root, which servers do not send (clients have it, or were given it for a private authority).
     const trusted = (input.trustedRoots ?? []).some((root) => signedBy(last, root));
     if (!trusted) {
+      // Certificates were given beside the leaf, just not its issuer: say that, not that none was given.
+      const missing = remaining.size > 0 ? `the certificate that issued ${subjectOf(last)} is not among the ${remaining.size + 1} given` : 'no intermediate certificate was given';
       findings.push(
         finding(
           'INTERMEDIATE_MISSING',
-          `no intermediate certificate was given: ${subjectOf(last)} was issued by ${issuerOf(last)}, which is not a well-known root; ` +
+          `${missing}: ${subjectOf(last)} was issued by ${issuerOf(last)}, which is not a well-known root; ` +
             "add the authority's intermediate certificate(s), or clients that do not already have them will refuse the chain",
         ),
       );

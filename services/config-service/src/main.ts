@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { tokenEnv } from '@st/contracts';
 import { createLogger } from '@st/logging';
-import { eventsAmqpUrl, exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
+import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { createConfigService } from './service.js';
 import { formatProblem } from './validate-settings.js';
 import { loadSettings } from './settings-source.js';
@@ -15,7 +15,12 @@ function fail(lines: readonly string[]): never {
 async function main(): Promise<void> {
   const env = process.env;
   const logger = createLogger({ service: 'config-service' });
-  const host = env.CONFIG_HOST?.trim() || '0.0.0.0';
+  let host = '';
+  try {
+    host = apiBindHost(env, 'CONFIG_HOST');
+  } catch (error) {
+    fail([(error as Error).message]);
+  }
   const portText = env.CONFIG_PORT?.trim() || '7001';
   const port = parseInteger(portText);
   if (!port.ok || port.value < 0 || port.value > 65535) fail([`CONFIG_PORT: "${portText}" is not a port number`]);
@@ -31,7 +36,11 @@ async function main(): Promise<void> {
   if (!loaded.ok) fail(loaded.errors.map((problem) => `invalid setting ${formatProblem(problem)}`));
   for (const warning of loaded.warnings) logger.warn({ field: warning.field }, warning.message);
 
-  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl });
+  const waitText = env.GATEWAY_REPORT_WAIT_MS?.trim() || '3000';
+  const gatewayWait = parseInteger(waitText);
+  if (!gatewayWait.ok || gatewayWait.value < 0 || gatewayWait.value > 60_000) fail([`GATEWAY_REPORT_WAIT_MS: "${waitText}" is not a number of milliseconds from 0 to 60000`]);
+
+  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), gatewayWaitMs: gatewayWait.value });
   await service.start();
   stopOnSignals(service, logger);
 }

@@ -161,6 +161,61 @@ describe('firewall renderings', () => {
     if (ports.length === 0) for (const text of [nftText, ipv4, ipv6, ufwText]) expect(text).toContain('no port to open');
   });
 
+  it.each([
+    {
+      desc: 'a moved FTPS port: its old rule is deleted before the new one is added',
+      before: () => {},
+      after: (s: ServerSettings) => void (s.public.ftpsPort = 9991),
+      ufw: [
+        "ufw delete allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
+        "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
+        "ufw allow proto tcp to any port 9991 comment 'secure-transfers ftps-control'",
+        "ufw allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+      ],
+    },
+    {
+      desc: 'a moved passive range: the old range goes, the kept ports stay',
+      before: () => {},
+      after: (s: ServerSettings) => void (s.public.passiveRange = { from: 5000, to: 5008 }),
+      ufw: [
+        "ufw delete allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+        "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
+        "ufw allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
+        "ufw allow proto tcp to any port 5000:5008 comment 'secure-transfers ftps-data'",
+      ],
+    },
+    {
+      desc: 'the tunnel stopped: every earlier rule is deleted',
+      before: () => {},
+      after: (s: ServerSettings) => void (s.tunnelEnabled = false),
+      ufw: [
+        "ufw delete allow proto tcp to any port 443 comment 'secure-transfers https'",
+        "ufw delete allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
+        "ufw delete allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+      ],
+    },
+    {
+      desc: 'nothing moved: no delete',
+      before: () => {},
+      after: (s: ServerSettings) => void (s.tls.minVersion = 'TLSv1.3'),
+      ufw: [
+        "ufw allow proto tcp to any port 443 comment 'secure-transfers https'",
+        "ufw allow proto tcp to any port 990 comment 'secure-transfers ftps-control'",
+        "ufw allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+      ],
+    },
+  ])('ufw after a change: $desc', ({ before, after, ufw }) => {
+    const earlier = [...publicPorts(portMapWith(before, 6)), ...publicPorts(portMapWith(before, 5))];
+    expect(ruleLines(renderUfw(portMapWith(after), earlier), /^ufw /)).toEqual(ufw);
+  });
+
+  it('every rendering says the API and health ports are left out on purpose', () => {
+    const portMap = portMapWith();
+    for (const text of [renderNftables(portMap), renderIptables(portMap), renderIptables(portMap, 'ipv6'), renderUfw(portMap)]) {
+      expect(text).toMatch(/^# Not here on purpose: the service APIs, the console and the gateway's health port \(7001-7005 by default\)/m);
+    }
+  });
+
   it('web and FTP both disabled: no ports, and the outputs say why', () => {
     const portMap = portMapWith((s) => {
       s.upstream.web.enabled = false;

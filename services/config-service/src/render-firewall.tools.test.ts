@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerSettings } from '@st/contracts';
-import { renderIptables, renderNftables, renderUfw } from './render-firewall.js';
+import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
 import { portMapWith } from './test-port-maps.js';
 import { commandPath } from './test-tools.js';
 
@@ -67,6 +67,30 @@ describe('rendered firewall rules with the real tools', () => {
     expect(run('nft', ['-c', '-f', write('broken.nft', broken)]).status).not.toBe(0);
     expect(run('iptables-restore', ['--test', '--noflush'], renderIptables(portMapWith()).replace('--dport 990', '--dport 99999')).status).not.toBe(0);
     expect(run('ufw', ['--dry-run', 'allow', 'proto', 'tcp', 'to', 'any', 'port', '99999']).status).not.toBe(0);
+  });
+
+  itInNamespace('ufw: after a moved port, running the rendered commands leaves only the new ports (on a private copy of /etc/ufw)', () => {
+    const before = portMapWith(() => {}, 6);
+    const after = portMapWith((s) => void (s.public.ftpsPort = 9991), 7);
+    const commands = (text: string) => text.split('\n').filter((line) => line.startsWith('ufw '));
+    const copy = join(dir, 'etc-ufw');
+    const script = [
+      'set -e',
+      `cp -a /etc/ufw ${copy}`,
+      `mount --bind ${copy} /etc/ufw`,
+      ...commands(renderUfw(before)),
+      ...commands(renderUfw(after, publicPorts(before))),
+      // Applying the same rendering again changes nothing.
+      ...commands(renderUfw(after, publicPorts(before))),
+      'echo "== added"',
+      'ufw show added',
+    ].join('\n');
+    const applied = run('unshare', ['--mount', '--net', 'sh', '-c', script]);
+    expect(applied.status).toBe(0);
+    const added = (applied.output.split(/^== added\n/m)[1] ?? '').split('\n').filter((line) => line.startsWith('ufw '));
+    expect(added.filter((line) => line.includes('secure-transfers')).sort()).toEqual(
+      ["ufw allow 443/tcp comment 'secure-transfers https'", "ufw allow 4000:4008/tcp comment 'secure-transfers ftps-data'", "ufw allow 9991/tcp comment 'secure-transfers ftps-control'"].sort(),
+    );
   });
 
   describe.each(scenarios)('$desc', ({ change }) => {

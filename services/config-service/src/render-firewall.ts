@@ -75,6 +75,8 @@ function headerLines(portMap: PortMap, marker: string, what: string): string[] {
   return [
     `${marker} Secure Transfers: ${what} for port map version ${portMap.version}`,
     `${marker} (port map generated at ${oneLine(portMap.generatedAt)}), rendered by config-service.`,
+    `${marker} Not here on purpose: the service APIs, the console and the gateway's health port (7001-7005 by default)`,
+    `${marker} carry admin tokens and listen on loopback; reach them through SSH (ssh -L), never open them.`,
   ];
 }
 
@@ -170,8 +172,23 @@ export function renderIptables(portMap: PortMap, family: IpFamily = 'ipv4'): str
   return `${lines.join('\n')}\n`;
 }
 
-/** ufw commands, one per port or range; ufw skips a rule it already has, so running them again is harmless. */
-export function renderUfw(portMap: PortMap): string {
+/** The destination and port words of a ufw rule: what ufw identifies a rule by (with the protocol). */
+function ufwTarget(port: PublicPort): { to: string; portSpec: string } {
+  const destination = destinationOf(port.bindHost);
+  return {
+    to: destination.kind === 'address' ? destination.address : 'any',
+    portSpec: port.ports.from === port.ports.to ? String(port.ports.from) : `${port.ports.from}:${port.ports.to}`,
+  };
+}
+
+/**
+ * ufw commands, one per port or range; ufw skips a rule it already has, so
+ * running them again is harmless. ufw has no table of its own to replace, so
+ * the rules of ports that earlier settings versions opened and this one no
+ * longer does (`earlier`, e.g. a moved FTPS port) are deleted first; ufw
+ * answers "Could not delete non-existent rule" for one already gone.
+ */
+export function renderUfw(portMap: PortMap, earlier: readonly PublicPort[] = []): string {
   const ports = publicPorts(portMap);
   const lines = [
     ...headerLines(portMap, '#', 'ufw commands'),
@@ -179,14 +196,26 @@ export function renderUfw(portMap: PortMap): string {
     '# These only add allow rules. If ufw is inactive they take effect with "ufw enable", which also denies',
     '# all other incoming traffic by default: allow your SSH port first (ufw allow OpenSSH).',
   ];
+  const key = (port: PublicPort) => {
+    const { to, portSpec } = ufwTarget(port);
+    return `${to} ${portSpec}`;
+  };
+  const current = new Set(ports.map(key));
+  const gone = new Map<string, PublicPort>();
+  for (const port of earlier) if (!current.has(key(port)) && !gone.has(key(port))) gone.set(key(port), port);
+  if (gone.size > 0) {
+    lines.push('# Ports that earlier settings versions opened and this one does not: their rules go first.');
+    for (const port of gone.values()) {
+      const { to, portSpec } = ufwTarget(port);
+      lines.push(`ufw delete allow proto tcp to ${to} port ${portSpec} comment '${ruleComment(port)}'`);
+    }
+  }
   if (ports.length === 0) {
-    lines.push(`# ${noPortsReason(portMap)}.`, `# Rules added earlier carry the comment "${firewallNames.commentPrefix} ...": list them with "ufw status numbered" and remove them with "ufw delete NUMBER".`);
+    lines.push(`# ${noPortsReason(portMap)}.`, `# Rules added by hand or before the settings history carry the comment "${firewallNames.commentPrefix} ...": list them with "ufw status numbered" and remove them with "ufw delete NUMBER".`);
     return `${lines.join('\n')}\n`;
   }
   for (const port of ports) {
-    const destination = destinationOf(port.bindHost);
-    const to = destination.kind === 'address' ? destination.address : 'any';
-    const portSpec = port.ports.from === port.ports.to ? String(port.ports.from) : `${port.ports.from}:${port.ports.to}`;
+    const { to, portSpec } = ufwTarget(port);
     lines.push(...portNotes(port, '#'), `ufw allow proto tcp to ${to} port ${portSpec} comment '${ruleComment(port)}'`);
   }
   return `${lines.join('\n')}\n`;

@@ -140,7 +140,7 @@ describe('config-service API: reading', () => {
 
   it.each([
     { path: healthApi.live, body: { status: 'ok' } },
-    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: 0 } },
+    { path: healthApi.ready, body: { status: 'ready', settingsVersion: 1, bus: 'not-configured', warnings: 0, gateways: { applied: 0, failed: 0, pending: 0 } } },
   ])('answers $path without a token', async ({ path, body }) => {
     const reply = await api('GET', path, undefined, null);
     expect(reply.status).toBe(200);
@@ -185,6 +185,17 @@ describe('config-service API: changing the settings', () => {
       { from: 8443, to: 8443 },
       { from: 9991, to: 9991 },
       { from: 4000, to: 4004 },
+    ]);
+  });
+
+  it('the ufw rendering deletes the rules of the ports the change moved away from', async () => {
+    const ufw = (await api('GET', `${configApi.firewallRules}?format=ufw`)).text.split('\n').filter((line: string) => line.startsWith('ufw '));
+    expect(ufw).toEqual([
+      "ufw delete allow proto tcp to any port 9990 comment 'secure-transfers ftps-control'",
+      "ufw delete allow proto tcp to any port 4000:4008 comment 'secure-transfers ftps-data'",
+      "ufw allow proto tcp to any port 8443 comment 'secure-transfers https'",
+      "ufw allow proto tcp to any port 9991 comment 'secure-transfers ftps-control'",
+      "ufw allow proto tcp to any port 4000:4004 comment 'secure-transfers ftps-data'",
     ]);
   });
 
@@ -257,7 +268,7 @@ describe('config-service API: changing the settings', () => {
   it.each([
     { desc: 'malformed JSON', body: '{"public":', contentType: 'application/json', status: 400 },
     { desc: 'a JSON array', body: '[1,2]', contentType: 'application/json', status: 400 },
-    { desc: 'a body that is not JSON', body: 'tunnelEnabled=false', contentType: 'text/plain', status: 400 },
+    { desc: 'a body that is not JSON (415: the type says so)', body: 'tunnelEnabled=false', contentType: 'text/plain', status: 415 },
     { desc: 'an oversized body', body: JSON.stringify({ comment: 'x'.repeat(70 * 1024) }), contentType: 'application/json', status: 413 },
   ])('refuses $desc with $status', async ({ body, contentType, status }) => {
     const reply = await api('PATCH', configApi.settings, body, adminToken, { contentType });

@@ -1,9 +1,20 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { apiPath, changeCommentHeader, configApi, nullableSettingFields, type ServerSettings, type SettingsVersion } from '@st/contracts';
-import { createEventPublisher, type EventPublisher } from '@st/bus';
+import {
+  apiPath,
+  changeCommentHeader,
+  configApi,
+  gatewayStatusEventSchema,
+  nullableSettingFields,
+  routingKeys,
+  type ServerSettings,
+  type SettingsVersion,
+} from '@st/contracts';
+import { createEventPublisher, createEventSubscriber, type EventPublisher, type EventSubscriber } from '@st/bus';
 import type { Logger } from '@st/logging';
-import { createHttpService, errorHandler, healthRoutes, HttpError, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
+import { createHttpService, errorHandler, healthRoutes, HttpError, jsonBody, methodNotAllowed, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
 import { ConfigError } from './errors.js';
+import { GatewayReports, outcomeWarnings, versionOutcome, type VersionOutcome } from './gateway-reports.js';
+import { derivePortMap } from './port-map.js';
 import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
 import { defaultStunnelFiles, renderStunnelConfig } from './render-stunnel.js';
 import { applyMergePatch } from './settings-changes.js';
@@ -29,6 +40,11 @@ export interface ConfigServiceConfig {
   eventsExchange?: string;
   /** Clock for version times; tests pin it. */
   now?: () => Date;
+  /**
+   * How long a change's answer waits for the gateways heard of recently to
+   * report the new version (applied or refused); 3 s by default, 0 not at all.
+   */
+  gatewayWaitMs?: number;
   resolveHost?: HostResolver;
 }
 
@@ -39,6 +55,9 @@ export type ConfigService = RunnableService;
 export interface ConfigServiceState {
   manager: SettingsManager | null;
   publisher: EventPublisher | null;
+  /** The gateways' reports (over RabbitMQ); empty without a bus. */
+  gateways: GatewayReports;
+  subscriber: EventSubscriber | null;
 }
 
 const maxBodyBytes = 64 * 1024;
@@ -103,17 +122,35 @@ function describeVersion(version: SettingsVersion) {
   };
 }
 
-function sendChange(res: Response, result: ChangeResult): void {
+/** Which gateways serve the version: waited for (bounded) after a new version, as known otherwise. */
+async function gatewaysFor(config: ConfigServiceConfig, state: ConfigServiceState, result: ChangeResult): Promise<VersionOutcome | null> {
+  if (result.outcome === 'dry-run') return null;
+  const version = result.version.version;
+  if (result.outcome === 'unchanged') return state.gateways.outcome(version);
+  return state.gateways.waitFor(version, config.gatewayWaitMs ?? 3000);
+}
+
+function sendChange(res: Response, result: ChangeResult, gateways: VersionOutcome | null): void {
   const status = result.outcome === 'created' ? 201 : 200;
   if (result.outcome === 'created') res.location(apiPath(configApi.settingsVersion, { version: String(result.version.version) }));
   if (result.outcome !== 'dry-run') res.set('ETag', etag(result.version.version));
+  const gatewayWarnings = gateways ? outcomeWarnings(gateways).map((message) => ({ field: 'gateways', message })) : [];
   res.status(status).json({
     outcome: result.outcome,
     ...describeVersion(result.version),
-    warnings: result.warnings,
+    warnings: [...result.warnings, ...gatewayWarnings],
+    ...(gateways ? { gateways } : {}),
     settings: result.version.settings,
     portMap: result.portMap,
   });
+}
+
+/** Every port an earlier settings version opened (the current one's included where they coincide; the renderer sorts that out). */
+function earlierPublicPorts(manager: SettingsManager) {
+  return manager
+    .history()
+    .slice(1)
+    .flatMap((version) => publicPorts(derivePortMap(version.settings, version.version, version.createdAt)));
 }
 
 function changeRequest(req: Request) {
@@ -142,13 +179,16 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
       const manager = state.manager;
       if (!manager) return { ready: false, reasons: ['settings history not open yet'] };
       const bus = state.publisher ? (state.publisher.connected ? 'connected' : 'disconnected') : 'not-configured';
-      // Unauthenticated: the warnings themselves name hosts, so only their number shows here (GET /settings has them).
-      return { ready: true, details: { settingsVersion: manager.current().version, bus, warnings: manager.currentWarnings().length } };
+      // Unauthenticated: the warnings themselves name hosts, so only their number shows here (GET /settings has them);
+      // the same for the gateways (GET /gateways names them).
+      const gateways = state.gateways.outcome(manager.current().version);
+      const counts = { applied: gateways.applied.length, failed: gateways.failed.length, pending: gateways.pending.length };
+      return { ready: true, details: { settingsVersion: manager.current().version, bus, warnings: manager.currentWarnings().length, gateways: counts } };
     }),
   );
 
   const admin = requireBearer([config.adminToken]);
-  const json = express.json({ limit: maxBodyBytes, type: ['application/json', 'application/merge-patch+json'] });
+  const json = jsonBody({ limit: maxBodyBytes, types: ['application/json', 'application/merge-patch+json'] });
 
   app.get(configApi.portMap, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
     const portMap = openManager(state).currentPortMap();
@@ -158,19 +198,37 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
   app.get(configApi.settings, admin, (_req, res) => {
     const manager = openManager(state);
     const current = manager.current();
-    res.set('ETag', etag(current.version)).json({ ...describeVersion(current), warnings: manager.currentWarnings(), settings: current.settings });
+    res.set('ETag', etag(current.version)).json({
+      ...describeVersion(current),
+      warnings: manager.currentWarnings(),
+      gateways: state.gateways.outcome(current.version),
+      settings: current.settings,
+    });
+  });
+
+  app.get(configApi.gateways, admin, (_req, res) => {
+    const version = openManager(state).current().version;
+    const replicas = state.gateways.list();
+    res.json({
+      settingsVersion: version,
+      bus: state.subscriber ? (state.subscriber.connected ? 'connected' : 'disconnected') : 'not-configured',
+      summary: versionOutcome(replicas, version),
+      replicas,
+    });
   });
 
   app.put(configApi.settings, admin, json, async (req, res) => {
     const body = jsonObjectBody(req, 'the complete settings');
-    sendChange(res, await openManager(state).propose(body, { source: 'put', ...changeRequest(req) }));
+    const result = await openManager(state).propose(body, { source: 'put', ...changeRequest(req) });
+    sendChange(res, result, await gatewaysFor(config, state, result));
   });
 
   app.patch(configApi.settings, admin, json, async (req, res) => {
     const patch = jsonObjectBody(req, 'a JSON merge patch (RFC 7396) of the settings');
     const manager = openManager(state);
     // Applied to whatever version is current when its turn comes; with If-Match, a version changed in between is a conflict instead.
-    sendChange(res, await manager.propose((current: ServerSettings) => applyMergePatch(current, patch, (field) => nullableSettingFields.includes(field)), { source: 'patch', ...changeRequest(req) }));
+    const result = await manager.propose((current: ServerSettings) => applyMergePatch(current, patch, (field) => nullableSettingFields.includes(field)), { source: 'patch', ...changeRequest(req) });
+    sendChange(res, result, await gatewaysFor(config, state, result));
   });
 
   app.get(configApi.settingsVersions, admin, (req, res) => {
@@ -196,7 +254,8 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     }
     if (body.comment !== undefined && typeof body.comment !== 'string') throw new HttpError(400, 'INVALID_REQUEST', 'body.comment must be text');
     const request = changeRequest(req);
-    sendChange(res, await openManager(state).rollback(body.version, { ...request, comment: (body.comment as string | undefined) ?? request.comment }));
+    const result = await openManager(state).rollback(body.version, { ...request, comment: (body.comment as string | undefined) ?? request.comment });
+    sendChange(res, result, await gatewaysFor(config, state, result));
   });
 
   app.get(configApi.stunnelConfig, admin, (req, res) => {
@@ -230,13 +289,15 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     const renderers: Record<string, () => string> = {
       nftables: () => renderNftables(portMap),
       iptables: () => renderIptables(portMap, family),
-      ufw: () => renderUfw(portMap),
+      // ufw cannot replace its own rules as a whole: it is told which earlier ports to close.
+      ufw: () => renderUfw(portMap, earlierPublicPorts(openManager(state))),
     };
     const render = renderers[format];
     if (!render) throw new HttpError(400, 'INVALID_REQUEST', `format must be one of ${Object.keys(renderers).join(', ')} (got "${format}")`);
     res.set('X-Settings-Version', String(portMap.version)).type('text/plain; charset=utf-8').send(render());
   });
 
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(configErrors);
   app.use(errorHandler);
@@ -252,14 +313,16 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
   if (report.errors.length > 0) {
     throw new Error(`invalid server settings:\n${report.errors.map((problem) => `  ${formatProblem(problem)}`).join('\n')}`);
   }
-  const state: ConfigServiceState = { manager: null, publisher: null };
+  const state: ConfigServiceState = { manager: null, publisher: null, gateways: new GatewayReports(), subscriber: null };
   const app = buildConfigApp(config, state);
 
   async function tearDown(): Promise<void> {
-    const publisher = state.publisher;
+    const { publisher, subscriber } = state;
     state.publisher = null;
+    state.subscriber = null;
     state.manager = null;
     await publisher?.close();
+    await subscriber?.close();
   }
 
   const http = createHttpService(app, {
@@ -283,6 +346,18 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
           exchange: config.eventsExchange,
           // Events are notifications of state: after any reconnection, say again which version is current.
           onConnected: () => void state.manager?.announce(),
+        });
+        state.subscriber = createEventSubscriber({
+          url: config.amqpUrl,
+          logger: config.logger,
+          name: 'config-service gateway reports',
+          exchange: config.eventsExchange,
+          bindings: [routingKeys.gatewayStatus],
+          onMessage: (message) => {
+            const parsed = gatewayStatusEventSchema.safeParse(message.body);
+            if (!parsed.success) throw new Error(`gateway status report does not match its schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+            state.gateways.record(parsed.data);
+          },
         });
       }
       manager.attachPublisher(state.publisher);

@@ -13,7 +13,8 @@ import type { EventPublisher } from '@st/bus';
 import type { Logger } from '@st/logging';
 import { ConfigError } from './errors.js';
 import { derivePortMap } from './port-map.js';
-import { carryFields, changedFields, describeChange, jsonEqual } from './settings-changes.js';
+import { changedFields, describeChange, jsonEqual } from './settings-changes.js';
+import { settingsAtStart } from './start-settings.js';
 import type { SettingsStore } from './settings-store.js';
 import { validateSettings, type SettingsProblem } from './validate-settings.js';
 
@@ -76,33 +77,29 @@ export class SettingsManager {
   async init(seed: ServerSettings): Promise<void> {
     this.versions = await this.options.store.list();
     const latest = this.versions.at(-1);
-    if (!latest) {
+    const previousSeed = latest ? await this.options.store.loadSeed() : null;
+    const start = settingsAtStart(latest?.settings, previousSeed, seed);
+    if (start.kind === 'first') {
       await this.append(seed, { source: 'seed', comment: 'initial settings from the settings file and environment' });
       await this.options.store.saveSeed(seed);
       return;
     }
-    this.portMap = this.derive(latest);
-    this.warnings = await this.warningsFor(latest.settings);
-    const previousSeed = await this.options.store.loadSeed();
-    const seedChanges = previousSeed ? changedFields(previousSeed, seed) : [];
-    if (seedChanges.length > 0) {
-      const candidate = carryFields(latest.settings, seedChanges);
-      const report = validateSettings(candidate);
-      if (report.errors.length > 0) {
-        this.options.logger.error(
-          { errors: report.errors, seedChanges: seedChanges.map(describeChange) },
-          'the settings file or environment changed, but the change is invalid on top of the current settings; keeping the current version',
-        );
-        return;
-      }
-      if (!jsonEqual(candidate, latest.settings)) {
-        await this.append(serverSettingsSchema.parse(candidate), {
-          source: 'seed',
-          comment: `settings file or environment changed: ${seedChanges.map((change) => change.field).join(', ')}`,
-        });
-      }
+    this.portMap = this.derive(latest!);
+    this.warnings = await this.warningsFor(latest!.settings);
+    if (start.kind === 'invalid') {
+      this.options.logger.error(
+        { errors: start.errors, seedChanges: start.seedChanges.map(describeChange) },
+        'the settings file or environment changed, but the change is invalid on top of the current settings; keeping the current version',
+      );
+      return;
     }
-    if (!previousSeed || seedChanges.length > 0) await this.options.store.saveSeed(seed);
+    if (start.kind === 'carried') {
+      await this.append(start.settings, {
+        source: 'seed',
+        comment: `settings file or environment changed: ${start.seedChanges.map((change) => change.field).join(', ')}`,
+      });
+    }
+    if (!previousSeed || start.seedChanges.length > 0) await this.options.store.saveSeed(seed);
   }
 
   attachPublisher(publisher: EventPublisher | null): void {

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
-import { createLogger } from '@st/logging';
+import { closeLogger, createLogger } from '@st/logging';
+import { stopOnSignals } from '@st/service-kit';
 import { demoConfigFromEnv } from './config.js';
 import { createFileBrowser } from './file-browser.js';
 import { seedSampleDirectory } from './sample-content.js';
@@ -36,19 +37,22 @@ async function main(): Promise<void> {
 
   let ftp: RunningVsftpd | undefined;
   const http = createFileBrowser({ rootDir: config.rootDir, maxUploadBytes: config.maxUploadBytes });
-  let stopping = false;
-  const stop = async (reason: string, exitCode: number) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ reason }, 'stopping the demo upstream');
-    await Promise.allSettled([ftp?.stop(), http.listening ? close(http) : undefined]);
-    logger.info('demo upstream stopped');
-    process.exit(exitCode);
-  };
-  process.once('SIGINT', () => void stop('SIGINT', 0));
-  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+  let stopping: Promise<void> | null = null;
+  const stop = (reason: string): Promise<void> =>
+    (stopping ??= (async () => {
+      logger.info({ reason }, 'stopping the demo upstream');
+      // A start still under way finishes first, so that what it started is stopped too.
+      await starting.catch(() => undefined);
+      await Promise.allSettled([ftp?.stop(), http.listening ? close(http) : undefined]);
+      logger.info('demo upstream stopped');
+    })());
+  const exitAfterStop = (reason: string) =>
+    void stop(reason).finally(() => void closeLogger(logger).finally(() => process.exit(1)));
+  // Idempotent: a second signal (a process group's, then the parent's) never cuts the stop short,
+  // which would leave vsftpd and its login behind.
+  stopOnSignals({ stop: () => stop('signal') }, logger);
 
-  try {
+  const starting = (async () => {
     ftp = await startVsftpd({
       host: config.host,
       port: config.ftpPort,
@@ -59,18 +63,23 @@ async function main(): Promise<void> {
       workDir: config.workDir,
       pasvPromiscuous: config.pasvPromiscuous,
     });
-    void ftp.exited.then((result) => {
+    const running = ftp;
+    void running.exited.then((result) => {
       if (!stopping) {
-        logger.error({ ...result, vsftpdLog: ftp?.logFile }, 'vsftpd exited unexpectedly');
-        void stop('vsftpd exited', 1);
+        logger.error({ ...result, vsftpdLog: running.logFile }, 'vsftpd exited unexpectedly');
+        exitAfterStop('vsftpd exited');
       }
     });
     await listen(http, config.host, config.httpPort);
+  })();
+  try {
+    await starting;
   } catch (error) {
     logger.fatal({ err: error }, 'the demo upstream could not start');
-    await stop('start failed', 1);
+    exitAfterStop('start failed');
     return;
   }
+  if (stopping || !ftp) return;
 
   logger.info(
     {

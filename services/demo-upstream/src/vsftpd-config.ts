@@ -10,8 +10,12 @@ export interface VsftpdConfigInput {
   port: number;
   passiveRange: PortRange;
   rootDir: string;
-  /** Only this account may log in (vsftpd's userlist in allow mode). */
+  /** Only this virtual user may log in (vsftpd's userlist in allow mode). */
   userListFile: string;
+  /** The PAM service that knows the virtual user (and nothing else). */
+  pamService: string;
+  /** The system account, without shell or password, that virtual users act as on files. */
+  guestAccount: string;
   xferLogFile: string;
   vsftpdLogFile: string;
   /** An empty directory, not writable by the FTP user, for vsftpd's unprivileged helper. */
@@ -71,14 +75,18 @@ export function vsftpdSettings(input: VsftpdConfigInput): Array<[string, ConfigV
     ['secure_chroot_dir', input.secureChrootDir],
     ['nopriv_user', 'nobody'],
     ['ftpd_banner', input.banner ?? 'Secure Transfers demo upstream (vsftpd)'],
-    // Who may log in.
+    // Who may log in: virtual users of this instance's own PAM service, none of the machine's accounts.
     ['anonymous_enable', false],
     ['local_enable', true],
-    ['pam_service_name', 'vsftpd'],
+    ['pam_service_name', input.pamService],
+    ['guest_enable', true],
+    ['guest_username', input.guestAccount],
+    // Virtual users get the local-user settings below (write, umask, local_root), not the anonymous ones.
+    ['virtual_use_local_privs', true],
     ['userlist_enable', true],
     ['userlist_deny', false],
     ['userlist_file', input.userListFile],
-    // pam_unix already pauses about 2 s after a wrong password; vsftpd's own delay would add to it.
+    // pam_pwdfile already pauses about 2 s after a wrong password; vsftpd's own delay would add to it.
     ['delay_failed_login', 0],
     ['max_login_fails', 3],
     // What they may do.

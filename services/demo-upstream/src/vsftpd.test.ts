@@ -12,7 +12,18 @@ const freePortRange = async (count: number) => {
   const from = await freePortBlock(count, { hosts: ['127.0.0.1'] });
   return { from, to: from + count - 1 };
 };
-import { lookupUser, removeFtpUser } from './system-user.js';
+import { readFileSync } from 'node:fs';
+import { guestAccountName, lookupUser, pamServiceDir, pamServiceName } from './ftp-account.js';
+
+/** Still running: not gone and not a zombie waiting for its reaper. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return false;
+  }
+}
 import { startVsftpd, type RunningVsftpd } from './vsftpd.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -20,8 +31,7 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const describeAsRoot = isRoot ? describe : describe.skip;
 if (!isRoot) console.warn('vsftpd tests skipped: they need root (useradd, vsftpd)');
 
-// One account per test process: an account has one password and one home, and a
-// parallel run of this file must not change them under us.
+// A virtual user: it exists only in this vsftpd's own PAM service.
 const user = `st-ftp-${process.pid}`;
 const password = `pw-${randomBytes(6).toString('hex')}`;
 
@@ -101,10 +111,10 @@ describeAsRoot('startVsftpd', () => {
       await client.downloadTo(sink.stream, 'upload.bin');
       expect(sink.bytes().equals(data)).toBe(true);
 
-      // The file really is in rootDir, owned by the FTP account.
+      // The file really is in rootDir, owned by the system account virtual users act as.
       const onDisk = await readFile(join(rootDir, 'upload.bin'));
       expect(onDisk.equals(data)).toBe(true);
-      const account = await lookupUser(user);
+      const account = await lookupUser(guestAccountName);
       expect((await stat(join(rootDir, 'upload.bin'))).uid).toBe(account?.uid);
     } finally {
       client.close();
@@ -210,10 +220,6 @@ describeAsRoot('startVsftpd', () => {
 });
 
 describeAsRoot('startVsftpd lifecycle', () => {
-  afterAll(async () => {
-    await removeFtpUser(user);
-  });
-
   let rootDir: string;
   let workDir: string;
 
@@ -226,10 +232,14 @@ describeAsRoot('startVsftpd lifecycle', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  it('stop() ends open sessions and closes the port', async () => {
+  it('stop() ends open sessions, closes the port, leaves no process and removes the login', async () => {
     const ftp = await startVsftpd({ host: '127.0.0.1', port: await freePort(), passiveRange: await freePortRange(4), rootDir, user, password, workDir });
+    const pamFile = join(pamServiceDir, ftp.pamService);
+    expect((await stat(pamFile)).isFile()).toBe(true);
     const client = new Client(10_000);
     await client.access({ host: '127.0.0.1', port: ftp.port, user, password, secure: false });
+    const sessions = readFileSync(`/proc/${ftp.pid}/task/${ftp.pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+    expect(sessions.length).toBeGreaterThan(0);
     // basic-ftp keeps the socket half-open; 'end' is the server's FIN.
     const closed = new Promise<void>((resolve) => client.ftp.socket.once('end', () => resolve()));
     await ftp.stop();
@@ -240,16 +250,52 @@ describeAsRoot('startVsftpd lifecycle', () => {
       server.listen(ftp.port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
     expect(probe).toBe(true);
+    for (const pid of [ftp.pid, ...sessions]) expect([pid, alive(pid)]).toEqual([pid, false]);
+    await expect(stat(pamFile)).rejects.toMatchObject({ code: 'ENOENT' });
     client.close();
   }, 20_000);
+
+  it('two instances side by side, with the same user name and different passwords, do not disturb each other', async () => {
+    const otherRoot = await mkdtemp(join(tmpdir(), 'demo-upstream-ftp-root-'));
+    const otherWork = await mkdtemp(join(tmpdir(), 'demo-upstream-ftp-work-'));
+    const first = await startVsftpd({ host: '127.0.0.1', port: await freePort(), passiveRange: await freePortRange(4), rootDir, user, password, workDir });
+    const second = await startVsftpd({ host: '127.0.0.1', port: await freePort(), passiveRange: await freePortRange(4), rootDir: otherRoot, user, password: 'other-password', workDir: otherWork });
+    const list = async (port: number, pass: string) => {
+      const client = new Client(10_000);
+      try {
+        await client.access({ host: '127.0.0.1', port, user, password: pass, secure: false });
+        await client.uploadFrom(Readable.from([Buffer.from(`on ${port}`)]), `mark-${port}.txt`);
+        return (await client.list()).map((entry) => entry.name);
+      } finally {
+        client.close();
+      }
+    };
+    try {
+      expect(first.pamService).not.toBe(second.pamService);
+      expect(await list(first.port, password)).toEqual([`mark-${first.port}.txt`]);
+      expect(await list(second.port, 'other-password')).toEqual([`mark-${second.port}.txt`]);
+      // Each knows only its own password.
+      await expect(list(first.port, 'other-password')).rejects.toMatchObject({ code: 530 });
+      await second.stop();
+      expect(await list(first.port, password)).toEqual([`mark-${first.port}.txt`]);
+    } finally {
+      await first.stop();
+      await second.stop();
+      await rm(otherRoot, { recursive: true, force: true });
+      await rm(otherWork, { recursive: true, force: true });
+    }
+  }, 40_000);
 
   it('reports why vsftpd could not start', async () => {
     const busy = createServer();
     const port = await new Promise<number>((resolve) => busy.listen(0, '127.0.0.1', () => resolve((busy.address() as { port: number }).port)));
     try {
-      await expect(startVsftpd({ host: '127.0.0.1', port, passiveRange: await freePortRange(4), rootDir, user, password, workDir, startTimeoutMs: 3_000 })).rejects.toThrow(
-        /500 OOPS: could not bind listening IPv4 socket/,
-      );
+      const failure = startVsftpd({ host: '127.0.0.1', port, passiveRange: await freePortRange(4), rootDir, user, password, workDir, startTimeoutMs: 3_000 });
+      await expect(failure).rejects.toThrow(/500 OOPS: could not bind listening IPv4 socket/);
+      // vsftpd's message names no port: ours names it and who holds it (this test process).
+      await expect(failure).rejects.toThrow(`port ${port} on 127.0.0.1, needed for the demo FTP server (DEMO_FTP_PORT), is already in use by pid ${process.pid}`);
+      // The login made for it is gone again.
+      await expect(stat(join(pamServiceDir, pamServiceName(workDir)))).rejects.toMatchObject({ code: 'ENOENT' });
     } finally {
       busy.close();
     }

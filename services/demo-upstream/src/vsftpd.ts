@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { access, chmod, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
-import { assertReachable, ensureFtpUser, lookupUser } from './system-user.js';
+import { describePortProblem, findPortHolders } from '@st/service-kit';
+import { assertReachable, createVirtualUser, ensureGuestAccount, guestAccountName, handOver, pamServiceName, type VirtualFtpUser } from './ftp-account.js';
 import { renderVsftpdConfig, type PortRange } from './vsftpd-config.js';
 
-export { ensureFtpUser } from './system-user.js';
 export type { PortRange } from './vsftpd-config.js';
 
 export const vsftpdBinary = '/usr/sbin/vsftpd';
@@ -17,9 +17,10 @@ export interface VsftpdOptions {
   port: number;
   passiveRange: PortRange;
   rootDir: string;
+  /** The virtual FTP user: it exists only for this vsftpd (see ftp-account.ts), never as a machine login. */
   user: string;
   password: string;
-  /** Where vsftpd.conf, the user list and the logs go. */
+  /** Where vsftpd.conf, the user list, the password file and the logs go; it also names the PAM service. */
   workDir: string;
   /** Address advertised in 227 replies; defaults to host, or to the control connection's local address when host is a wildcard. */
   pasvAddress?: string;
@@ -34,8 +35,11 @@ export interface RunningVsftpd {
   port: number;
   /** vsftpd's own log: every command and reply, logins, transfers. */
   logFile: string;
+  /** vsftpd's pam_service_name, the file in /etc/pam.d that knows the virtual user; deleted by stop(). */
+  pamService: string;
   /** Settles when the listener exits, whether through stop() or on its own. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Ends the listener and every session, then removes the login. Calling it again returns the same promise. */
   stop(): Promise<void>;
 }
 
@@ -111,14 +115,13 @@ function readProcStat(pid: number): ProcStat | undefined {
   }
 }
 
+/** The direct children of a process: one small file to read, so the listener stays frozen for microseconds. */
 function childrenOf(pid: number): number[] {
-  const children: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readProcStat(Number(name));
-    if (stat?.ppid === pid) children.push(stat.pid);
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
-  return children;
 }
 
 /** Gone, or a zombie that only its new parent (init) can reap. */
@@ -138,30 +141,41 @@ function signal(target: number, name: NodeJS.Signals): void {
 /**
  * Kills the listener and every session. vsftpd makes each session a new process
  * session (setsid), so a session's processes are not in the listener's group: we
- * freeze the listener so that it cannot fork, find its children, and kill each
- * session's group. Synchronous, so that it also works from an 'exit' handler.
+ * freeze the listener so that it cannot fork, read its children, and kill it
+ * before anything else. It is frozen only between two system calls (no /proc
+ * scan in between), so no stop of ours, cut short or not, leaves it stopped
+ * (state T) on its port. Then each session's group. Synchronous, so that it
+ * also works from an 'exit' handler.
  */
 function killVsftpdTree(listenerPid: number): number[] {
   signal(listenerPid, 'SIGSTOP');
   const sessions = childrenOf(listenerPid);
+  signal(listenerPid, 'SIGKILL');
+  signal(-listenerPid, 'SIGKILL');
   for (const session of sessions) {
     signal(-session, 'SIGKILL');
     signal(session, 'SIGKILL');
   }
-  signal(-listenerPid, 'SIGKILL');
-  signal(listenerPid, 'SIGKILL');
   return sessions;
+}
+
+/** "could not bind" from vsftpd says neither which port nor who holds it. */
+async function explainBindFailure(output: string, host: string, port: number): Promise<string> {
+  if (!/could not bind listening/i.test(output)) return '';
+  const { holders } = await findPortHolders(port).catch(() => ({ holders: [] }));
+  return `${describePortProblem({ need: { what: 'demo FTP server (DEMO_FTP_PORT)', host, from: port, to: port }, port, code: 'EADDRINUSE', holders })}. `;
 }
 
 /**
  * Runs Debian's vsftpd in the foreground with a configuration written for this
- * instance, and stops it together with every open session.
+ * instance, and stops it together with every open session. Its login is a
+ * virtual user of this work directory only (see ftp-account.ts).
  */
 export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd> {
   try {
     await access(vsftpdBinary);
   } catch {
-    throw new Error(`vsftpd is not installed (${vsftpdBinary} is missing): run \`apt-get install -y vsftpd\``);
+    throw new Error(`vsftpd is not installed (${vsftpdBinary} is missing): run \`apt-get install -y vsftpd libpam-pwdfile\``);
   }
   const workDir = resolve(options.workDir);
   const rootDir = resolve(options.rootDir);
@@ -179,22 +193,43 @@ export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd
     passiveRange: options.passiveRange,
     rootDir,
     userListFile: paths.userList,
+    pamService: pamServiceName(workDir),
+    guestAccount: guestAccountName,
     xferLogFile: paths.xferLog,
     vsftpdLogFile: paths.vsftpdLog,
     secureChrootDir,
     pasvAddress: options.pasvAddress,
     pasvPromiscuous: options.pasvPromiscuous ?? true,
   });
+  try {
+    await access(pamPwdfileModule);
+  } catch {
+    throw new Error(`pam_pwdfile is not installed (${pamPwdfileModule} is missing): run \`apt-get install -y libpam-pwdfile\``);
+  }
   await mkdir(workDir, { recursive: true });
   await mkdir(secureChrootDir, { recursive: true });
   await chmod(secureChrootDir, 0o555);
-  // The account may already serve another vsftpd with its own root; leave its home alone then.
-  await ensureFtpUser(options.user, options.password, rootDir, { moveHome: false });
-  const account = await lookupUser(options.user);
-  if (!account) throw new Error(`account ${options.user} is missing`);
+  const account = await ensureGuestAccount();
+  await handOver(rootDir, account);
   await assertReachable(rootDir, account);
-  if (account.home !== rootDir) await assertReachable(account.home, account);
 
+  const login = await createVirtualUser({ user: options.user, password: options.password, workDir });
+  try {
+    return await launch(options, configText, paths, login);
+  } catch (error) {
+    await login.remove();
+    throw error;
+  }
+}
+
+const pamPwdfileModule = '/lib/x86_64-linux-gnu/security/pam_pwdfile.so';
+
+async function launch(
+  options: VsftpdOptions,
+  configText: string,
+  paths: { config: string; userList: string; vsftpdLog: string },
+  login: VirtualFtpUser,
+): Promise<RunningVsftpd> {
   await writeFile(paths.userList, `${options.user}\n`, { mode: 0o644 });
   // vsftpd refuses a config file that is not owned by the user running it; we write it as that user.
   await writeFile(paths.config, configText, { mode: 0o600 });
@@ -239,8 +274,9 @@ export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd
   let lastProblem = '';
   for (;;) {
     if (exited) {
+      const said = output.trim() || spawnError?.message || '(no output)';
       throw new Error(
-        `vsftpd exited during start (code ${exited.code}, signal ${exited.signal}): ${output.trim() || spawnError?.message || '(no output)'}` +
+        `${await explainBindFailure(said, options.host, options.port)}vsftpd exited during start (code ${exited.code}, signal ${exited.signal}): ${said}` +
           `\nvsftpd.log:\n${await tail(paths.vsftpdLog)}`,
       );
     }
@@ -270,8 +306,11 @@ export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd
     await sleep(50);
   }
 
-  // A test runner or a crashing parent must not leave vsftpd holding the port.
-  const killOnExit = () => killVsftpdTree(pid);
+  // A test runner or a crashing parent must not leave vsftpd holding the port, nor the login behind.
+  const killOnExit = () => {
+    killVsftpdTree(pid);
+    login.removeSync();
+  };
   process.once('exit', killOnExit);
 
   let stopping: Promise<void> | undefined;
@@ -279,6 +318,8 @@ export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd
     (stopping ??= (async () => {
       process.off('exit', killOnExit);
       const sessions = exited ? [] : killVsftpdTree(pid);
+      // From here on no new session can start; the login goes while the old ones end.
+      await login.remove().catch(() => login.removeSync());
       const giveUpAt = Date.now() + 5_000;
       while ((!exited || !sessions.every(isGone)) && Date.now() < giveUpAt) await sleep(20);
       child.stdout?.destroy();
@@ -287,6 +328,5 @@ export async function startVsftpd(options: VsftpdOptions): Promise<RunningVsftpd
     })());
 
   const exitedInfo = exit.then(() => exited ?? { code: null, signal: null });
-  void exitedInfo.then(() => process.off('exit', killOnExit));
-  return { pid, port: options.port, logFile: paths.vsftpdLog, exited: exitedInfo, stop };
+  return { pid, port: options.port, logFile: paths.vsftpdLog, pamService: login.pamService, exited: exitedInfo, stop };
 }

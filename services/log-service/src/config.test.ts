@@ -6,7 +6,7 @@ describe('settingsFromEnv', () => {
     expect(result).toEqual({
       ok: true,
       settings: {
-        host: '0.0.0.0',
+        host: '127.0.0.1',
         port: 7004,
         dbPath: defaults.dbPath,
         sync: 'NORMAL',
@@ -14,6 +14,17 @@ describe('settingsFromEnv', () => {
         retention: { maxAgeMs: 7 * 86_400_000, maxBytes: 1024 ** 3, intervalMs: 60_000 },
       },
     });
+  });
+
+  it('binds loopback by default; API_BIND_HOST opens it, LOG_SERVICE_HOST overrides both', () => {
+    const host = (env: Record<string, string>) => {
+      const result = settingsFromEnv(env);
+      return result.ok ? result.settings.host : result.errors;
+    };
+    expect(host({})).toBe('127.0.0.1');
+    expect(host({ API_BIND_HOST: '0.0.0.0' })).toBe('0.0.0.0');
+    expect(host({ API_BIND_HOST: '0.0.0.0', LOG_SERVICE_HOST: '10.1.2.3' })).toBe('10.1.2.3');
+    expect(host({ API_BIND_HOST: 'anywhere' })).toEqual(['API_BIND_HOST: "anywhere" is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every address)']);
   });
 
   it('reads every variable', () => {

@@ -1,4 +1,5 @@
 import { logsEnv, logsExchange, logsQueue } from '@st/contracts';
+import { apiBindHost } from '@st/service-kit';
 import { parseDuration } from './filter.js';
 
 /** Everything the log-service reads from its environment, except the tokens (secrets.ts-style: main reads those). */
@@ -32,7 +33,6 @@ export function parseMs(text: string): number | undefined {
 }
 
 export const defaults = {
-  host: '0.0.0.0',
   port: 7004,
   dbPath: '.data/log-service/logs.db',
   amqpUrl: 'amqp://127.0.0.1:5672',
@@ -62,8 +62,15 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Settin
   const sync = (text('LOG_DB_SYNC') ?? 'normal').toUpperCase();
   if (sync !== 'NORMAL' && sync !== 'FULL') errors.push(`LOG_DB_SYNC: "${text('LOG_DB_SYNC')}" is not normal or full`);
 
+  let host = '127.0.0.1';
+  try {
+    host = apiBindHost(env, 'LOG_SERVICE_HOST');
+  } catch (error) {
+    errors.push((error as Error).message);
+  }
+
   const settings: LogServiceSettings = {
-    host: text('LOG_SERVICE_HOST') ?? defaults.host,
+    host,
     port: number('LOG_SERVICE_PORT', defaults.port, integer, 0, 65535),
     dbPath: text('LOG_DB_PATH') ?? defaults.dbPath,
     sync: sync === 'FULL' ? 'FULL' : 'NORMAL',

@@ -6,6 +6,7 @@ import {
   healthRoutes,
   HttpError,
   listenHttp,
+  methodNotAllowed,
   notFound,
   requestLog,
   requireBearer,
@@ -103,6 +104,7 @@ export function buildLogApp(config: LogServiceConfig, store: LogStore, isReady: 
     res.type('application/json').send(`${head.slice(0, -1)},"recentErrors":[${summary.recentErrors.map((row) => row.body).join(',')}]}`);
   });
 
+  app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -17,8 +17,9 @@ describe('gatewaySettingsFromEnv', () => {
         redisPrefix: 'st:',
         cacheDir: './.data/tunnel-gateway',
         state: { kind: 'services', configServiceUrl: 'http://127.0.0.1:7001', certServiceUrl: 'http://127.0.0.1:7002', token: 'service-token' },
-        health: { host: '0.0.0.0', port: 7003 },
+        health: { host: '127.0.0.1', port: 7003 },
         refreshIntervalMs: 60_000,
+        heartbeatMs: 15_000,
       },
     });
   });
@@ -36,7 +37,9 @@ describe('gatewaySettingsFromEnv', () => {
           GATEWAY_HEALTH_HOST: '127.0.0.1',
           GATEWAY_HEALTH_PORT: '7100',
           GATEWAY_REFRESH_INTERVAL_MS: '5000',
+          GATEWAY_HEARTBEAT_MS: '20000',
           AMQP_URL: 'amqp://guest:guest@rabbit:5672',
+          EVENTS_EXCHANGE: 'st.events.prod',
         },
         { serviceToken: 't', ticketKeys: 'ab'.repeat(48) },
       ),
@@ -52,9 +55,24 @@ describe('gatewaySettingsFromEnv', () => {
         health: { host: '127.0.0.1', port: 7100 },
         ticketKeys: Buffer.from('ab'.repeat(48), 'hex'),
         refreshIntervalMs: 5000,
+        heartbeatMs: 20_000,
         amqpUrl: 'amqp://guest:guest@rabbit:5672',
+        eventsExchange: 'st.events.prod',
       },
     });
+  });
+
+  it.each([
+    { desc: 'loopback unless told otherwise', vars: {}, host: '127.0.0.1' },
+    { desc: 'API_BIND_HOST opens it (compose)', vars: { API_BIND_HOST: '0.0.0.0' }, host: '0.0.0.0' },
+    { desc: 'GATEWAY_HEALTH_HOST wins over API_BIND_HOST', vars: { API_BIND_HOST: '0.0.0.0', GATEWAY_HEALTH_HOST: '10.0.0.2' }, host: '10.0.0.2' },
+  ])('health address: $desc', ({ vars, host }) => {
+    expect(gatewaySettingsFromEnv(env(vars))).toMatchObject({ ok: true, settings: { health: { host } } });
+  });
+
+  it('replica: REPLICA_ID, else the host name', () => {
+    expect(gatewaySettingsFromEnv(env({ REPLICA_ID: ' gw-7 ' }), 'host-1')).toMatchObject({ settings: { replica: 'gw-7' } });
+    expect(gatewaySettingsFromEnv(env({ REPLICA_ID: '' }), 'host-1')).toMatchObject({ settings: { replica: 'host-1' } });
   });
 
   it('standalone from files', () => {
@@ -70,6 +88,9 @@ describe('gatewaySettingsFromEnv', () => {
     { desc: 'a Redis URL of another scheme', vars: { REDIS_URL: 'http://redis:6379' }, problem: /^REDIS_URL: "http:\/\/redis:6379" is not a redis or rediss URL$/ },
     { desc: 'a config-service URL that is no URL', vars: { CONFIG_SERVICE_URL: 'config:7001:x' }, problem: /^CONFIG_SERVICE_URL/ },
     { desc: 'an AMQP URL of another scheme', vars: { AMQP_URL: 'redis://x' }, problem: /^AMQP_URL/ },
+    { desc: 'a health address that is no IP address', vars: { GATEWAY_HEALTH_HOST: 'gateway.example' }, problem: /^GATEWAY_HEALTH_HOST: "gateway.example" is not an IP address/ },
+    { desc: 'an API_BIND_HOST that is no IP address', vars: { API_BIND_HOST: 'all' }, problem: /^API_BIND_HOST: "all" is not an IP address/ },
+    { desc: 'a heartbeat under a second', vars: { GATEWAY_HEARTBEAT_MS: '10' }, problem: /^GATEWAY_HEARTBEAT_MS/ },
     { desc: 'files without the certificate', vars: { GATEWAY_PORT_MAP_FILE: '/m.json' }, problem: /needs GATEWAY_CERT_FILE and GATEWAY_KEY_FILE/ },
   ])('refuses $desc', ({ vars, problem }) => {
     const result = gatewaySettingsFromEnv(env(vars));

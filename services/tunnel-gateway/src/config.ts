@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { tokenEnv } from '@st/contracts';
+import { apiBindHost } from '@st/service-kit';
 import type { GatewayEnv } from './env.js';
 
 /** Where the gateway gets its port map and certificate. */
@@ -19,7 +20,10 @@ export interface GatewaySettings {
   health: { host: string; port: number };
   ticketKeys?: Buffer;
   refreshIntervalMs: number;
+  /** How often the replica reports its status when nothing changes. */
+  heartbeatMs: number;
   amqpUrl?: string;
+  eventsExchange?: string;
 }
 
 export type GatewaySettingsResult = { ok: true; settings: GatewaySettings } | { ok: false; errors: string[] };
@@ -30,10 +34,19 @@ export const gatewayDefaults = {
   cacheDir: './.data/tunnel-gateway',
   configServiceUrl: 'http://127.0.0.1:7001',
   certServiceUrl: 'http://127.0.0.1:7002',
-  healthHost: '0.0.0.0',
   healthPort: 7003,
   refreshIntervalMs: 60_000,
+  heartbeatMs: 15_000,
 } as const;
+
+/**
+ * The replica's name in logs and status reports: REPLICA_ID, else the host
+ * name (a container's id under compose, so one per gateway process there).
+ * Several gateway processes on one host need a REPLICA_ID each.
+ */
+export function replicaIdFromEnv(env: Record<string, string | undefined> = process.env, defaultReplica: string = hostname()): string {
+  return env.REPLICA_ID?.trim() || defaultReplica;
+}
 
 /**
  * Defaults, then the environment. Pure: every problem is collected, each
@@ -89,16 +102,26 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
     errors.push('TLS_TICKET_KEYS: must be 96 hex digits (48 bytes), the same for every gateway replica');
   }
   const amqpUrl = text('AMQP_URL') !== undefined ? url('AMQP_URL', '', ['amqp:', 'amqps:']) : undefined;
+  const eventsExchange = text('EVENTS_EXCHANGE');
+  // GATEWAY_HEALTH_HOST, else API_BIND_HOST, else loopback: the health port is for the operator's side only.
+  let healthHost = '127.0.0.1';
+  try {
+    healthHost = apiBindHost(env.vars, 'GATEWAY_HEALTH_HOST');
+  } catch (error) {
+    errors.push((error as Error).message);
+  }
   const settings: GatewaySettings = {
-    replica: text('REPLICA_ID') ?? defaultReplica,
+    replica: replicaIdFromEnv(env.vars, defaultReplica),
     redisUrl: url('REDIS_URL', gatewayDefaults.redisUrl, ['redis:', 'rediss:']),
     redisPrefix: env.vars.REDIS_PREFIX ?? gatewayDefaults.redisPrefix,
     cacheDir: text('GATEWAY_CACHE_DIR') ?? gatewayDefaults.cacheDir,
     state,
-    health: { host: text('GATEWAY_HEALTH_HOST') ?? gatewayDefaults.healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
+    health: { host: healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
     ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
     refreshIntervalMs: integer('GATEWAY_REFRESH_INTERVAL_MS', gatewayDefaults.refreshIntervalMs, 1000, 86_400_000),
+    heartbeatMs: integer('GATEWAY_HEARTBEAT_MS', gatewayDefaults.heartbeatMs, 1000, 3_600_000),
     ...(amqpUrl ? { amqpUrl } : {}),
+    ...(eventsExchange ? { eventsExchange } : {}),
   };
   return errors.length > 0 ? { ok: false, errors } : { ok: true, settings };
 }

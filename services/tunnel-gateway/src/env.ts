@@ -25,8 +25,11 @@ export const gatewayEnvNames = [
   'CERT_SERVICE_URL',
   'GATEWAY_HEALTH_HOST',
   'GATEWAY_HEALTH_PORT',
+  'API_BIND_HOST',
   'GATEWAY_REFRESH_INTERVAL_MS',
+  'GATEWAY_HEARTBEAT_MS',
   'AMQP_URL',
+  'EVENTS_EXCHANGE',
 ] as const;
 
 export function readGatewayEnv(env: NodeJS.ProcessEnv = process.env): GatewayEnv {

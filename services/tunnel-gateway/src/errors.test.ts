@@ -66,7 +66,6 @@ describe('gateway error catalogue', () => {
   it('HTTP statuses and log reasons come with the code', () => {
     expect(httpStatusOf(failure('HTTP_HEAD_TIMEOUT', { limitMs: 10 }))).toBe(408);
     expect(httpStatusOf(failure('HTTP_UPSTREAM_NO_ANSWER', { reason: 'ECONNREFUSED' }))).toBe(502);
-    expect(httpStatusOf(failure('PORT_MAP_NOT_APPLIED', { version: 2, reason: 'x' }))).toBe(503);
     expect(logReasonOf(failure('HTTP_HEAD_TIMEOUT', { limitMs: 10 }))).toBe('request head not complete in time; connection closed');
     expect(messageOf(failure('PORT_MAP_NOT_APPLIED', { version: 2, reason: 'listen EADDRINUSE' }))).toBe('port map version 2 not applied: listen EADDRINUSE');
   });

@@ -202,8 +202,8 @@ export const gatewayErrors = {
   HANDSHAKE_FAILED: entry<{ code: string }>({ log: 'TLS handshake failed', message: ({ code }) => `TLS handshake failed: ${code}` }),
 
   // --- port map and health -----------------------------------------------------------------------
+  /** Health says 200 "degraded" while a previous map keeps serving, 503 "not-ready" when there is none (health-state.ts). */
   PORT_MAP_NOT_APPLIED: entry<{ version: number; reason: string }>({
-    http: 503,
     log: 'port map not applied; previous listeners keep running',
     message: ({ version, reason }) => `port map version ${version} not applied: ${reason}`,
   }),

@@ -20,11 +20,17 @@ export interface GatewayConfig {
   ticketKeys?: Buffer;
   /** How often the port map and certificate are re-fetched when no event says so. */
   refreshIntervalMs?: number;
-  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. */
+  /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. Status reports go there too. */
   amqpUrl?: string;
+  /** How often the replica reports its status when nothing changes (default 15 s). */
+  heartbeatMs?: number;
+  /** Where the last good state is kept; a StateCache over cacheDir unless given (tests slow it down). */
+  cache?: GatewayCache;
   eventsExchange?: string;
   logger: Logger;
 }
+
+export type GatewayCache = Pick<StateCache, 'load' | 'savePortMap' | 'saveBundle'>;
 
 /**
  * What every part of a running gateway shares: its I/O (Redis, the TLS
@@ -39,7 +45,7 @@ export interface GatewayContext {
   readonly redis: Redis;
   readonly passivePorts: PassivePorts;
   readonly registry: SessionRegistry;
-  readonly cache: StateCache;
+  readonly cache: GatewayCache;
   /** Public passive ports, one socket each, shared by the ftp-data listeners that name them. */
   readonly dataPorts: PassiveDataListeners;
   /** The latest port map known (listeners read timeouts and policy from it); null before the first. */
@@ -67,7 +73,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
     redis,
     passivePorts,
     registry,
-    cache: new StateCache(config.cacheDir),
+    cache: config.cache ?? new StateCache(config.cacheDir),
     dataPorts: new PassiveDataListeners({
       // Only listeners opened from a port map accept: there is one by then.
       portMap: () => context.portMap!,

@@ -4,6 +4,7 @@ import { createGatewayContext, type GatewayConfig, type GatewayContext } from '.
 import { gatewayStatus, healthApp, type GatewayStatus } from './health.js';
 import { Reconciler } from './reconciler.js';
 import { StateSync } from './state-sync.js';
+import { StatusReporter } from './status-report.js';
 
 export type { GatewayConfig, GatewayStatus };
 
@@ -14,7 +15,8 @@ export type { GatewayConfig, GatewayStatus };
  *
  * The parts: the context (shared I/O and state), the state sync (fetching from
  * config-service and cert-service), the reconciler (port map → listeners, one
- * file per protocol under listeners/), and health.
+ * file per protocol under listeners/), health, and the status reports to
+ * config-service.
  */
 export class Gateway {
   private readonly context: GatewayContext;
@@ -22,6 +24,8 @@ export class Gateway {
   private readonly sync: StateSync;
   private bundleFingerprint: string | null = null;
   private healthServer: RunningHttpServer | null = null;
+  private reporter: StatusReporter | null = null;
+  private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly config: GatewayConfig) {
     this.context = createGatewayContext(config);
@@ -51,9 +55,19 @@ export class Gateway {
     if (cached.portMap) await this.applyPortMap(cached.portMap, 'cache');
     if (cached.bundle || cached.portMap) logger.info({ cacheDir: this.config.cacheDir, ready: this.status().ready }, 'started from cache');
     this.sync.start();
+    if (this.config.amqpUrl) {
+      this.reporter = new StatusReporter({
+        amqpUrl: this.config.amqpUrl,
+        ...(this.config.eventsExchange ? { exchange: this.config.eventsExchange } : {}),
+        logger,
+        identity: { replica: this.config.replica, pid: process.pid, startedAt: this.startedAt, heartbeatMs: this.config.heartbeatMs ?? 15_000 },
+        state: () => this.status(),
+      });
+    }
   }
 
   async stop(): Promise<void> {
+    await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
     await this.sync.stop();
     await this.reconciler.closeAll();
     // Leases of the connections just closed are given back before Redis goes, not left to their TTL.
@@ -72,11 +86,13 @@ export class Gateway {
 
   status(): GatewayStatus {
     return gatewayStatus({
+      replica: this.config.replica,
+      pid: process.pid,
       certificate: this.context.contexts.active,
       portMap: this.context.portMap,
       appliedPortMap: this.reconciler.appliedPortMap,
+      portMapFailure: this.reconciler.portMapFailure,
       listeners: this.reconciler.listeners,
-      listenerErrors: this.reconciler.listenerErrors,
       controlSessions: this.context.registry.size,
     });
   }
@@ -88,6 +104,7 @@ export class Gateway {
       const certificate = contexts.load(bundle);
       this.bundleFingerprint = bundle.fingerprintSha256;
       logger.info({ certificate, from }, 'certificate loaded');
+      this.reporter?.report();
       return true;
     } catch (error) {
       logger.error({ err: error, id: bundle.id, from }, 'certificate rejected; keeping the previous one');
@@ -95,7 +112,9 @@ export class Gateway {
     }
   }
 
-  private applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
-    return this.reconciler.apply(portMapSchema.parse(portMap), from);
+  private async applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
+    const applied = await this.reconciler.apply(portMapSchema.parse(portMap), from);
+    this.reporter?.report();
+    return applied;
   }
 }

@@ -1,12 +1,24 @@
 import express from 'express';
 import { healthApi, type PortMap } from '@st/contracts';
 import { errorHandler } from '@st/service-kit';
+import { failure, messageOf } from './errors.js';
+import { gatewayHealth } from './health-state.js';
 import type { RunningListener } from './listeners/index.js';
+import type { PortMapFailure } from './reconciler.js';
+import type { ReportedState } from './status-report.js';
 
 export interface GatewayStatus {
+  /** Serving clients (ready or degraded): the health endpoint answers 200. */
   ready: boolean;
+  /** ready, degraded (serving, a newer map refused), stopped (tunnel disabled) or not-ready. */
+  status: ReportedState['status'];
   reasons: string[];
+  replica: string;
+  pid: number;
   portMapVersion: number | null;
+  tunnelEnabled: boolean | null;
+  /** The newest map that could not be applied (the previous one keeps running). */
+  portMapFailure: PortMapFailure | null;
   certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
   listeners: Array<{ id: string; protocol: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
   listenerErrors: string[];
@@ -15,28 +27,31 @@ export interface GatewayStatus {
 
 /** What the status is made of, read from the running gateway. */
 export interface StatusInputs {
+  replica: string;
+  pid: number;
   certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
   /** The latest port map known. */
   portMap: PortMap | null;
   /** The one the listeners run. */
   appliedPortMap: PortMap | null;
+  portMapFailure: PortMapFailure | null;
   listeners: readonly RunningListener[];
-  listenerErrors: string[];
   controlSessions: number;
 }
 
-/** Ready when a certificate and a port map are in force and every listener of the map opened. */
+/** The health state (health-state.ts) with what an operator looks at next: listeners, connections, certificate. */
 export function gatewayStatus(inputs: StatusInputs): GatewayStatus {
-  const reasons: string[] = [];
-  if (!inputs.certificate) reasons.push('no certificate yet (cert-service not reached and no cache)');
-  if (!inputs.portMap) reasons.push('no port map yet (config-service not reached and no cache)');
-  else if (!inputs.appliedPortMap && inputs.listenerErrors.length === 0) reasons.push('listeners not opened yet');
-  if (inputs.listenerErrors.length > 0) reasons.push(...inputs.listenerErrors);
-  const { certificate } = inputs;
+  const { certificate, appliedPortMap, portMapFailure } = inputs;
+  const health = gatewayHealth({ certificate: certificate !== null, known: inputs.portMap, applied: appliedPortMap, failure: portMapFailure });
   return {
-    ready: reasons.length === 0,
-    reasons,
-    portMapVersion: inputs.appliedPortMap?.version ?? null,
+    ready: health.serving,
+    status: health.status,
+    reasons: health.reasons,
+    replica: inputs.replica,
+    pid: inputs.pid,
+    portMapVersion: appliedPortMap?.version ?? null,
+    tunnelEnabled: appliedPortMap?.tunnelEnabled ?? null,
+    portMapFailure,
     certificate: certificate ? { id: certificate.id, fingerprintSha256: certificate.fingerprintSha256, notAfter: certificate.notAfter } : null,
     listeners: inputs.listeners.map((listener) => ({
       id: listener.spec.id,
@@ -45,12 +60,12 @@ export function gatewayStatus(inputs: StatusInputs): GatewayStatus {
       openConnections: listener.openConnections(),
       ...(listener.idleUpstreamConnections ? { idleUpstreamConnections: listener.idleUpstreamConnections() } : {}),
     })),
-    listenerErrors: inputs.listenerErrors,
+    listenerErrors: portMapFailure ? [messageOf(failure('PORT_MAP_NOT_APPLIED', { version: portMapFailure.version, reason: portMapFailure.reason }))] : [],
     controlSessions: inputs.controlSessions,
   };
 }
 
-/** /health/live and /health/ready (503 with the reasons while not ready). */
+/** /health/live and /health/ready: 200 while serving (ready or degraded), so a load balancer keeps a gateway that still serves its previous map. */
 export function healthApp(status: () => GatewayStatus): express.Express {
   const app = express();
   app.get(healthApi.live, (_req, res) => {
@@ -58,7 +73,7 @@ export function healthApp(status: () => GatewayStatus): express.Express {
   });
   app.get(healthApi.ready, (_req, res) => {
     const current = status();
-    res.status(current.ready ? 200 : 503).json({ status: current.ready ? 'ready' : 'not-ready', ...current });
+    res.status(current.ready ? 200 : 503).json(current);
   });
   app.use(errorHandler);
   return app;

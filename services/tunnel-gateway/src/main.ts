@@ -1,11 +1,11 @@
 import { createLogger } from '@st/logging';
 import { exitWithProblems, stopOnSignals } from '@st/service-kit';
-import { gatewaySettingsFromEnv } from './config.js';
+import { gatewaySettingsFromEnv, replicaIdFromEnv } from './config.js';
 import { readGatewayEnv } from './env.js';
 import { Gateway } from './gateway.js';
 import { stateSourceFor } from './gateway-state.js';
 
-const logger = createLogger({ service: 'tunnel-gateway' });
+const logger = createLogger({ service: 'tunnel-gateway', replica: replicaIdFromEnv() });
 
 async function main(): Promise<void> {
   const result = gatewaySettingsFromEnv(readGatewayEnv());

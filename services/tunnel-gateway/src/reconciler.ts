@@ -1,8 +1,15 @@
 import type { Listener, PortMap } from '@st/contracts';
-import { failure, logReasonOf, messageOf } from './errors.js';
+import { failure, logReasonOf } from './errors.js';
 import type { GatewayContext } from './gateway-context.js';
 import { listenerKey, planListenerChanges } from './listener-plan.js';
 import { openListener, type RunningListener } from './listeners/index.js';
+
+/** A port map the gateway could not apply, and why (as the health endpoint and status reports tell it). */
+export interface PortMapFailure {
+  version: number;
+  reason: string;
+  at: string;
+}
 
 /**
  * Turns a port map into running listeners: diffs desired against running
@@ -16,7 +23,8 @@ export class Reconciler {
   private applying: Promise<boolean> = Promise.resolve(true);
   /** The port map the running listeners were built from. */
   private applied: PortMap | null = null;
-  private errors: string[] = [];
+  /** The newest map that could not be applied (the previous one keeps running); null once one is. */
+  private failure: PortMapFailure | null = null;
 
   constructor(private readonly context: GatewayContext) {}
 
@@ -24,9 +32,8 @@ export class Reconciler {
     return this.applied;
   }
 
-  /** Why the latest map is not in force (empty when it is). */
-  get listenerErrors(): string[] {
-    return this.errors;
+  get portMapFailure(): PortMapFailure | null {
+    return this.failure;
   }
 
   get listeners(): RunningListener[] {
@@ -53,7 +60,7 @@ export class Reconciler {
     if (!context.contexts.active) {
       // Listeners need a certificate; the map is remembered and applied once one arrives.
       context.portMap = portMap;
-      this.errors = [];
+      this.failure = null;
       return true;
     }
     const desired = portMap.tunnelEnabled ? portMap.listeners : [];
@@ -69,7 +76,7 @@ export class Reconciler {
       context.portMap = previous ?? portMap;
       if (previous) context.contexts.setPolicy(previous.tls);
       const notApplied = failure('PORT_MAP_NOT_APPLIED', { version: portMap.version, reason: (error as Error).message });
-      this.errors = [messageOf(notApplied)];
+      this.failure = { version: portMap.version, reason: (error as Error).message, at: new Date().toISOString() };
       logger.error({ err: error, version: portMap.version, from, error: notApplied.code }, logReasonOf(notApplied));
       return false;
     }
@@ -80,7 +87,7 @@ export class Reconciler {
     }
     for (const spec of plan.close) this.closeListener(spec, portMap.timeouts.drainMs);
     this.applied = portMap;
-    this.errors = [];
+    this.failure = null;
     logger.info(
       { version: portMap.version, from, opened: plan.open.map((l) => l.id), closed: plan.close.map((l) => l.id), tunnelEnabled: portMap.tunnelEnabled },
       'port map applied',

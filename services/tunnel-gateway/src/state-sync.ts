@@ -2,6 +2,7 @@ import { routingKeys, type CertificateBundle, type PortMap } from '@st/contracts
 import { createEventSubscriber, type EventSubscriber } from '@st/bus';
 import { retryWithBackoff, sleep } from '@st/service-kit';
 import type { GatewayContext } from './gateway-context.js';
+import { bundleIsUsable } from './tls-context.js';
 
 /** What the sync hands over and asks about; the gateway answers. */
 export interface StateSyncTarget {
@@ -118,7 +119,13 @@ export class StateSync {
     const [bundle, portMap] = await Promise.allSettled([source.fetchBundle(), source.fetchPortMap()]);
     if (this.abort.signal.aborted) return;
     if (bundle.status === 'fulfilled' && this.target.bundleChanged(bundle.value)) {
-      if (this.target.applyBundle(bundle.value, 'cert-service')) await cache.saveBundle(bundle.value);
+      // Cached before it is used: whoever sees this certificate served (or the gateway ready) finds it on disk.
+      if (bundleIsUsable(bundle.value)) {
+        await cache
+          .saveBundle(bundle.value)
+          .catch((error: Error) => this.context.logger.warn({ err: error, cacheDir: this.context.config.cacheDir }, 'could not cache the certificate bundle'));
+      }
+      this.target.applyBundle(bundle.value, 'cert-service');
     }
     if (portMap.status === 'fulfilled' && this.target.portMapChanged(portMap.value)) {
       // Only a map that was applied is cached: a restart must not start from one whose ports could not be opened.

@@ -91,3 +91,14 @@ export class TlsContextHolder {
     } as SecureContextOptions;
   }
 }
+
+/** Whether a bundle would load (its PEM parses, the key belongs to the certificate), without touching any active context. */
+export function bundleIsUsable(bundle: CertificateBundle): boolean {
+  try {
+    new X509Certificate(bundle.certificatePem);
+    tls.createSecureContext({ cert: bundle.certificatePem, key: bundle.privateKeyPem });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { removeFtpUser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
+import { startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePortBlock } from '@st/test-kit';
 import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certificates.js';
 import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
@@ -320,6 +320,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
         workDir: join(dir, 'vsftpd-ftps'),
         rootDir: filesDir,
         user: ftpUser,
+        pamService: plainVsftpd.pamService,
         port: nativeFtpsPort,
         passiveRange: nativePassive,
         cert: certs.rsa,
@@ -551,7 +552,6 @@ async function main(): Promise<void> {
         }
         redis.disconnect();
       }
-      await removeFtpUser('stbench').catch((error) => log(`could not remove the FTP account stbench: ${(error as Error).message}`));
       if (config.keepTmp) log(`kept ${dir}`);
       else await rm(dir, { recursive: true, force: true });
     })());

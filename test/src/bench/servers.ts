@@ -2,7 +2,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaultServerSettings, tls12ForwardSecretCiphers, tls13CipherSuites, type ServerSettings } from '@st/contracts';
 import { derivePortMap, formatProblem, validateSettings } from '@st/config-service';
-import { renderVsftpdConfig, vsftpdBinary } from '@st/demo-upstream';
+import { guestAccountName, renderVsftpdConfig, vsftpdBinary } from '@st/demo-upstream';
 import { prepareNginx } from '../harness/nginx.js';
 import type { CertificateFiles } from './certificates.js';
 import { sleep, waitForPort, type ManagedProcess, type ProcessRegistry } from './processes.js';
@@ -188,6 +188,8 @@ export function renderVsftpdFtpsConfig(input: {
   passiveRange: PortRange;
   rootDir: string;
   workDir: string;
+  /** The login of the plain vsftpd (same virtual user, same files). */
+  pamService: string;
   cert: CertificateFiles;
 }): string {
   const plain = renderVsftpdConfig({
@@ -196,6 +198,8 @@ export function renderVsftpdFtpsConfig(input: {
     passiveRange: input.passiveRange,
     rootDir: input.rootDir,
     userListFile: join(input.workDir, 'vsftpd.user_list'),
+    pamService: input.pamService,
+    guestAccount: guestAccountName,
     xferLogFile: join(input.workDir, 'xferlog'),
     vsftpdLogFile: join(input.workDir, 'vsftpd.log'),
     secureChrootDir: join(input.workDir, 'empty'),
@@ -222,7 +226,7 @@ export function renderVsftpdFtpsConfig(input: {
 
 export async function startVsftpdFtps(
   registry: ProcessRegistry,
-  options: { workDir: string; rootDir: string; user: string; port: number; passiveRange: PortRange; cert: CertificateFiles },
+  options: { workDir: string; rootDir: string; user: string; pamService: string; port: number; passiveRange: PortRange; cert: CertificateFiles },
 ): Promise<ManagedProcess> {
   await mkdir(join(options.workDir, 'empty'), { recursive: true });
   await chmod(join(options.workDir, 'empty'), 0o555);

@@ -10,7 +10,7 @@ import { closeLogger, createLogger, type Logger } from '@st/logging';
 import { createConfigService } from '@st/config-service';
 import { createCertService } from '@st/cert-service';
 import { waitUntil } from '@st/service-kit';
-import { Gateway, ServiceStateSource } from '@st/tunnel-gateway';
+import { Gateway, ServiceStateSource, type GatewayConfig } from '@st/tunnel-gateway';
 import { createFileBrowser, startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePort, freePortBlock } from '@st/test-kit';
 import { testAmqpUrl, testRedisUrl } from './infrastructure.js';
@@ -60,8 +60,8 @@ export interface Stack {
   stopConfigService(): Promise<void>;
   startCertService(): Promise<void>;
   stopCertService(): Promise<void>;
-  /** A gateway over this stack's services; `amqpUrl` lets a test route its bus link through a relay it can cut. */
-  newGateway(overrides?: { amqpUrl?: string }): Gateway;
+  /** A gateway over this stack's services; `amqpUrl` lets a test route its bus link through a relay it can cut, `cache` slow down its disk cache. */
+  newGateway(overrides?: { amqpUrl?: string; cache?: GatewayConfig['cache'] }): Gateway;
   amqpUrl: string;
   /** The stack's own events exchange (config.updated, cert.activated). */
   eventsExchange: string;
@@ -190,8 +190,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     shippingLoggers.push(shipping);
     return shipping;
   };
-  const newGateway = (overrides: { amqpUrl?: string } = {}) =>
+  const newGateway = (overrides: { amqpUrl?: string; cache?: GatewayConfig['cache'] } = {}) =>
     new Gateway({
+      ...(overrides.cache ? { cache: overrides.cache } : {}),
       replica: 'test-gw',
       redisUrl,
       redisPrefix,
@@ -273,7 +274,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   if (options.withServices !== false) {
     await gateway.start();
-    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready');
+    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready').catch((error: Error) => {
+      // Say why: the gateway's own reasons (a port taken, a service not reached).
+      throw new Error(`${error.message}: ${JSON.stringify({ status: gateway.status().status, reasons: gateway.status().reasons })}`);
+    });
     await loadTrustedCertificate(stack);
   }
   return stack;

@@ -50,7 +50,7 @@ function summary(effect: ControlEffect): string | null {
   }
 }
 
-const defaultEnv: ControlEnv = { policy: { allowClearData: false }, pasvAddress: () => '203.0.113.9' };
+const defaultEnv: ControlEnv = { client: { address: '198.51.100.7', port: 50123 }, policy: { allowClearData: false }, pasvAddress: () => '203.0.113.9' };
 
 function run(events: readonly ControlEvent[], from: ControlState = initialControlState, env: ControlEnv = defaultEnv) {
   let state = from;
@@ -131,6 +131,39 @@ describe('login and relaying', () => {
     },
     { desc: 'a line over the limit gets 500 and is not relayed', events: [tooLong], expected: ['client: 500 Command line too long (limit 4096 bytes).'] },
   ]);
+
+  const logs = (events: ControlEvent[], from: ControlState = initialControlState) =>
+    run(events, from).effects.filter((effect) => effect.type === 'log' && effect.message.startsWith('FTP login'));
+  it.each([
+    {
+      desc: 'a login that succeeds: who, from where, the reply',
+      events: [u('220 FTP ready'), c('USER alice'), u('331 Password please'), c('PASS secret'), u('230 Logged in')],
+      expected: [
+        { type: 'log', level: 'info', fields: { user: 'alice' }, message: 'FTP login attempt' },
+        { type: 'log', level: 'info', fields: { user: 'alice', client: '198.51.100.7', clientPort: 50123, outcome: 'succeeded', reply: 230 }, message: 'FTP login succeeded' },
+      ],
+    },
+    {
+      desc: 'a wrong password: a warning, never the password',
+      events: [u('220 FTP ready'), c('USER alice'), u('331 Password please'), c('PASS guess'), u('530 Login incorrect')],
+      expected: [
+        { type: 'log', level: 'info', fields: { user: 'alice' }, message: 'FTP login attempt' },
+        { type: 'log', level: 'warn', fields: { user: 'alice', client: '198.51.100.7', clientPort: 50123, outcome: 'failed', reply: 530 }, message: 'FTP login failed' },
+      ],
+    },
+    {
+      desc: 'a user refused by a user list',
+      events: [u('220 FTP ready'), c('USER root'), u('530 Permission denied')],
+      expected: [
+        { type: 'log', level: 'info', fields: { user: 'root' }, message: 'FTP login attempt' },
+        { type: 'log', level: 'warn', fields: { user: 'root', client: '198.51.100.7', clientPort: 50123, outcome: 'failed', reply: 530 }, message: 'FTP login failed' },
+      ],
+    },
+    { desc: 'other commands say nothing about the login', events: [u('220 FTP ready'), c('CWD x'), u('550 No')], expected: [] },
+  ])('login records: $desc', ({ events, expected }) => {
+    expect(logs(events)).toEqual(expected);
+    expect(JSON.stringify(run(events).effects.filter((effect) => effect.type === 'log'))).not.toMatch(/secret|guess/);
+  });
 
   it('remembers the user for the log records', () => {
     expect(run(loggedIn).state.user).toBe('alice');

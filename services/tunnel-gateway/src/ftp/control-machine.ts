@@ -16,6 +16,7 @@ import {
   type ProtectionState,
 } from '@st/ftp-protocol';
 import { failure, ftpReplyOf, logReasonOf, messageOf, type Failure } from '../errors.js';
+import { loginOutcome } from './login-outcome.js';
 import type { Awaiting, ClientInput, ControlEffect, ControlEnv, ControlEvent, ControlState, LinkResult, LinkState, Passive, Transfer, Wait } from './control-state.js';
 
 export { initialControlState, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-state.js';
@@ -191,7 +192,7 @@ class Draft {
           this.user = command.argument;
           this.log('info', { user: this.user }, 'FTP login attempt');
         }
-        return this.forward(command, { kind: 'relay' });
+        return this.forward(command, { kind: 'relay', verb: command.verb });
     }
   }
 
@@ -226,7 +227,7 @@ class Draft {
     this.log('debug', { link: linkId, upstreamComplete: link?.upstreamComplete ?? null, done: link ? link.result !== null : null }, 'ABOR during a transfer');
     // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
     if (linkId && link && !link.upstreamComplete && !link.result) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
-    this.forward(command, { kind: 'relay' });
+    this.forward(command, { kind: 'relay', verb: command.verb });
   }
 
   private idle(idleMs: number): void {
@@ -258,7 +259,9 @@ class Draft {
   private finalReply(awaiting: Awaiting, reply: FtpReply): void {
     switch (awaiting.kind) {
       case 'greeting':
+        return this.send(reply.raw);
       case 'relay':
+        this.logLoginOutcome(awaiting.verb, reply.code);
         return this.send(reply.raw);
       case 'feat':
         return this.send(rewriteFeatReply(reply.code === 211 ? reply : null));
@@ -267,6 +270,15 @@ class Draft {
       case 'transfer':
         return this.transferReply(awaiting.command, reply);
     }
+  }
+
+  /** Who logged in, or failed to, from where: what an operator (or fail2ban) needs to see guessing. Never the password. */
+  private logLoginOutcome(verb: string, code: number): void {
+    const outcome = loginOutcome(verb, code);
+    if (!outcome) return;
+    const fields = { user: this.user, client: this.env.client.address, clientPort: this.env.client.port, outcome, reply: code };
+    if (outcome === 'succeeded') this.log('info', fields, 'FTP login succeeded');
+    else this.log('warn', fields, 'FTP login failed');
   }
 
   private passiveReply(verb: 'PASV' | 'EPSV', reply: FtpReply): void {

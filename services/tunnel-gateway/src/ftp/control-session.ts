@@ -34,6 +34,8 @@ const closeGraceMs = 2000;
  */
 export class FtpControlSession implements DataLinkOwner {
   readonly id = `ses_${randomBytes(8).toString('hex')}`;
+  /** This control connection, as `conn` in its records (each data connection has its own). */
+  readonly conn = `ctl_${randomBytes(8).toString('hex')}`;
   private readonly logger: Logger;
   private readonly upstream: net.Socket;
   private readonly commands: CommandSplitter;
@@ -52,9 +54,10 @@ export class FtpControlSession implements DataLinkOwner {
     private readonly context: ControlSessionContext,
   ) {
     const portMap = context.portMap();
-    this.logger = context.logger.child({ session: this.id });
+    this.logger = context.logger.child({ session: this.id, conn: this.conn });
     this.commands = new CommandSplitter(portMap.limits.maxCommandLength);
     this.env = {
+      client: { address: connection.remoteAddress, port: connection.remotePort },
       get policy() {
         return context.portMap().tls;
       },

@@ -46,6 +46,8 @@ export type ControlEffect =
 /** What the wrapper knows at the moment of a step. */
 export interface ControlEnv {
   policy: DataProtectionPolicy;
+  /** Who the client is, for the login records. */
+  client: { address: string; port: number };
   /** The IPv4 address a 227 announces (the configured public one, or where the client reached us); null when there is none. */
   pasvAddress: () => string | null;
 }
@@ -53,7 +55,8 @@ export interface ControlEnv {
 /** What the upstream's next final reply answers. */
 export type Awaiting =
   | { kind: 'greeting' }
-  | { kind: 'relay' }
+  /** `verb`: login commands' replies say whether the login succeeded. */
+  | { kind: 'relay'; verb: string }
   | { kind: 'feat' }
   | { kind: 'passive'; verb: 'PASV' | 'EPSV' }
   | { kind: 'transfer'; command: FtpCommand };
