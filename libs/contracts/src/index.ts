@@ -4,3 +4,4 @@ export * from './settings.js';
 export * from './bus.js';
 export * from './api.js';
 export * from './logs.js';
+export * from './gateways.js';

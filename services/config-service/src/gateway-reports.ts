@@ -1,26 +1,12 @@
-import type { GatewayHealthState, GatewayStatusEvent } from '@st/contracts';
+import type { GatewayHealthState, GatewayReplicaReport, GatewayStatusEvent, GatewayVersionOutcome } from '@st/contracts';
 
 /** A report older than this many of its replica's heartbeats is stale: the replica may be gone or cut off. */
 export const staleAfterHeartbeats = 3;
 /** Reports of replicas not heard of for this long are forgotten. */
 export const forgetAfterMs = 24 * 60 * 60 * 1000;
 
-/** One replica as config-service last heard of it. */
-export interface ReplicaView {
-  replica: string;
-  pid: number;
-  status: GatewayHealthState;
-  reasons: string[];
-  portMapVersion: number | null;
-  tunnelEnabled: boolean | null;
-  failed: { version: number; reason: string; at: string } | null;
-  certificate: { id: string; fingerprintSha256: string } | null;
-  startedAt: string;
-  /** When config-service received the latest report (its own clock, so replicas' clocks do not matter). */
-  lastReportAt: string;
-  /** No report for several heartbeats. */
-  stale: boolean;
-}
+/** One replica as config-service last heard of it (the contract of GET /gateways). */
+export type ReplicaView = GatewayReplicaReport;
 
 export type VersionState = 'applied' | 'failed' | 'pending';
 
@@ -31,13 +17,7 @@ export function versionState(view: Pick<ReplicaView, 'portMapVersion' | 'failed'
   return 'pending';
 }
 
-export interface VersionOutcome {
-  version: number;
-  applied: Array<{ replica: string; portMapVersion: number | null; lastReportAt: string }>;
-  failed: Array<{ replica: string; reason: string; portMapVersion: number | null; lastReportAt: string }>;
-  /** Replicas that have not said yet (or are stale: listed, but not waited for). */
-  pending: Array<{ replica: string; portMapVersion: number | null; lastReportAt: string; stale: boolean }>;
-}
+export type VersionOutcome = GatewayVersionOutcome;
 
 /** What the replicas that count (heard of recently, not offline) did with a version; pure. */
 export function versionOutcome(views: readonly ReplicaView[], version: number): VersionOutcome {

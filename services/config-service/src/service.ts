@@ -6,6 +6,7 @@ import {
   gatewayStatusEventSchema,
   nullableSettingFields,
   routingKeys,
+  type GatewaysAnswer,
   type ServerSettings,
   type SettingsVersion,
 } from '@st/contracts';
@@ -209,12 +210,13 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
   app.get(configApi.gateways, admin, (_req, res) => {
     const version = openManager(state).current().version;
     const replicas = state.gateways.list();
-    res.json({
+    const answer: GatewaysAnswer = {
       settingsVersion: version,
       bus: state.subscriber ? (state.subscriber.connected ? 'connected' : 'disconnected') : 'not-configured',
       summary: versionOutcome(replicas, version),
       replicas,
-    });
+    };
+    res.json(answer);
   });
 
   app.put(configApi.settings, admin, json, async (req, res) => {

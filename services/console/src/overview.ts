@@ -1,4 +1,4 @@
-import { certApi, configApi, healthApi } from '@st/contracts';
+import { certApi, configApi, healthApi, type GatewayReplicaReport, type GatewaysAnswer } from '@st/contracts';
 import type { Backends } from './backends.js';
 
 export interface ServiceHealth {
@@ -72,32 +72,21 @@ export function replicaFromHealth(url: string, answer: Awaited<ReturnType<typeof
   };
 }
 
-interface ReportedReplica {
-  replica: string;
-  status?: string;
-  reasons?: string[];
-  stale?: boolean;
-  sentAt?: string;
-  receivedAt?: string;
-  portMap?: { applied: number | null; failed: { version: number; reason: string } | null };
-  certificate?: { id: string; fingerprintSha256: string } | null;
-}
-
 /** Replicas config-service heard of (their own reports over the bus), merged with those the console asked directly. Pure. */
-export function mergeReplicas(probed: ReplicaView[], reported: ReportedReplica[]): ReplicaView[] {
+export function mergeReplicas(probed: ReplicaView[], reported: readonly GatewayReplicaReport[]): ReplicaView[] {
   const rows = [...probed];
   for (const report of reported) {
-    const failed = report.portMap?.failed ? [`could not apply settings version ${report.portMap.failed.version}: ${report.portMap.failed.reason}`] : [];
+    const failed = report.failed ? [`could not apply settings version ${report.failed.version}: ${report.failed.reason}`] : [];
     const view: ReplicaView = {
       replica: report.replica,
-      state: report.stale ? 'stale' : (report.status ?? 'unknown'),
-      reasons: [...(report.reasons ?? []), ...failed, ...(report.stale ? ['no report for a while'] : [])],
-      settingsVersion: report.portMap?.applied ?? null,
+      state: report.stale ? 'stale' : report.status,
+      reasons: [...report.reasons, ...failed, ...(report.stale ? ['no report for a while'] : [])],
+      settingsVersion: report.portMapVersion,
       certificateId: report.certificate?.id ?? null,
       fingerprintSha256: report.certificate?.fingerprintSha256 ?? null,
       openConnections: null,
       controlSessions: null,
-      lastSeen: report.receivedAt ?? report.sentAt ?? null,
+      lastSeen: report.lastReportAt,
       source: 'config-service',
     };
     const same = rows.findIndex((row) => row.replica === report.replica);
@@ -113,7 +102,7 @@ export async function collectOverview(backends: Backends, gatewayHealthUrls: rea
     backends.json<{ version: number; settings: { tunnelEnabled: boolean; public: { address: string | null } } }>('config', configApi.settings),
     backends.json<unknown>('config', configApi.portMap),
     backends.json<{ activeId: string | null; active: unknown; certificates: Array<Record<string, unknown>> }>('cert', certApi.certificates),
-    backends.json<{ gateways?: ReportedReplica[]; replicas?: ReportedReplica[] }>('config', '/gateways'),
+    backends.json<GatewaysAnswer>('config', configApi.gateways),
     health(`${backends.url('config')}${healthApi.ready}`),
     health(`${backends.url('cert')}${healthApi.ready}`),
     health(`${backends.url('logs')}${healthApi.ready}`),
@@ -128,7 +117,7 @@ export async function collectOverview(backends: Backends, gatewayHealthUrls: rea
   ];
   const probed = gatewayHealth.map((answer, index) => replicaFromHealth(gatewayHealthUrls[index]!, answer));
   // config-service's replica list exists only where it collects gateway reports; without it the probed replicas are all we know.
-  const reported = 'body' in gatewaysReport ? (gatewaysReport.body.gateways ?? gatewaysReport.body.replicas ?? []) : [];
+  const reported = 'body' in gatewaysReport ? gatewaysReport.body.replicas : [];
   const active = 'body' in certificates ? certificates.body.certificates.find((item) => item.id === certificates.body.activeId) ?? null : null;
   return {
     generatedAt: new Date().toISOString(),
