@@ -182,6 +182,27 @@ for (( ; ; )); do
   sleep 0.5
 done
 
+# The banner names the console too: it must answer first (HTTPS with the active
+# certificate, or plain HTTP with CONSOLE_TLS=false).
+case ${CONSOLE_HOST:-$API_BIND_HOST} in 0.0.0.0 | ::) console_host=127.0.0.1 ;; *:*) console_host="[${CONSOLE_HOST:-$API_BIND_HOST}]" ;; *) console_host=${CONSOLE_HOST:-$API_BIND_HOST} ;; esac
+until curl -fsk --max-time 2 "https://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1 \
+   || curl -fs --max-time 2 "http://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1; do
+  for i in "${!pids[@]}"; do
+    if ! alive "${pids[$i]}"; then
+      status=0
+      wait "${pids[$i]}" 2>/dev/null || status=$?
+      failed "${names[$i]}" "$status"
+    fi
+  done
+  if [ $SECONDS -ge $deadline ]; then
+    echo "the console did not answer within ${START_TIMEOUT_S:-90} s; see $data/logs/console.log"
+    stop_all
+    echo "stopped"
+    exit 1
+  fi
+  sleep 0.5
+done
+
 banner_args=(--ca-file "$data/active-certificate.pem" --output-dir "$data/logs/" --console)
 [ -z "$demo" ] || banner_args+=(--demo)
 node libs/service-kit/dist/start-banner-cli.js "${banner_args[@]}" || echo "(the services run, but the banner could not be built; see above)"

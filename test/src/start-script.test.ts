@@ -187,9 +187,10 @@ describe('scripts/start.sh', () => {
     };
   });
 
-  afterAll(async () => {
-    // Whatever a failed test left running: by pid and group, never by name.
-    for (const run of runs) {
+  // Whatever a failed test left running (by pid and group, never by name), so
+  // that the next test finds its ports free and nothing outlives the suite.
+  const killLeftovers = async () => {
+    for (const run of runs.splice(0)) {
       const left = descendants(run.pid);
       try {
         process.kill(-run.pid, 'SIGKILL');
@@ -203,7 +204,13 @@ describe('scripts/start.sh', () => {
           // Gone.
         }
       }
+      await run.exited.catch(() => undefined);
     }
+  };
+  afterEach(killLeftovers);
+
+  afterAll(async () => {
+    await killLeftovers();
     const model = await amqpConnect(env.AMQP_URL!);
     const channel = await model.createChannel();
     await channel.deleteQueue(env.LOG_QUEUE!);
