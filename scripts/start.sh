@@ -159,49 +159,47 @@ gateway_pid=${pids[-1]}
 export LOG_SERVICE_URL=http://$api_host:$LOG_SERVICE_PORT GATEWAY_HEALTH_URLS=http://$api_host:$GATEWAY_HEALTH_PORT
 run console node services/console/dist/main.js
 
+# Polls a check until it passes; a service that exits meanwhile, or the start
+# deadline, ends the start with everything stopped and the reason said.
+deadline=$((SECONDS + ${START_TIMEOUT_S:-90}))
+wait_for() { # check-function, what-failed-message-function
+  until "$1"; do
+    for i in "${!pids[@]}"; do
+      if ! alive "${pids[$i]}"; then
+        status=0
+        wait "${pids[$i]}" 2>/dev/null || status=$?
+        failed "${names[$i]}" "$status"
+      fi
+    done
+    if [ $SECONDS -ge $deadline ]; then
+      "$2"
+      stop_all
+      echo "stopped"
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
 # Ready: the gateway *this script started* answers (its pid, not a stale one's) and serves, or
 # says why it does not (degraded: a newer map refused; stopped: the tunnel is disabled).
 health_url="http://$api_host:$GATEWAY_HEALTH_PORT/health/ready"
-deadline=$((SECONDS + ${START_TIMEOUT_S:-90}))
-for (( ; ; )); do
+gateway_serves() {
   health=$(curl -sS --max-time 2 "$health_url" 2>/dev/null || true)
-  if [[ $health =~ \"pid\":$gateway_pid[,}] && $health =~ \"status\":\"(ready|degraded|stopped)\" ]]; then break; fi
-  for i in "${!pids[@]}"; do
-    if ! alive "${pids[$i]}"; then
-      status=0
-      wait "${pids[$i]}" 2>/dev/null || status=$?
-      failed "${names[$i]}" "$status"
-    fi
-  done
-  if [ $SECONDS -ge $deadline ]; then
-    echo "the gateway did not become ready within ${START_TIMEOUT_S:-90} s; its health said: ${health:-(no answer)}"
-    stop_all
-    echo "stopped"
-    exit 1
-  fi
-  sleep 0.5
-done
+  [[ $health =~ \"pid\":$gateway_pid[,}] && $health =~ \"status\":\"(ready|degraded|stopped)\" ]]
+}
+gateway_late() { echo "the gateway did not become ready within ${START_TIMEOUT_S:-90} s; its health said: ${health:-(no answer)}"; }
+wait_for gateway_serves gateway_late
 
 # The banner names the console too: it must answer first (HTTPS with the active
 # certificate, or plain HTTP with CONSOLE_TLS=false).
 case ${CONSOLE_HOST:-$API_BIND_HOST} in 0.0.0.0 | ::) console_host=127.0.0.1 ;; *:*) console_host="[${CONSOLE_HOST:-$API_BIND_HOST}]" ;; *) console_host=${CONSOLE_HOST:-$API_BIND_HOST} ;; esac
-until curl -fsk --max-time 2 "https://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1 \
-   || curl -fs --max-time 2 "http://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1; do
-  for i in "${!pids[@]}"; do
-    if ! alive "${pids[$i]}"; then
-      status=0
-      wait "${pids[$i]}" 2>/dev/null || status=$?
-      failed "${names[$i]}" "$status"
-    fi
-  done
-  if [ $SECONDS -ge $deadline ]; then
-    echo "the console did not answer within ${START_TIMEOUT_S:-90} s; see $data/logs/console.log"
-    stop_all
-    echo "stopped"
-    exit 1
-  fi
-  sleep 0.5
-done
+console_answers() {
+  curl -fsk --max-time 2 "https://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1 \
+    || curl -fs --max-time 2 "http://$console_host:$CONSOLE_PORT/health/live" >/dev/null 2>&1
+}
+console_late() { echo "the console did not answer within ${START_TIMEOUT_S:-90} s; see $data/logs/console.log"; }
+wait_for console_answers console_late
 
 banner_args=(--ca-file "$data/active-certificate.pem" --output-dir "$data/logs/" --console)
 [ -z "$demo" ] || banner_args+=(--demo)
