@@ -242,6 +242,19 @@ describe('BatchedLineWriter', () => {
     expect(pieces).toContain(long);
   });
 
+  it('flushSync also writes in pieces of whole lines within atomicWriteBytes (a piece the thread pool lands meanwhile splits no line)', () => {
+    const output = new ScriptedOutput();
+    const { lineWriter } = track(writer(output, { flushChars: 1_000_000, maxPendingChars: 1_000_000 }));
+    for (let n = 0; n < 500; n++) lineWriter.write(line(n));
+    lineWriter.flushSync();
+    expect(output.text).toBe(lines(0, 500));
+    expect(output.received.length).toBeGreaterThan(1);
+    for (const piece of output.received) {
+      expect(piece.length).toBeLessThanOrEqual(atomicWriteBytes);
+      expect(piece.toString().endsWith('\n')).toBe(true);
+    }
+  });
+
   it.each([
     { name: 'a batch within the limit goes whole', text: 'a\n'.repeat(100), from: 0, end: 200 },
     { name: 'a longer one is cut after its last whole line within the limit', text: `${'x'.repeat(4000)}\n${'z'.repeat(200)}\n`, from: 0, end: 4001 },

@@ -132,7 +132,7 @@ export class BatchedLineWriter {
    * can land after the lines written here (a pipe whose reader is slow, a
    * busy pool): at exit, up to atomicWriteBytes of lines may come out of
    * order, never split. The rest of the batch, and a batch waiting to be tried
-   * again after EAGAIN, are written here.
+   * again after EAGAIN, are written here, in the same whole-line pieces.
    */
   flushSync(): void {
     if (this.broken) return;
@@ -146,8 +146,11 @@ export class BatchedLineWriter {
     const deadline = Date.now() + 1000;
     let offset = 0;
     while (offset < all.length) {
+      // Whole-line pieces within atomicWriteBytes here too: one long write to a pipe is not atomic, and the piece
+      // the thread pool lands meanwhile would split a line of it.
+      const end = atomicChunkEnd(all, offset);
       try {
-        offset += this.options.output.writeSync(this.options.fd, all, offset, all.length - offset);
+        offset += this.options.output.writeSync(this.options.fd, all, offset, end - offset);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EAGAIN' && Date.now() < deadline) continue;
