@@ -16,6 +16,11 @@ export const serverSettingsSchema = z.object({
     bindHost: z.string().min(1),
     httpsPort: port,
     ftpsPort: port,
+    /**
+     * FTP with AUTH TLS (explicit FTPS, RFC 4217): plain greeting, TLS after AUTH TLS. The classic layout puts it on
+     * the FTP port itself (21); null: not offered.
+     */
+    explicitFtpsPort: port.nullable(),
     passiveOffset: z.number().int(),
     /** When set, public passive ports come from this pool instead of upstream port + offset. */
     passiveRange: portRangeSchema.nullable(),
@@ -28,7 +33,7 @@ export const serverSettingsSchema = z.object({
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
 
 /** The settings whose value may be null (a JSON merge patch sets them to null instead of removing them). */
-export const nullableSettingFields: readonly string[] = ['public.address', 'public.passiveRange'];
+export const nullableSettingFields: readonly string[] = ['public.address', 'public.explicitFtpsPort', 'public.passiveRange'];
 
 export const defaultServerSettings: ServerSettings = {
   upstream: {
@@ -41,6 +46,7 @@ export const defaultServerSettings: ServerSettings = {
     bindHost: '0.0.0.0',
     httpsPort: 443,
     ftpsPort: 990,
+    explicitFtpsPort: null,
     passiveOffset: 1000,
     passiveRange: null,
   },
@@ -57,9 +63,16 @@ export const defaultServerSettings: ServerSettings = {
  */
 export function withSettingsAddedLater(stored: unknown): unknown {
   if (typeof stored !== 'object' || stored === null) return stored;
-  const timeouts = (stored as { timeouts?: unknown }).timeouts;
-  if (typeof timeouts !== 'object' || timeouts === null || 'upstreamKeepAliveMs' in timeouts) return stored;
-  return { ...stored, timeouts: { ...timeouts, upstreamKeepAliveMs: defaultServerSettings.timeouts.upstreamKeepAliveMs } };
+  let settings = stored as Record<string, unknown>;
+  const timeouts = settings.timeouts;
+  if (typeof timeouts === 'object' && timeouts !== null && !('upstreamKeepAliveMs' in timeouts)) {
+    settings = { ...settings, timeouts: { ...timeouts, upstreamKeepAliveMs: defaultServerSettings.timeouts.upstreamKeepAliveMs } };
+  }
+  const pub = settings.public;
+  if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {
+    settings = { ...settings, public: { ...pub, explicitFtpsPort: defaultServerSettings.public.explicitFtpsPort } };
+  }
+  return settings;
 }
 
 /** One field that differs between two settings versions (dotted path; a port range counts as one value). */

@@ -75,6 +75,14 @@ describe('rewriteFeatReply', () => {
     expect(rewriteFeatReply(upstream)).toBe(result);
   });
 
+  it.each([
+    { desc: 'the upstream says nothing of AUTH', upstream: feat(' SIZE'), result: expected(' SIZE', ' AUTH TLS', ' PBSZ', ' PROT') },
+    { desc: "the upstream's own AUTH lines are replaced by ours", upstream: feat(' AUTH SSL', ' AUTH TLS', ' SIZE'), result: expected(' SIZE', ' AUTH TLS', ' PBSZ', ' PROT') },
+    { desc: 'no FEAT upstream', upstream: null, result: expected(' AUTH TLS', ' PBSZ', ' PROT') },
+  ])('on an explicit FTPS port advertises AUTH TLS once: $desc', ({ upstream, result }) => {
+    expect(rewriteFeatReply(upstream, { authTls: true })).toBe(result);
+  });
+
   it('produces a reply the parser reads back as one 211', () => {
     const rewritten = rewriteFeatReply(feat(' SIZE', '226 odd', ' MDTM'));
     const [parsed, ...rest] = new ReplyParser().push(Buffer.from(rewritten));

@@ -13,9 +13,10 @@ const gatewayFeatures = ['PBSZ', 'PROT'];
 /**
  * The FEAT reply the client gets, given the upstream's (RFC 2389: 211
  * multi-line, one feature per line starting with a space) or null when the
- * upstream does not support FEAT.
+ * upstream does not support FEAT. On an explicit FTPS port the gateway also
+ * answers AUTH TLS itself and says so (RFC 4217 §6: " AUTH TLS").
  */
-export function rewriteFeatReply(reply: FtpReply | null): string {
+export function rewriteFeatReply(reply: FtpReply | null, options: { authTls?: boolean } = {}): string {
   const upstreamLines = reply !== null && reply.code === 211 ? reply.lines.slice(1, -1) : [];
   const kept: string[] = [];
   const seen = new Set<string>();
@@ -28,6 +29,7 @@ export function rewriteFeatReply(reply: FtpReply | null): string {
     }
     kept.push(line);
   }
+  if (options.authTls) kept.push(' AUTH TLS');
   for (const name of gatewayFeatures) if (!seen.has(name)) kept.push(` ${name}`);
   return formatReply(211, ['Features:', ...kept, 'End']);
 }

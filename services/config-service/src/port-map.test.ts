@@ -58,6 +58,26 @@ describe('derivePortMap', () => {
       passive: { mode: 'pool' },
     },
     {
+      desc: 'explicit FTPS: a second control listener, plain until AUTH TLS, same upstream',
+      change: (s) => void (s.public.explicitFtpsPort = 2121),
+      listeners: [
+        'https http/implicit 0.0.0.0:443-443 -> 127.0.0.1:80-80',
+        'ftps-control ftp-control/implicit 0.0.0.0:990-990 -> 127.0.0.1:21-21',
+        'ftps-explicit ftp-control/explicit 0.0.0.0:2121-2121 -> 127.0.0.1:21-21',
+        'ftps-data ftp-data/implicit 0.0.0.0:4000-4008 -> 127.0.0.1:3000-3008',
+      ],
+      passive: { mode: 'offset', offset: 1000 },
+    },
+    {
+      desc: 'an explicit FTPS port with FTP disabled opens nothing',
+      change: (s) => {
+        s.public.explicitFtpsPort = 2121;
+        s.upstream.ftp.enabled = false;
+      },
+      listeners: ['https http/implicit 0.0.0.0:443-443 -> 127.0.0.1:80-80'],
+      passive: { mode: 'offset', offset: 1000 },
+    },
+    {
       desc: 'local unprivileged ports, negative offset, another upstream and bind host',
       change: (s) => {
         s.upstream.host = 'files.internal';

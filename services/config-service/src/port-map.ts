@@ -4,6 +4,7 @@ import type { Listener, PassiveMapping, PortMap, PortRange, ServerSettings } fro
 export const listenerIds = {
   https: 'https',
   ftpsControl: 'ftps-control',
+  ftpsExplicit: 'ftps-explicit',
   ftpsData: 'ftps-data',
 } as const;
 
@@ -49,6 +50,16 @@ export function deriveListeners(settings: ServerSettings): Listener[] {
       ports: singlePort(pub.ftpsPort),
       upstream: { host: upstream.host, ports: singlePort(upstream.ftp.port) },
     });
+    if (pub.explicitFtpsPort !== null) {
+      listeners.push({
+        id: listenerIds.ftpsExplicit,
+        protocol: 'ftp-control',
+        tlsMode: 'explicit',
+        bindHost: pub.bindHost,
+        ports: singlePort(pub.explicitFtpsPort),
+        upstream: { host: upstream.host, ports: singlePort(upstream.ftp.port) },
+      });
+    }
     listeners.push({
       id: listenerIds.ftpsData,
       protocol: 'ftp-data',

@@ -31,6 +31,7 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'BIND_HOST', field: 'public.bindHost', parse: parseText },
   { name: 'HTTPS_PORT', field: 'public.httpsPort', parse: parseInteger },
   { name: 'FTPS_PORT', field: 'public.ftpsPort', parse: parseInteger },
+  { name: 'EXPLICIT_FTPS_PORT', field: 'public.explicitFtpsPort', parse: parseInteger, emptyIsNull: true },
   { name: 'PASSIVE_OFFSET', field: 'public.passiveOffset', parse: parseInteger },
   { name: 'PUBLIC_PASSIVE_RANGE', field: 'public.passiveRange', parse: parsePortRange, emptyIsNull: true },
   { name: 'TLS_MIN_VERSION', field: 'tls.minVersion', parse: parseTlsVersion },

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { defaultServerSettings } from '@st/contracts';
 import { createFileSettingsStore, settingsStorePaths, SettingsStoreError } from './settings-store.js';
 
-/** The defaults as an older config-service stored them: before timeouts.upstreamKeepAliveMs existed. */
+/** The defaults as an older config-service stored them: before timeouts.upstreamKeepAliveMs and public.explicitFtpsPort existed. */
 function olderSettings(timeouts: Record<string, unknown> = {}): unknown {
   const { upstreamKeepAliveMs: _added, ...before } = defaultServerSettings.timeouts;
-  return { ...defaultServerSettings, timeouts: { ...before, ...timeouts } };
+  const { explicitFtpsPort: _addedToo, ...publicBefore } = defaultServerSettings.public;
+  return { ...defaultServerSettings, public: publicBefore, timeouts: { ...before, ...timeouts } };
 }
 
 let dataDir: string;
@@ -28,7 +29,7 @@ const writeVersion = (version: number, settings: unknown) =>
   );
 
 describe('file settings store', () => {
-  it('reads versions and a seed stored before upstreamKeepAliveMs existed with its default', async () => {
+  it('reads versions and a seed stored before upstreamKeepAliveMs and explicitFtpsPort existed with their defaults', async () => {
     await writeVersion(1, olderSettings());
     await writeVersion(2, { ...defaultServerSettings, timeouts: { ...defaultServerSettings.timeouts, upstreamKeepAliveMs: 0 } });
     await writeFile(settingsStorePaths(dataDir).seed, JSON.stringify(olderSettings()));
@@ -36,6 +37,8 @@ describe('file settings store', () => {
     const versions = await store.list();
     expect(versions.map((version) => version.settings.timeouts.upstreamKeepAliveMs)).toEqual([2000, 0]);
     expect((await store.loadSeed())?.timeouts.upstreamKeepAliveMs).toBe(2000);
+    expect(versions[0]?.settings.public.explicitFtpsPort).toBeNull();
+    expect((await store.loadSeed())?.public.explicitFtpsPort).toBeNull();
   });
 
   it('still refuses a stored version that is wrong in another way', async () => {

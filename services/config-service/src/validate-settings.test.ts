@@ -47,6 +47,24 @@ describe('validateSettings: cross-field rules', () => {
       errors: [{ field: 'public.ftpsPort', message: /FTPS control port 443 collides with public\.httpsPort \(HTTPS port 443\)/ }],
     },
     {
+      desc: 'explicit and implicit FTPS on one port',
+      change: (s) => void (s.public.explicitFtpsPort = 990),
+      errors: [{ field: 'public.explicitFtpsPort', message: /explicit FTPS \(AUTH TLS\) port 990 collides with public\.ftpsPort/ }],
+    },
+    {
+      desc: 'explicit FTPS port inside the public passive range',
+      change: (s) => void (s.public.explicitFtpsPort = 4004),
+      errors: [{ field: 'public.passiveOffset', message: /public passive range 4000-4008 collides with public\.explicitFtpsPort/ }],
+    },
+    {
+      desc: 'explicit FTPS port with FTP disabled: nothing listens there, no conflict',
+      change: (s) => {
+        s.public.explicitFtpsPort = 443;
+        s.upstream.ftp.enabled = false;
+      },
+      errors: [],
+    },
+    {
       desc: 'HTTPS and FTPS on one port, web disabled: no HTTPS listener, no conflict',
       change: (s) => {
         s.public.ftpsPort = 443;

@@ -77,6 +77,9 @@ function publicClaims(settings: ServerSettings, passive: PortRange | null): Clai
   }
   if (settings.upstream.ftp.enabled) {
     claims.push({ field: 'public.ftpsPort', label: 'FTPS control port', range: singlePort(settings.public.ftpsPort) });
+    if (settings.public.explicitFtpsPort !== null) {
+      claims.push({ field: 'public.explicitFtpsPort', label: 'explicit FTPS (AUTH TLS) port', range: singlePort(settings.public.explicitFtpsPort) });
+    }
     if (passive) {
       const field = settings.public.passiveRange ? 'public.passiveRange' : 'public.passiveOffset';
       claims.push({ field, label: 'public passive range', range: passive });

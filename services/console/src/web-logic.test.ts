@@ -2,7 +2,7 @@ import { expiryWords, fieldFor, formFromSettings, handshakeAdvice, logQuery, map
 
 const settings: SettingsDocument = {
   upstream: { host: '127.0.0.1', web: { enabled: true, port: 80 }, ftp: { enabled: true, port: 21, passiveRange: { from: 3000, to: 3008 } } },
-  public: { address: null, bindHost: '0.0.0.0', httpsPort: 443, ftpsPort: 990, passiveOffset: 1000, passiveRange: null },
+  public: { address: null, bindHost: '0.0.0.0', httpsPort: 443, ftpsPort: 990, explicitFtpsPort: null, passiveOffset: 1000, passiveRange: null },
   tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
   tunnelEnabled: true,
 };
@@ -61,6 +61,16 @@ describe('settings form', () => {
     expect(errors.map((error) => error.field)).toEqual(['webPort', 'ftpsPort']);
   });
   it.each([
+    { text: '', expected: null, errors: [] },
+    { text: ' 2121 ', expected: 2121, errors: [] },
+    { text: '0', expected: 0, errors: ['explicitFtpsPort'] },
+  ])('an explicit FTPS port of "$text" is sent as $expected', ({ text, expected, errors }) => {
+    const result = patchFromForm({ ...formFromSettings(settings), explicitFtpsPort: text });
+    expect((result.patch.public as { explicitFtpsPort: unknown }).explicitFtpsPort).toBe(expected);
+    expect(result.errors.map((error) => error.field)).toEqual(errors);
+  });
+  it.each([
+    { field: 'public.explicitFtpsPort', expected: 'explicitFtpsPort' },
     { field: 'public.ftpsPort', expected: 'ftpsPort' },
     { field: 'public.passiveRange.to', expected: 'poolTo' },
     { field: 'upstream.ftp.passiveRange', expected: 'passiveFrom' },

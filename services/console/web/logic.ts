@@ -92,6 +92,8 @@ export interface SettingsForm {
   bindHost: string;
   httpsPort: string;
   ftpsPort: string;
+  /** Empty: no explicit FTPS port. */
+  explicitFtpsPort: string;
   passiveMode: 'offset' | 'pool';
   passiveOffset: string;
   poolFrom: string;
@@ -103,7 +105,7 @@ export interface SettingsForm {
 
 export interface SettingsDocument {
   upstream: { host: string; web: { enabled: boolean; port: number }; ftp: { enabled: boolean; port: number; passiveRange: PortRange } };
-  public: { address: string | null; bindHost: string; httpsPort: number; ftpsPort: number; passiveOffset: number; passiveRange: PortRange | null };
+  public: { address: string | null; bindHost: string; httpsPort: number; ftpsPort: number; explicitFtpsPort: number | null; passiveOffset: number; passiveRange: PortRange | null };
   tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; allowClearData: boolean; requireSessionReuse: boolean };
   tunnelEnabled: boolean;
 }
@@ -121,6 +123,7 @@ export function formFromSettings(settings: SettingsDocument): SettingsForm {
     bindHost: settings.public.bindHost,
     httpsPort: String(settings.public.httpsPort),
     ftpsPort: String(settings.public.ftpsPort),
+    explicitFtpsPort: settings.public.explicitFtpsPort === null ? '' : String(settings.public.explicitFtpsPort),
     passiveMode: settings.public.passiveRange ? 'pool' : 'offset',
     passiveOffset: String(settings.public.passiveOffset),
     poolFrom: settings.public.passiveRange ? String(settings.public.passiveRange.from) : '',
@@ -145,6 +148,7 @@ export const formFieldOf: Record<string, keyof SettingsForm> = {
   'public.bindHost': 'bindHost',
   'public.httpsPort': 'httpsPort',
   'public.ftpsPort': 'ftpsPort',
+  'public.explicitFtpsPort': 'explicitFtpsPort',
   'public.passiveOffset': 'passiveOffset',
   'public.passiveRange': 'poolFrom',
   'public.passiveRange.from': 'poolFrom',
@@ -197,6 +201,7 @@ export function patchFromForm(form: SettingsForm): { patch: Record<string, unkno
       bindHost: form.bindHost.trim(),
       httpsPort: port('httpsPort', 'the HTTPS port'),
       ftpsPort: port('ftpsPort', 'the FTPS port'),
+      explicitFtpsPort: form.explicitFtpsPort.trim() === '' ? null : port('explicitFtpsPort', 'the explicit FTPS port'),
       ...(form.passiveMode === 'offset'
         ? { passiveOffset: Number.isInteger(offset) ? offset : 0, passiveRange: null }
         : { passiveRange: { from: port('poolFrom', 'the first public passive port'), to: port('poolTo', 'the last public passive port') } }),

@@ -222,6 +222,7 @@ export function SettingsTab({ readOnly }: { readOnly: boolean }) {
               {input('bindHost', 'Listen on', '0.0.0.0: every address of this machine.')}
               {input('httpsPort', 'HTTPS port', 'Usually 443.', { inputMode: 'numeric' })}
               {input('ftpsPort', 'FTPS port (implicit TLS)', 'Usually 990.', { inputMode: 'numeric' })}
+              {input('explicitFtpsPort', 'FTPS port (explicit, AUTH TLS)', 'For clients that start in plain FTP and send AUTH TLS (FileZilla\'s default); classically 21. Empty: not offered.', { inputMode: 'numeric' })}
               <Field id="settings-passiveMode" label="Public passive ports">
                 <select id="settings-passiveMode" disabled={readOnly} value={form.passiveMode} onChange={(e) => edit('passiveMode', (e.target as HTMLSelectElement).value)}>
                   <option value="offset">File server's passive ports plus an offset</option>

@@ -39,6 +39,26 @@ export const gatewayErrors = {
     log: 'AUTH on an implicit TLS connection',
     message: () => 'AUTH is not needed: this connection is already protected by TLS (implicit FTPS).',
   }),
+  AUTH_ALREADY_DONE: entry({
+    ftp: 534,
+    log: 'AUTH repeated on a TLS connection',
+    message: () => 'AUTH refused: this connection is already protected by TLS.',
+  }),
+  AUTH_MECHANISM_UNSUPPORTED: entry<{ mechanism: string }>({
+    ftp: 504,
+    log: 'AUTH mechanism refused',
+    message: ({ mechanism }) => `AUTH ${mechanism}: only AUTH TLS (or its old name AUTH SSL) is supported.`,
+  }),
+  LOGIN_NEEDS_TLS: entry<{ verb: string }>({
+    ftp: 530,
+    log: 'clear-text login refused before AUTH TLS',
+    message: ({ verb }) => `${verb} refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.`,
+  }),
+  TLS_REQUIRED_FIRST: entry<{ verb: string }>({
+    ftp: 530,
+    log: 'command refused before AUTH TLS',
+    message: ({ verb }) => `${verb} refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.`,
+  }),
   CCC_REFUSED: entry({
     ftp: 534,
     log: 'CCC refused',

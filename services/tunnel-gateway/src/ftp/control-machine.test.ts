@@ -1,6 +1,6 @@
 import { CommandSplitter, ReplyParser, type FtpCommand } from '@st/ftp-protocol';
 import { failure, messageOf, type Failure } from '../errors.js';
-import { initialControlState, step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-machine.js';
+import { initialControlState, initialControlStateFor, step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-machine.js';
 
 // --- events, written the way they appear on the wire ------------------------
 
@@ -45,6 +45,8 @@ function summary(effect: ControlEffect): string | null {
       return `abort ${effect.linkId}: ${messageOf(effect.cause)}`;
     case 'close':
       return `close: ${effect.reason}`;
+    case 'start-tls':
+      return 'start TLS';
     case 'log':
       return null;
   }
@@ -429,5 +431,125 @@ describe('state', () => {
     step(before, done('dat_1'), defaultEnv);
     step(before, c('ABOR'), defaultEnv);
     expect({ ...before, queue: [...before.queue], awaiting: [...before.awaiting], links: new Map(before.links) }).toEqual(copy);
+  });
+});
+
+describe('explicit FTPS (AUTH TLS)', () => {
+  const explicit = initialControlStateFor('explicit');
+  const tlsUp: ControlEvent = { type: 'tls-established' };
+  const secured = run([u('220 FTP ready'), c('AUTH TLS'), tlsUp], explicit).state;
+  const feat = ['211-Features:', ' SIZE', '211 End'];
+  table([
+    {
+      desc: 'AUTH TLS is answered here with 234 and starts TLS; nothing goes upstream',
+      from: explicit,
+      events: [u('220 FTP ready'), c('AUTH TLS')],
+      expected: ['client: 220 FTP ready', 'client: 234 AUTH TLS accepted: start the TLS handshake.', 'start TLS'],
+    },
+    {
+      desc: 'the old name AUTH SSL works too',
+      from: explicit,
+      events: [u('220 FTP ready'), c('auth ssl')],
+      expected: ['client: 220 FTP ready', 'client: 234 AUTH TLS accepted: start the TLS handshake.', 'start TLS'],
+    },
+    {
+      desc: 'another mechanism is refused with 504 and the session stays plain',
+      from: explicit,
+      events: [u('220 FTP ready'), c('AUTH KERBEROS_V4'), c('AUTH TLS')],
+      expected: [
+        'client: 220 FTP ready',
+        'client: 504 AUTH KERBEROS_V4: only AUTH TLS (or its old name AUTH SSL) is supported.',
+        'client: 234 AUTH TLS accepted: start the TLS handshake.',
+        'start TLS',
+      ],
+    },
+    {
+      desc: 'USER and PASS in clear text are refused and never reach the file server',
+      from: explicit,
+      events: [u('220 FTP ready'), c('USER alice'), c('PASS secret')],
+      expected: [
+        'client: 220 FTP ready',
+        'client: 530 USER refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.',
+        'client: 530 PASS refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.',
+      ],
+    },
+    {
+      desc: 'other commands before TLS are refused; FEAT, NOOP and QUIT are relayed',
+      from: explicit,
+      events: [u('220 FTP ready'), c('PBSZ 0'), c('LIST'), c('NOOP'), u('200 NOOP ok'), c('FEAT'), u(...feat), c('QUIT'), u('221 Bye')],
+      expected: [
+        'client: 220 FTP ready',
+        'client: 530 PBSZ refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.',
+        'client: 530 LIST refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.',
+        'upstream: NOOP',
+        'client: 200 NOOP ok',
+        'upstream: FEAT',
+        'client: 211-Features: |  SIZE |  AUTH TLS |  PBSZ |  PROT | 211 End',
+        'upstream: QUIT',
+        'client: 221 Bye',
+      ],
+    },
+    {
+      desc: 'commands pipelined behind AUTH TLS in clear text are dropped, not run after the handshake',
+      from: explicit,
+      events: [u('220 FTP ready'), c('AUTH TLS', 'USER alice', 'PASS secret'), tlsUp],
+      expected: ['client: 220 FTP ready', 'client: 234 AUTH TLS accepted: start the TLS handshake.', 'start TLS'],
+    },
+    {
+      desc: 'clear text arriving while the handshake runs is dropped; upstream replies wait for TLS',
+      from: explicit,
+      events: [u('220 FTP ready'), c('AUTH TLS'), c('USER alice'), u('421 going down'), tlsUp],
+      expected: ['client: 220 FTP ready', 'client: 234 AUTH TLS accepted: start the TLS handshake.', 'start TLS', 'client: 421 going down'],
+    },
+    {
+      desc: 'after TLS the session is an FTPS session: login relayed, AUTH refused, FEAT lists AUTH TLS',
+      from: secured,
+      events: [c('USER alice'), u('331 Password please'), c('PASS secret'), u('230 Logged in'), c('AUTH TLS'), c('FEAT'), u(...feat)],
+      expected: [
+        'upstream: USER alice',
+        'client: 331 Password please',
+        'upstream: PASS secret',
+        'client: 230 Logged in',
+        'client: 534 AUTH refused: this connection is already protected by TLS.',
+        'upstream: FEAT',
+        'client: 211-Features: |  SIZE |  AUTH TLS |  PBSZ |  PROT | 211 End',
+      ],
+    },
+    {
+      desc: 'after TLS, transfers need PBSZ/PROT P like on the implicit port',
+      from: secured,
+      events: [c('USER alice'), u('331 Password please'), c('PASS secret'), u('230 Logged in'), c('RETR x'), c('PBSZ 0'), c('PROT P'), ...epsvLeased],
+      expected: [
+        'upstream: USER alice',
+        'client: 331 Password please',
+        'upstream: PASS secret',
+        'client: 230 Logged in',
+        'client: 521 Data connections must be encrypted: send "PBSZ 0" and "PROT P" first.',
+        'client: 200 PBSZ=0',
+        'client: 200 Data channel protection level set to Private',
+        'upstream: EPSV',
+        'acquire lease for 3004 (PROT P)',
+        'client: 229 Entering Extended Passive Mode (|||4004|)',
+      ],
+    },
+    {
+      desc: 'a failed handshake ends the session',
+      from: explicit,
+      events: [u('220 FTP ready'), c('AUTH TLS'), { type: 'tls-failed', reason: 'client closed during the TLS handshake' }],
+      expected: [
+        'client: 220 FTP ready',
+        'client: 234 AUTH TLS accepted: start the TLS handshake.',
+        'start TLS',
+        'close: TLS handshake after AUTH TLS failed: client closed during the TLS handshake',
+      ],
+    },
+  ]);
+
+  it('the implicit port still answers AUTH with 534 and lists no AUTH in FEAT', () => {
+    expect(run([c('AUTH TLS'), c('FEAT'), u(...feat)], afterLogin).lines).toEqual([
+      'client: 534 AUTH is not needed: this connection is already protected by TLS (implicit FTPS).',
+      'upstream: FEAT',
+      'client: 211-Features: |  SIZE |  PBSZ |  PROT | 211 End',
+    ]);
   });
 });

@@ -16,10 +16,21 @@ import {
   type ProtectionState,
 } from '@st/ftp-protocol';
 import { failure, ftpReplyOf, logReasonOf, messageOf, type Failure } from '../errors.js';
+import { authTlsAccepted, commandBeforeTls } from './explicit-tls.js';
 import { loginOutcome } from './login-outcome.js';
-import type { Awaiting, ClientInput, ControlEffect, ControlEnv, ControlEvent, ControlState, LinkResult, LinkState, Passive, Transfer, Wait } from './control-state.js';
+import type { Awaiting, ClientInput, ControlChannel, ControlEffect, ControlEnv, ControlEvent, ControlState, LinkResult, LinkState, Passive, Transfer, Wait } from './control-state.js';
 
-export { initialControlState, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-state.js';
+export {
+  initialControlState,
+  initialControlStateFor,
+  type ClientInput,
+  type ControlEffect,
+  type ControlEnv,
+  type ControlEvent,
+  type ControlState,
+  type LinkResult,
+} from './control-state.js';
+
 
 /**
  * The FTP control session as a pure state machine: `step(state, event, env)`
@@ -29,6 +40,11 @@ export { initialControlState, type ClientInput, type ControlEffect, type Control
  * events. So a data link on another process (or replica) is only another
  * source of the same events, and an explicit-FTPS plain phase only another
  * value of `channel` with its AUTH TLS rule.
+ *
+ * Explicit FTPS (RFC 4217): before TLS only AUTH, FEAT, NOOP and QUIT are
+ * taken; AUTH TLS is answered 234 here, anything the client pipelined behind
+ * it is dropped (bytes sent in clear text must not count as protected: the
+ * STARTTLS injection attack), and nothing moves until the handshake is done.
  *
  * The rules, each from the protocol:
  * - Commands are taken one at a time: the next waits for the final reply to
@@ -72,6 +88,7 @@ class Draft {
   private upstreamClosed: boolean;
   private closed: boolean;
   private user: string | null;
+  private channel: ControlChannel;
 
   constructor(
     private readonly state: ControlState,
@@ -88,11 +105,12 @@ class Draft {
     this.upstreamClosed = state.upstreamClosed;
     this.closed = state.closed;
     this.user = state.user;
+    this.channel = state.channel;
   }
 
   result(): ControlState {
     return {
-      channel: this.state.channel,
+      channel: this.channel,
       queue: this.queue,
       awaiting: this.awaiting,
       wait: this.wait,
@@ -146,6 +164,10 @@ class Draft {
       }
       case 'data-link-done':
         return this.linkDone(event.linkId, event.result);
+      case 'tls-established':
+        return this.tlsEstablished();
+      case 'tls-failed':
+        return this.close(`TLS handshake after AUTH TLS failed: ${event.reason}`);
     }
   }
 
@@ -153,6 +175,11 @@ class Draft {
 
   private clientInput(inputs: readonly ClientInput[]): void {
     if (this.closed) return;
+    if (this.wait?.kind === 'tls') {
+      // Clear text that arrived after AUTH TLS: never taken as if it were protected.
+      this.log('warn', { dropped: inputs.length }, 'commands sent in clear text after AUTH TLS were dropped');
+      return;
+    }
     for (const input of inputs) {
       // ABOR must reach the upstream while the transfer it aborts is still running.
       if ('command' in input && this.transfer && classifyCommand(input.command.verb) === 'abort') this.abortTransfer(input.command);
@@ -171,6 +198,7 @@ class Draft {
 
   private handleCommand(command: FtpCommand): void {
     this.log('debug', { command: formatCommandForLog(command) }, 'command');
+    if (this.channel === 'plain') return this.commandBeforeTls(command);
     switch (classifyCommand(command.verb)) {
       case 'tls':
         return this.securityCommand(command);
@@ -196,6 +224,42 @@ class Draft {
     }
   }
 
+  /** An explicit FTPS port before AUTH TLS (explicit-tls.ts has the rules). */
+  private commandBeforeTls(command: FtpCommand): void {
+    const decision = commandBeforeTls(command.verb, command.argument);
+    switch (decision.kind) {
+      case 'start-tls':
+        return this.startTls();
+      case 'relay':
+        return this.forward(command, decision.verb === 'FEAT' ? { kind: 'feat' } : { kind: 'relay', verb: decision.verb });
+      case 'refuse-mechanism':
+        return this.sendFailure(failure('AUTH_MECHANISM_UNSUPPORTED', { mechanism: decision.mechanism }));
+      case 'refuse-login': {
+        if (decision.verb === 'USER') this.user = command.argument;
+        const cause = failure('LOGIN_NEEDS_TLS', { verb: decision.verb });
+        // Who tried to log in without TLS, from where (never the password).
+        this.log('warn', { user: this.user, client: this.env.client.address, verb: decision.verb }, logReasonOf(cause));
+        return this.sendFailure(cause);
+      }
+      case 'refuse':
+        return this.sendFailure(failure('TLS_REQUIRED_FIRST', { verb: decision.verb }));
+    }
+  }
+
+  private startTls(): void {
+    this.send(authTlsAccepted);
+    if (this.queue.length > 0) this.log('warn', { dropped: this.queue.length }, 'commands sent in clear text after AUTH TLS were dropped');
+    this.queue = [];
+    this.wait = { kind: 'tls' };
+    this.effects.push({ type: 'start-tls' });
+  }
+
+  private tlsEstablished(): void {
+    if (this.closed || this.wait?.kind !== 'tls') return;
+    this.channel = 'explicit-tls';
+    this.resume();
+  }
+
   /** RFC 2228 / RFC 4217 commands: answered here, never relayed. */
   private securityCommand(command: FtpCommand): void {
     switch (command.verb) {
@@ -210,8 +274,8 @@ class Draft {
         return this.send(result.reply);
       }
       case 'AUTH':
-        // An explicit port's plain phase would start TLS here (234, then the handshake).
-        return this.sendFailure(failure('AUTH_NOT_NEEDED'));
+        // Before TLS, AUTH is taken by commandBeforeTls; here the connection is already protected.
+        return this.sendFailure(failure(this.channel === 'implicit-tls' ? 'AUTH_NOT_NEEDED' : 'AUTH_ALREADY_DONE'));
       case 'CCC':
         return this.sendFailure(failure('CCC_REFUSED'));
       default:
@@ -264,7 +328,7 @@ class Draft {
         this.logLoginOutcome(awaiting.verb, reply.code);
         return this.send(reply.raw);
       case 'feat':
-        return this.send(rewriteFeatReply(reply.code === 211 ? reply : null));
+        return this.send(rewriteFeatReply(reply.code === 211 ? reply : null, { authTls: this.channel !== 'implicit-tls' }));
       case 'passive':
         return this.passiveReply(awaiting.verb, reply);
       case 'transfer':

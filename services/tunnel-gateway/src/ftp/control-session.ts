@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import { TLSSocket } from 'node:tls';
 import type { Listener, PortMap } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import { CommandSplitter, ReplyParser, toIpv4, type FtpReply } from '@st/ftp-protocol';
-import { GatewayError, failure } from '../errors.js';
+import { GatewayError, failure, logReasonOf, messageOf, type Failure } from '../errors.js';
+import { classifyHandshakeError } from '../handshake-errors.js';
+import type { TlsContextHolder } from '../tls-context.js';
 import type { AcceptedConnection } from '../tls-listener.js';
-import { initialControlState, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
+import { initialControlStateFor, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
 import type { DataLink } from './data-link.js';
 import type { PassiveLease, PassivePorts } from './passive-ports.js';
 import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
@@ -19,6 +21,8 @@ export interface ControlSessionContext {
   registry: SessionRegistry;
   replica: string;
   logger: Logger;
+  /** Certificates for the AUTH TLS upgrade of an explicit FTPS port. */
+  contexts: TlsContextHolder;
 }
 
 /** How long a closing connection may take to flush before it is destroyed. */
@@ -38,21 +42,30 @@ export class FtpControlSession implements DataLinkOwner {
   readonly conn = `ctl_${randomBytes(8).toString('hex')}`;
   private readonly logger: Logger;
   private readonly upstream: net.Socket;
-  private readonly commands: CommandSplitter;
+  private commands: CommandSplitter;
   private readonly replies = new ReplyParser();
   private readonly env: ControlEnv;
   private readonly links = new Map<string, DataLink>();
-  private state: ControlState = initialControlState;
+  private state: ControlState;
   /** Events raised while effects are applied (a link aborted synchronously reports done) wait their turn. */
   private readonly pending: ControlEvent[] = [];
   private dispatching = false;
   private closed = false;
 
+  /** Implicit FTPS: TLS from the start; explicit: plain until AUTH TLS, then the TLS socket over it. */
+  private client: net.Socket;
+  private readonly onClientData = (chunk: Buffer) => this.clientData(chunk);
+  private readonly onClientError = (error: Error) => this.logger.debug({ err: error }, 'client control connection error');
+  private readonly onClientClose = () => this.dispatch({ type: 'client-closed' });
+  private readonly onClientIdle = () => this.dispatch({ type: 'idle-timeout', idleMs: this.context.portMap().timeouts.controlIdleMs });
+
   constructor(
-    private readonly client: TLSSocket,
+    client: net.Socket,
     private readonly connection: AcceptedConnection,
     private readonly context: ControlSessionContext,
   ) {
+    this.client = client;
+    this.state = initialControlStateFor(context.listener.tlsMode);
     const portMap = context.portMap();
     this.logger = context.logger.child({ session: this.id, conn: this.conn });
     this.commands = new CommandSplitter(portMap.limits.maxCommandLength);
@@ -70,10 +83,7 @@ export class FtpControlSession implements DataLinkOwner {
         client: connection.remoteAddress,
         clientPort: connection.remotePort,
         port: connection.localPort,
-        tls: client.getProtocol(),
-        cipher: client.getCipher()?.name,
-        sni: client.servername || null,
-        resumed: client.isSessionReused(),
+        ...(client instanceof TLSSocket ? tlsFields(client) : { tls: null, explicit: true }),
       },
       'FTP control connection opened',
     );
@@ -85,10 +95,62 @@ export class FtpControlSession implements DataLinkOwner {
     this.upstream.on('error', (error) => this.dispatch({ type: 'upstream-failed', reason: `${upstreamAddress}: ${error.message}` }));
     this.upstream.on('close', () => this.dispatch({ type: 'upstream-closed' }));
 
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
-    client.on('error', (error) => this.logger.debug({ err: error }, 'client control connection error'));
-    client.on('close', () => this.dispatch({ type: 'client-closed' }));
-    client.setTimeout(portMap.timeouts.controlIdleMs, () => this.dispatch({ type: 'idle-timeout', idleMs: context.portMap().timeouts.controlIdleMs }));
+    this.listenToClient(client);
+  }
+
+  private listenToClient(client: net.Socket): void {
+    client.on('data', this.onClientData);
+    client.on('error', this.onClientError);
+    client.on('close', this.onClientClose);
+    client.setTimeout(this.context.portMap().timeouts.controlIdleMs, this.onClientIdle);
+    // A plain connection arrives paused (the listener looks at the peer first); TLS sockets flow already.
+    client.resume();
+  }
+
+  /**
+   * AUTH TLS was answered with 234: once it is out, the plain socket becomes
+   * the transport of a server-side TLS socket. Whatever the client sent in
+   * clear text after AUTH (a partial line in the splitter) is dropped; bytes
+   * of its handshake that already arrived are handed to TLS by Node.
+   */
+  private startTls(): void {
+    const raw = this.client;
+    raw.off('data', this.onClientData);
+    raw.off('close', this.onClientClose);
+    raw.off('error', this.onClientError);
+    raw.setTimeout(0);
+    raw.pause();
+    this.commands = new CommandSplitter(this.context.portMap().limits.maxCommandLength);
+    const handshakeMs = this.context.portMap().timeouts.handshakeMs;
+    let settled = false;
+    const fail = (cause: Failure, code?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      this.logger.warn({ client: this.connection.remoteAddress, port: this.connection.localPort, reason: messageOf(cause), error: cause.code, code, explicit: true }, 'TLS handshake failed');
+      raw.destroy();
+      this.dispatch({ type: 'tls-failed', reason: logReasonOf(cause) });
+    };
+    const deadline = setTimeout(() => fail(failure('HANDSHAKE_TIMEOUT')), handshakeMs);
+    raw.once('close', () => fail(failure('HANDSHAKE_CLIENT_GONE')));
+    raw.on('error', () => undefined);
+    // The 234 goes out in clear text first; the TLS layer takes the socket after it.
+    raw.write(Buffer.alloc(0), () => {
+      if (settled || raw.destroyed) return;
+      const secure = new TLSSocket(raw, { isServer: true, secureContext: this.context.contexts.current, requestCert: false, rejectUnauthorized: false });
+      secure.on('error', (error: Error & { code?: string }) => fail(classifyHandshakeError(error), error.code));
+      secure.once('secure', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        secure.removeAllListeners('error');
+        this.client = secure;
+        this.listenToClient(secure);
+        this.logger.info({ client: this.connection.remoteAddress, ...tlsFields(secure) }, 'FTP control connection secured with AUTH TLS');
+        this.dispatch({ type: 'tls-established' });
+      });
+      raw.resume();
+    });
   }
 
   /** Called by the data listener when the client's data connection claimed this session's lease. */
@@ -102,7 +164,7 @@ export class FtpControlSession implements DataLinkOwner {
     this.dispatch({ type: 'data-link-claimed', linkId: link.id, publicPort: lease.publicPort });
   }
 
-  private onClientData(chunk: Buffer): void {
+  private clientData(chunk: Buffer): void {
     const inputs: ClientInput[] = [];
     for (const result of this.commands.push(chunk)) inputs.push(result.kind === 'too-long' ? { tooLong: result.maxLength } : { command: result.command });
     if (inputs.length > 0) this.dispatch({ type: 'client-input', inputs });
@@ -149,6 +211,9 @@ export class FtpControlSession implements DataLinkOwner {
       case 'release-lease':
         this.context.passivePorts.releasePending(effect.publicPort, this.id).catch(() => undefined);
         return;
+      case 'start-tls':
+        this.startTls();
+        return;
       case 'abort-link':
         this.links.get(effect.linkId)?.abort(effect.cause);
         // A link this process does not hold (claimed too late, or elsewhere) has nothing to abort here.
@@ -191,4 +256,9 @@ export class FtpControlSession implements DataLinkOwner {
     }
     this.logger.info({ reason, user: this.state.user }, 'FTP control connection closed');
   }
+}
+
+/** What a control connection's TLS is, for its records. */
+function tlsFields(socket: TLSSocket): Record<string, unknown> {
+  return { tls: socket.getProtocol(), cipher: socket.getCipher()?.name, sni: socket.servername || null, resumed: socket.isSessionReused() };
 }

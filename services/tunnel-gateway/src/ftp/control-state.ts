@@ -31,7 +31,11 @@ export type ControlEvent =
   | { type: 'data-link-claimed'; linkId: string; publicPort: number }
   /** The upstream side of the link ended cleanly: an ABOR has nothing left to stop. */
   | { type: 'data-link-upstream-complete'; linkId: string }
-  | { type: 'data-link-done'; linkId: string; result: LinkResult };
+  | { type: 'data-link-done'; linkId: string; result: LinkResult }
+  /** Explicit FTPS: the handshake that followed our 234 completed; the client speaks TLS from here on. */
+  | { type: 'tls-established' }
+  /** Explicit FTPS: that handshake failed (the wrapper logged why). */
+  | { type: 'tls-failed'; reason: string };
 
 export type ControlEffect =
   | { type: 'send-client'; data: string | Buffer }
@@ -39,6 +43,8 @@ export type ControlEffect =
   | { type: 'acquire-lease'; upstreamPort: number; protectionLevel: ProtectionState['level'] }
   | { type: 'release-lease'; publicPort: number }
   | { type: 'abort-link'; linkId: string; cause: Failure }
+  /** Explicit FTPS: after the 234 just sent is out, the client connection turns into TLS (server side). */
+  | { type: 'start-tls' }
   /** End both connections (after what was sent), whatever the reason. */
   | { type: 'close'; reason: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; fields: Record<string, unknown>; message: string };
@@ -64,7 +70,9 @@ export type Awaiting =
 /** A final reply the session cannot pass on yet. */
 export type Wait =
   | { kind: 'lease'; verb: 'PASV' | 'EPSV'; address: string | null; upstreamPort: number }
-  | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand };
+  | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand }
+  /** AUTH TLS was answered: nothing moves until the handshake is done. */
+  | { kind: 'tls' };
 
 export type Passive = { kind: 'none' } | { kind: 'leased'; publicPort: number } | { kind: 'linked'; linkId: string };
 
@@ -81,12 +89,14 @@ export interface Transfer {
   linkId: string | null;
 }
 
+export type ControlChannel = 'implicit-tls' | 'plain' | 'explicit-tls';
+
 export interface ControlState {
   /**
    * The control connection's protection. Implicit FTPS is TLS from the first
-   * byte; an explicit port would start 'plain' and turn 'tls' on AUTH TLS.
+   * byte; an explicit port starts 'plain' and turns 'explicit-tls' after AUTH TLS.
    */
-  readonly channel: 'implicit-tls';
+  readonly channel: ControlChannel;
   readonly queue: readonly ClientInput[];
   readonly awaiting: readonly Awaiting[];
   readonly wait: Wait | null;
@@ -117,3 +127,10 @@ export const initialControlState: ControlState = Object.freeze<ControlState>({
   closed: false,
   user: null,
 });
+
+/** A new session on an explicit FTPS port: plain text until AUTH TLS. */
+export const initialExplicitControlState: ControlState = Object.freeze<ControlState>({ ...initialControlState, channel: 'plain' });
+
+export function initialControlStateFor(tlsMode: 'implicit' | 'explicit'): ControlState {
+  return tlsMode === 'explicit' ? initialExplicitControlState : initialControlState;
+}

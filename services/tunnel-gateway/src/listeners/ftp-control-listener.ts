@@ -1,12 +1,28 @@
+import type net from 'node:net';
 import type { Listener } from '@st/contracts';
 import { FtpControlSession } from '../ftp/control-session.js';
 import type { GatewayContext } from '../gateway-context.js';
-import { TlsListener, admitAll } from '../tls-listener.js';
+import { TlsListener, admitAll, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { RunningListener } from './running-listener.js';
 
-/** The implicit FTPS control port: TLS, then one control session per connection. */
+/**
+ * An FTPS control port: implicit (TLS from the first byte) or explicit (plain
+ * until AUTH TLS, which the session itself upgrades), then one control session
+ * per connection.
+ */
 export async function openFtpControlListener(spec: Listener, context: GatewayContext): Promise<RunningListener> {
   const logger = context.logger.child({ listener: spec.id });
+  const startSession = (socket: net.Socket, connection: AcceptedConnection) => {
+    new FtpControlSession(socket, connection, {
+      listener: running.spec,
+      portMap: () => context.portMap!,
+      passivePorts: context.passivePorts,
+      registry: context.registry,
+      replica: context.config.replica,
+      logger,
+      contexts: context.contexts,
+    });
+  };
   const running: RunningListener = {
     spec,
     close: (drainMs) => tlsListener.close(drainMs),
@@ -19,20 +35,17 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
     handshakeTimeoutMs: () => context.portMap?.timeouts.handshakeMs ?? 10_000,
     logger,
     handlers: {
-      admit: admitAll,
-      onSecure: (socket, connection) => {
-        new FtpControlSession(socket, connection, {
-          listener: running.spec,
-          portMap: () => context.portMap!,
-          passivePorts: context.passivePorts,
-          registry: context.registry,
-          replica: context.config.replica,
-          logger,
-        });
-      },
+      admit: spec.tlsMode === 'explicit' ? admitPlain : admitAll,
+      onSecure: startSession,
+      onPlain: startSession,
     },
   });
   await tlsListener.listen();
   logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
   return running;
+}
+
+/** Explicit FTPS: the connection starts in clear text; TLS comes with AUTH TLS. */
+function admitPlain(): Admission<undefined> {
+  return { plain: true, state: undefined };
 }
