@@ -120,6 +120,7 @@ function gatewaySettings(options: GatewayOptions): ServerSettings {
       bindHost: '127.0.0.1',
       httpsPort: ports.https,
       ftpsPort: ftp?.ftps ?? defaultServerSettings.public.ftpsPort,
+      explicitFtpsPort: null,
       passiveOffset: ftp ? ftp.publicPassive.from - ftp.upstreamPassive.from : defaultServerSettings.public.passiveOffset,
       passiveRange: null,
     },
