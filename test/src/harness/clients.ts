@@ -9,15 +9,24 @@ import { ftpPassword, ftpUser, type Stack } from './stack.js';
 
 export type PassiveCommand = 'PASV' | 'EPSV';
 
-/** A basic-ftp client logged in over implicit FTPS, using only PASV or only EPSV. */
-export async function connectBasicFtp(stack: Stack, mode: PassiveCommand = 'EPSV', timeoutMs = 30_000): Promise<Client> {
+/** Implicit FTPS (TLS from the first byte, the FTPS port) or explicit (AUTH TLS on the explicit FTPS port). */
+export type FtpsKind = 'implicit' | 'explicit';
+
+function controlPort(stack: Stack, kind: FtpsKind): number {
+  if (kind === 'implicit') return stack.ports.ftps;
+  if (stack.ports.explicitFtps === null) throw new Error('this stack has no explicit FTPS port: start it with { explicitFtps: true }');
+  return stack.ports.explicitFtps;
+}
+
+/** A basic-ftp client logged in over FTPS, using only PASV or only EPSV. */
+export async function connectBasicFtp(stack: Stack, mode: PassiveCommand = 'EPSV', timeoutMs = 30_000, kind: FtpsKind = 'implicit'): Promise<Client> {
   const client = new Client(timeoutMs);
   await client.access({
     host: '127.0.0.1',
-    port: stack.ports.ftps,
+    port: controlPort(stack, kind),
     user: ftpUser,
     password: ftpPassword,
-    secure: 'implicit',
+    secure: kind === 'implicit' ? 'implicit' : true,
     secureOptions: { ca: stack.caPem, minVersion: 'TLSv1.2' },
   });
   client.prepareTransfer = mode === 'PASV' ? enterPassiveModeIPv4 : enterPassiveModeIPv6;
@@ -48,8 +57,10 @@ export function curl(stack: Stack, args: string[], timeoutMs = 120_000): Promise
   return promise;
 }
 
-export function ftpsUrl(stack: Stack, path: string): string {
-  return `ftps://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${stack.ports.ftps}/${path.replace(/^\//, '')}`;
+/** A URL curl takes: ftps:// (implicit) or ftp:// to the explicit port (with --ssl-reqd). */
+export function ftpsUrl(stack: Stack, path: string, kind: FtpsKind = 'implicit'): string {
+  const scheme = kind === 'implicit' ? 'ftps' : 'ftp';
+  return `${scheme}://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${controlPort(stack, kind)}/${path.replace(/^\//, '')}`;
 }
 
 /** `size` random bytes in 1 MiB chunks (never all in memory); `sha256()` is valid once the stream ended. */
@@ -82,10 +93,11 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Runs Debian's lftp (GnuTLS) against the gateway with a script of commands. */
-export function lftp(stack: Stack, commands: string[], settings: string[] = [], timeoutMs = 60_000): Promise<CurlResult> {
-  const script = [...(process.env.LFTP_DEBUG ? ['debug -t 5'] : []), `set ssl:ca-file ${stack.caFile}`, 'set net:max-retries 1', 'set net:timeout 20', ...settings, ...commands, 'bye'].join('; ');
-  const url = `ftps://${ftpUser}:${encodeURIComponent(ftpPassword)}@127.0.0.1:${stack.ports.ftps}`;
+/** Runs Debian's lftp (GnuTLS) against the gateway with a script of commands (explicit: AUTH TLS, forced). */
+export function lftp(stack: Stack, commands: string[], settings: string[] = [], timeoutMs = 60_000, kind: FtpsKind = 'implicit'): Promise<CurlResult> {
+  const forceTls = kind === 'explicit' ? ['set ftp:ssl-force true', 'set ftp:ssl-protect-data true'] : [];
+  const script = [...(process.env.LFTP_DEBUG ? ['debug -t 5'] : []), `set ssl:ca-file ${stack.caFile}`, 'set net:max-retries 1', 'set net:timeout 20', ...forceTls, ...settings, ...commands, 'bye'].join('; ');
+  const url = ftpsUrl(stack, '', kind).replace(/\/$/, '');
   const child = spawn('lftp', ['-e', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -29,6 +29,8 @@ export interface StackOptions {
    * headers at `nginxAccessLog`); the demo file browser when absent.
    */
   webUpstream?: Server | 'nginx';
+  /** Also open an explicit FTPS port (AUTH TLS) at ports.explicitFtps. */
+  explicitFtps?: boolean;
   /** Start config-service and cert-service (default true). */
   withServices?: boolean;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
@@ -51,7 +53,7 @@ export interface Stack {
   configServiceUrl: string;
   /** PATCHes the settings through the config-service API (admin token); returns the response body. */
   patchSettings(patch: unknown, comment?: string): Promise<{ outcome: string; version: number }>;
-  ports: { https: number; ftps: number; passiveFrom: number; passiveTo: number; upstreamFtp: number; upstreamWeb: number; health: number };
+  ports: { https: number; ftps: number; explicitFtps: number | null; passiveFrom: number; passiveTo: number; upstreamFtp: number; upstreamWeb: number; health: number };
   gateway: Gateway;
   logger: Logger;
   logFile: string;
@@ -100,6 +102,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ports = {
     https: await freePort(),
     ftps: await freePort(),
+    explicitFtps: options.explicitFtps ? await freePort() : null,
     passiveFrom: publicPassiveFrom,
     passiveTo: publicPassiveFrom + passivePorts - 1,
     upstreamFtp: await freePort(),
@@ -138,6 +141,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       bindHost: '127.0.0.1',
       httpsPort: ports.https,
       ftpsPort: ports.ftps,
+      explicitFtpsPort: ports.explicitFtps,
       passiveOffset: publicPassiveFrom - upstreamPassiveFrom,
       passiveRange: null,
     },
