@@ -11,7 +11,8 @@
 # further signals during the stop are ignored so that nothing is cut short.
 #
 # Settings (all optional): DATA_DIR, API_BIND_HOST, CONFIG_PORT, CERT_PORT,
-# GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, CONSOLE_PORT, HTTPS_PORT, FTPS_PORT, DEMO_HOST,
+# GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, CONSOLE_PORT, HTTPS_PORT, FTPS_PORT,
+# EXPLICIT_FTPS_PORT (AUTH TLS; empty: not offered), DEMO_HOST,
 # DEMO_FTP_PORT, DEMO_HTTP_PORT, UPSTREAM_PASSIVE_RANGE, DEMO_USER,
 # DEMO_PASSWORD, SERVER_NAME, START_TIMEOUT_S, SKIP_BOOTSTRAP=1 (README).
 set -euo pipefail
@@ -39,7 +40,7 @@ export CONSOLE_PORT=${CONSOLE_PORT:-7005}
 export CONFIG_SERVICE_URL=http://$api_host:$CONFIG_PORT CERT_SERVICE_URL=http://$api_host:$CERT_PORT
 # Local runs use unprivileged public ports; production maps 443, 990 and 4000-4008 (see README).
 # PUBLIC_ADDRESS stays unset unless given: passive replies then name the address each client connected to.
-export HTTPS_PORT=${HTTPS_PORT:-8443} FTPS_PORT=${FTPS_PORT:-9990}
+export HTTPS_PORT=${HTTPS_PORT:-8443} FTPS_PORT=${FTPS_PORT:-9990} EXPLICIT_FTPS_PORT=${EXPLICIT_FTPS_PORT-9921}
 export LOG_DB_PATH=${LOG_DB_PATH:-$data/log-service/logs.db}
 # Every service ships its logs to RabbitMQ (and stdout); the log-service stores them.
 export AMQP_URL=${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}

@@ -158,6 +158,7 @@ describe('scripts/start.sh', () => {
       console: await freePort(),
       https: await freePort(),
       ftps: await freePort(),
+      explicitFtps: await freePort(),
       demoFtp: await freePort(),
       demoHttp: await freePort(),
     };
@@ -171,6 +172,7 @@ describe('scripts/start.sh', () => {
       CONSOLE_PORT: String(ports.console),
       HTTPS_PORT: String(ports.https),
       FTPS_PORT: String(ports.ftps),
+      EXPLICIT_FTPS_PORT: String(ports.explicitFtps),
       DEMO_FTP_PORT: String(ports.demoFtp),
       DEMO_HTTP_PORT: String(ports.demoHttp),
       UPSTREAM_PASSIVE_RANGE: `${demoPassiveFrom}-${demoPassiveFrom + 8}`,
@@ -248,6 +250,10 @@ describe('scripts/start.sh', () => {
     expect(await lookupUser(demoUser)).toBeUndefined();
     expect((await stat(pamFile())).isFile()).toBe(true);
     expect(curlFtps(caFile(), `ftps://${demoUser}:${demoPassword}@127.0.0.1:${ports.ftps}/`).status).toBe(0);
+    // Explicit FTPS on its own line, as a URL curl takes; and it works as printed.
+    const explicitUrl = `ftp://${demoUser}:${demoPassword}@127.0.0.1:${ports.explicitFtps}/`;
+    expect(first.output()).toContain(`FTPS (explicit): ${explicitUrl}  (AUTH TLS; curl --ssl-reqd)`);
+    expect(curlFtps(caFile(), explicitUrl)).toEqual({ status: 0, stderr: '' });
 
     // No public address is forced: a client that reached the gateway at another address is sent there for passive data.
     const settings = (await (await fetch(`http://127.0.0.1:${ports.config}${configApi.settings}`, { headers: { authorization: `Bearer ${(await adminToken()).trim()}` } })).json()) as {

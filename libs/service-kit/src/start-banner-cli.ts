@@ -39,7 +39,7 @@ const healthSchema = z.object({
   status: z.string(),
   reasons: z.array(z.string()),
   portMapVersion: z.number().nullable(),
-  listeners: z.array(z.object({ protocol: z.string(), ports: z.string() })),
+  listeners: z.array(z.object({ protocol: z.string(), tlsMode: z.string().optional(), ports: z.string() })),
 });
 const settingsSchema = z.object({ version: z.number(), settings: z.object({ public: z.object({ address: z.string().nullable(), bindHost: z.string() }) }) });
 const certificateSchema = z.object({ subject: z.string(), issuer: z.string(), chain: z.array(z.string()), notAfter: z.string(), certificatePem: z.string() });

@@ -51,6 +51,17 @@ describe('buildBanner', () => {
       contains: ['tunnel STOPPED', '{"tunnelEnabled":true}'],
       lacks: ['HTTPS:', 'FTPS:'],
     },
+    {
+      desc: 'an explicit FTPS port on its own line, as a URL curl takes',
+      input: { ...base, gateway: { ...base.gateway, listeners: [...base.gateway.listeners, { protocol: 'ftp-control', tlsMode: 'explicit', ports: '9921-9921' }] } },
+      contains: [
+        '  FTPS:   ftps://demo:demo-password@127.0.0.1:9991/',
+        '  FTPS (explicit): ftp://demo:demo-password@127.0.0.1:9921/  (AUTH TLS; curl --ssl-reqd)',
+        'curl --cacert /d/active-certificate.pem --ssl-reqd ftp://demo:demo-password@127.0.0.1:9921/',
+      ],
+      lacks: [],
+    },
+    { desc: 'no explicit FTPS port: no such line', input: base, contains: [], lacks: ['FTPS (explicit)'] },
     { desc: 'own file server: no demo login in the URLs', input: { ...base, demo: null }, contains: ['ftps://127.0.0.1:9991/'], lacks: ['demo-password'] },
     { desc: 'APIs on loopback: how to reach them over SSH', input: base, contains: ['listen on 127.0.0.1 only', 'ssh -N -L 7001:127.0.0.1:7001'], lacks: [] },
     { desc: 'the console and how to sign in', input: base, contains: ['Console: https://127.0.0.1:7005/', 'sign in with the admin token in /d/secrets/admin-token'], lacks: [] },

@@ -7,7 +7,7 @@
 
 export interface BannerInput {
   /** The gateway's health: its status and the listeners it really has open. */
-  gateway: { status: string; reasons: string[]; portMapVersion: number | null; listeners: Array<{ protocol: string; ports: string }> };
+  gateway: { status: string; reasons: string[]; portMapVersion: number | null; listeners: Array<{ protocol: string; tlsMode?: string; ports: string }> };
   settings: { version: number; public: { address: string | null; bindHost: string } };
   certificate: { subject: string; issuer: string; chain: string[]; notAfter: string };
   /** Where the start script wrote the active chain, for clients' --cacert. */
@@ -46,7 +46,8 @@ export function isSelfSigned(certificate: BannerInput['certificate']): boolean {
 export function buildBanner(input: BannerInput): string {
   const host = urlHost(bannerHost(input.settings));
   const https = input.gateway.listeners.find((listener) => listener.protocol === 'http');
-  const ftps = input.gateway.listeners.find((listener) => listener.protocol === 'ftp-control');
+  const ftps = input.gateway.listeners.find((listener) => listener.protocol === 'ftp-control' && listener.tlsMode !== 'explicit');
+  const explicitFtps = input.gateway.listeners.find((listener) => listener.protocol === 'ftp-control' && listener.tlsMode === 'explicit');
   const login = input.demo ? `${encodeURIComponent(input.demo.user)}:${encodeURIComponent(input.demo.password)}@` : '';
   const ca = input.caFile;
   const lines: string[] = [''];
@@ -69,6 +70,7 @@ export function buildBanner(input: BannerInput): string {
   }
   if (https) lines.push(`  HTTPS:  https://${host}:${firstPort(https.ports)}/`);
   if (ftps) lines.push(`  FTPS:   ftps://${login}${host}:${firstPort(ftps.ports)}/   (implicit TLS; passive data is TLS too)`);
+  if (explicitFtps) lines.push(`  FTPS (explicit): ftp://${login}${host}:${firstPort(explicitFtps.ports)}/  (AUTH TLS; curl --ssl-reqd)`);
   lines.push('');
 
   const certificate = input.certificate;
@@ -77,12 +79,13 @@ export function buildBanner(input: BannerInput): string {
   } else {
     lines.push(`The certificate (${certificate.subject}, until ${certificate.notAfter}) is issued by ${certificate.issuer}; its chain is in ${ca}.`);
   }
-  if (https || ftps) lines.push('Try:');
+  if (https || ftps || explicitFtps) lines.push('Try:');
   if (https) lines.push(`  curl --cacert ${ca} https://${host}:${firstPort(https.ports)}/`);
   if (ftps) {
     lines.push(`  curl --cacert ${ca} --ssl-reqd ftps://${login}${host}:${firstPort(ftps.ports)}/`);
     lines.push(`  lftp -e 'set ssl:ca-file ${ca}; ls; bye' ftps://${login}${host}:${firstPort(ftps.ports)}`);
   }
+  if (explicitFtps) lines.push(`  curl --cacert ${ca} --ssl-reqd ftp://${login}${host}:${firstPort(explicitFtps.ports)}/`);
   lines.push(
     'Logs through the API (operator token):',
     `  curl -H "Authorization: Bearer $(cat ${input.operatorTokenFile})" 'http://127.0.0.1:${input.apiPorts.logs}/logs?service=tunnel-gateway&limit=20'`,

@@ -51,8 +51,8 @@ describe('gatewayStatus', () => {
       portMapFailure: null,
       certificate,
       listeners: [
-        { id: 'https', protocol: 'http', ports: '443-443', openConnections: 3, idleUpstreamConnections: 1 },
-        { id: 'ftp-data', protocol: 'ftp-data', ports: '4000-4008', openConnections: 0 },
+        { id: 'https', protocol: 'http', tlsMode: 'implicit', ports: '443-443', openConnections: 3, idleUpstreamConnections: 1 },
+        { id: 'ftp-data', protocol: 'ftp-data', tlsMode: 'implicit', ports: '4000-4008', openConnections: 0 },
       ],
       listenerErrors: [],
       controlSessions: 2,

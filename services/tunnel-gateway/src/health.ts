@@ -20,7 +20,7 @@ export interface GatewayStatus {
   /** The newest map that could not be applied (the previous one keeps running). */
   portMapFailure: PortMapFailure | null;
   certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
-  listeners: Array<{ id: string; protocol: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
+  listeners: Array<{ id: string; protocol: string; tlsMode: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
   listenerErrors: string[];
   controlSessions: number;
 }
@@ -56,6 +56,7 @@ export function gatewayStatus(inputs: StatusInputs): GatewayStatus {
     listeners: inputs.listeners.map((listener) => ({
       id: listener.spec.id,
       protocol: listener.spec.protocol,
+      tlsMode: listener.spec.tlsMode,
       ports: `${listener.spec.ports.from}-${listener.spec.ports.to}`,
       openConnections: listener.openConnections(),
       ...(listener.idleUpstreamConnections ? { idleUpstreamConnections: listener.idleUpstreamConnections() } : {}),
