@@ -14,6 +14,7 @@
 # ends with "compose-check: N passed, N failed" (exit 1 on any failure).
 #
 # Settings: COMPOSE_CHECK_HTTPS_PORT (443), COMPOSE_CHECK_FTPS_PORT (990),
+# COMPOSE_CHECK_EXPLICIT_FTPS_PORT (a free port),
 # COMPOSE_CHECK_PASSIVE_RANGE (4000-4008), COMPOSE_CHECK_KEEP=1 (leave the
 # stack running), COMPOSE (the compose command; default: `docker compose` if
 # present, else `docker-compose`).
@@ -54,6 +55,8 @@ export DATA_IDLE_TIMEOUT_MS=15000
 # The host ports of the APIs: free ones, so a Quick start running beside this does not collide.
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 export CONFIG_PORT=$(free_port) CERT_PORT=$(free_port) LOG_SERVICE_PORT=$(free_port) CONSOLE_PORT=$(free_port)
+# Explicit FTPS is on 21 by default; a free port keeps this check off a host FTP server.
+export EXPLICIT_FTPS_PORT=${COMPOSE_CHECK_EXPLICIT_FTPS_PORT:-$(free_port)}
 export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
 compose() { $COMPOSE --profile demo "$@"; }
 
@@ -146,6 +149,8 @@ speed() { awk '{ printf "%.0f MB/s", $1 / 1e6 }' "$work/$1.speed" 2>/dev/null; }
 for mode in pasv epsv; do
   if transfer "single-$mode.bin" $mode; then ok "FTPS $mode upload + download of 8 MiB, byte-identical ($(speed "single-$mode.bin") down)"; else not_ok "FTPS $mode upload + download of 8 MiB"; fi
 done
+check "explicit FTPS (AUTH TLS) through the balancer: the uploaded file is listed (ftp://localhost:$EXPLICIT_FTPS_PORT/)" \
+  bash -c "curl -fsS --max-time 60 --cacert '$cacert' --ssl-reqd --list-only ftp://demo:demo-password@localhost:$EXPLICIT_FTPS_PORT/ | grep -qx 'single-epsv.bin'"
 
 # --- a new certificate, seen on a new connection -----------------------------------------
 served_fingerprint() {

@@ -168,30 +168,39 @@ describe('compose.yaml', () => {
     expect(settingsEnvBindings.map((binding) => binding.name).filter((name) => !(name in environment))).toEqual([]);
   });
 
-  it('the balancer publishes the ports of the default settings, and config-service seeds the same', () => {
+  it('the balancer publishes the ports of the default settings (explicit FTPS on the classic FTP port 21), and config-service seeds the same', () => {
     const config = compose.services['config-service']!.environment!;
     const seeded = {
       httpsPort: Number(defaultOf(config.HTTPS_PORT!)),
       ftpsPort: Number(defaultOf(config.FTPS_PORT!)),
+      explicitFtpsPort: Number(defaultOf(config.EXPLICIT_FTPS_PORT!)),
       passive: defaultOf(config.PUBLIC_PASSIVE_RANGE!),
     };
     const defaults = publicPassiveRange(defaultServerSettings);
     expect(seeded).toEqual({
       httpsPort: defaultServerSettings.public.httpsPort,
       ftpsPort: defaultServerSettings.public.ftpsPort,
+      // Off in the settings' defaults; a deployment in front of an FTP server offers it where FTP clients look first.
+      explicitFtpsPort: 21,
       passive: `${defaults.from}-${defaults.to}`,
     });
     const published = compose.services.balancer!.ports!.map(defaultOf);
-    expect(published).toEqual([`${seeded.httpsPort}:${seeded.httpsPort}`, `${seeded.ftpsPort}:${seeded.ftpsPort}`, `${seeded.passive}:${seeded.passive}`]);
+    expect(published).toEqual([
+      `${seeded.httpsPort}:${seeded.httpsPort}`,
+      `${seeded.ftpsPort}:${seeded.ftpsPort}`,
+      `${seeded.explicitFtpsPort}:${seeded.explicitFtpsPort}`,
+      `${seeded.passive}:${seeded.passive}`,
+    ]);
     // The balancer's own variables (its configuration binds them) have the same defaults.
     const balancer = compose.services.balancer!.environment!;
-    expect([balancer.HTTPS_PORT, balancer.FTPS_PORT, balancer.PUBLIC_PASSIVE_RANGE].map((value) => defaultOf(value!))).toEqual([
+    expect([balancer.HTTPS_PORT, balancer.FTPS_PORT, balancer.EXPLICIT_FTPS_PORT, balancer.PUBLIC_PASSIVE_RANGE].map((value) => defaultOf(value!))).toEqual([
       String(seeded.httpsPort),
       String(seeded.ftpsPort),
+      String(seeded.explicitFtpsPort),
       seeded.passive,
     ]);
     const haproxy = readFileSync(join(root, 'deploy/haproxy/haproxy.cfg'), 'utf8');
-    for (const name of ['HTTPS_PORT', 'FTPS_PORT', 'PUBLIC_PASSIVE_RANGE']) expect(haproxy).toContain(`"\${${name}}"`);
+    for (const name of ['HTTPS_PORT', 'FTPS_PORT', 'EXPLICIT_FTPS_PORT', 'PUBLIC_PASSIVE_RANGE']) expect(haproxy).toContain(`"\${${name}}"`);
   });
 
   it('the demo upstream serves the ports config-service points at by default', () => {
