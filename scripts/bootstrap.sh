@@ -19,9 +19,10 @@ fi
 # shows that the demo login is refused by every other PAM service. stunnel4,
 # nftables, iptables and ufw check config-service's renderings (ufw is
 # installed inactive; the tests only use its --dry-run). chromium runs the
-# console's browser tests (driven by playwright-core).
+# console's browser tests (driven by playwright-core). testssl.sh grades the
+# gateway's TLS as a scanner would.
 missing=()
-for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium; do
+for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium testssl.sh; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi

@@ -1,4 +1,4 @@
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { constants, randomBytes, X509Certificate } from 'node:crypto';
 import tls, { type SecureContext, type SecureContextOptions } from 'node:tls';
 import { tls12ForwardSecretCiphers, tls13CipherSuites, type CertificateBundle, type TlsPolicy } from '@st/contracts';
 
@@ -7,6 +7,12 @@ import { tls12ForwardSecretCiphers, tls13CipherSuites, type CertificateBundle, t
  * secret). The TLS 1.3 names must be listed too, or Node would disable 1.3.
  */
 export const forwardSecretCiphers = [...tls13CipherSuites, ...tls12ForwardSecretCiphers].join(':');
+
+/**
+ * No renegotiation (a client could make the server repeat its most expensive
+ * work at will, and TLS 1.3 has none anyway) and no compression (CRIME).
+ */
+const secureOptions = constants.SSL_OP_NO_RENEGOTIATION | constants.SSL_OP_NO_COMPRESSION;
 
 /** Fixed so that data connections can resume the control connection's session on any listener. */
 const sessionIdContext = 'secure-transfers';
@@ -84,6 +90,7 @@ export class TlsContextHolder {
       maxVersion: 'TLSv1.3',
       ciphers: forwardSecretCiphers,
       honorCipherOrder: true,
+      secureOptions,
       ecdhCurve: 'X25519:P-256:P-384',
       ticketKeys: this.ticketKeys,
       sessionIdContext,
