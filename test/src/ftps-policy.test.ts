@@ -29,7 +29,7 @@ describe('strict policy and short timeouts', () => {
         ...settings,
         tls: { ...settings.tls, requireSessionReuse: true },
         timeouts: { ...settings.timeouts, handshakeMs: 500, controlIdleMs: 1500, dataIdleMs: 5000, passiveLeaseMs: 1000 },
-        limits: { maxCommandLength: 256 },
+        limits: { ...settings.limits, maxCommandLength: 256 },
       }),
     });
     await writeRandomFile(join(stack.filesDir, 'slow.bin'), 6 * 1024 * 1024);

@@ -203,6 +203,21 @@ describe('compose.yaml', () => {
     for (const name of ['HTTPS_PORT', 'FTPS_PORT', 'EXPLICIT_FTPS_PORT', 'PUBLIC_PASSIVE_RANGE']) expect(haproxy).toContain(`"\${${name}}"`);
   });
 
+  it('the per-client connection limit is kept by the balancer (the gateways see only its address), on every public port', () => {
+    const balancer = compose.services.balancer!.environment!;
+    expect(defaultOf(balancer.MAX_CONNECTIONS_PER_CLIENT!)).toBe(String(defaultServerSettings.limits.maxConnectionsPerClient));
+    const haproxy = readFileSync(join(root, 'deploy/haproxy/haproxy.cfg'), 'utf8');
+    const publicFrontends = haproxy.split(/^frontend /m).slice(1).filter((block) => !block.startsWith('health'));
+    expect(publicFrontends).toHaveLength(4);
+    for (const block of publicFrontends) {
+      expect(block).toContain('tcp-request connection track-sc0 src table per-client');
+      expect(block).toContain('tcp-request connection reject if { sc0_conn_cur gt "${MAX_CONNECTIONS_PER_CLIENT}" }');
+    }
+    // The gateways' own per-client bound must not get in the way of the balancer's address.
+    const config = compose.services['config-service']!.environment!;
+    expect(Number(defaultOf(config.MAX_CONNECTIONS_PER_CLIENT!))).toBeGreaterThanOrEqual(defaultServerSettings.limits.maxConnectionsPerListener);
+  });
+
   it('the demo upstream serves the ports config-service points at by default', () => {
     const config = compose.services['config-service']!.environment!;
     const demo = compose.services['demo-upstream']!.environment!;

@@ -60,6 +60,18 @@ export type Timeouts = z.infer<typeof timeoutsSchema>;
 
 export const limitsSchema = z.object({
   maxCommandLength: z.number().int().min(64).max(65_536),
+  /**
+   * Open connections from one client address, on all ports of one gateway
+   * process together (an FTP session is a control connection plus one data
+   * connection at a time; browsers open about six). Beyond it a connection is
+   * closed before any TLS work. It also bounds the passive ports one address
+   * can hold: a session holds at most one waiting lease.
+   */
+  maxConnectionsPerClient: z.number().int().min(1).max(1_000_000),
+  /** Open connections per kind of listener (HTTPS, FTP control, FTP data) in one gateway process. */
+  maxConnectionsPerListener: z.number().int().min(1).max(1_000_000),
+  /** Commands one FTP session may send between transfers before it is closed with 421 (a client stuck in a loop, or a prober). */
+  maxCommandsWithoutTransfer: z.number().int().min(10).max(10_000_000),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
@@ -95,7 +107,12 @@ export const portMapSchema = z.object({
   tls: tlsPolicySchema,
   // A port map from a config-service older than the setting (a gateway upgraded first, or its disk cache) has none.
   timeouts: timeoutsSchema.extend({ upstreamKeepAliveMs: timeoutsSchema.shape.upstreamKeepAliveMs.default(2000) }),
-  limits: limitsSchema,
+  // Limits added later are absent from older port maps: their defaults then apply.
+  limits: limitsSchema.extend({
+    maxConnectionsPerClient: limitsSchema.shape.maxConnectionsPerClient.default(200),
+    maxConnectionsPerListener: limitsSchema.shape.maxConnectionsPerListener.default(10_000),
+    maxCommandsWithoutTransfer: limitsSchema.shape.maxCommandsWithoutTransfer.default(5_000),
+  }),
   listeners: z.array(listenerSchema),
 });
 export type PortMap = z.infer<typeof portMapSchema>;

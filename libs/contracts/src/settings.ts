@@ -52,7 +52,7 @@ export const defaultServerSettings: ServerSettings = {
   },
   tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
   timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
-  limits: { maxCommandLength: 4096 },
+  limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxCommandsWithoutTransfer: 5_000 },
   tunnelEnabled: true,
 };
 
@@ -67,6 +67,11 @@ export function withSettingsAddedLater(stored: unknown): unknown {
   const timeouts = settings.timeouts;
   if (typeof timeouts === 'object' && timeouts !== null && !('upstreamKeepAliveMs' in timeouts)) {
     settings = { ...settings, timeouts: { ...timeouts, upstreamKeepAliveMs: defaultServerSettings.timeouts.upstreamKeepAliveMs } };
+  }
+  const limits = settings.limits;
+  if (typeof limits === 'object' && limits !== null && !('maxConnectionsPerClient' in limits)) {
+    const { maxConnectionsPerClient, maxConnectionsPerListener, maxCommandsWithoutTransfer } = defaultServerSettings.limits;
+    settings = { ...settings, limits: { maxConnectionsPerClient, maxConnectionsPerListener, maxCommandsWithoutTransfer, ...limits } };
   }
   const pub = settings.public;
   if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {

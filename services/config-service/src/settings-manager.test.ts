@@ -44,7 +44,7 @@ describe('SettingsManager when the store fails', () => {
     expect(manager.currentPortMap().version).toBe(current);
     // The manager and the store agree, so the next change gets the next number.
     store.fail = 'no';
-    const next = await manager.propose((settings) => ({ ...settings, limits: { maxCommandLength: 1024 } }), { source: 'patch' });
+    const next = await manager.propose((settings) => ({ ...settings, limits: { ...settings.limits, maxCommandLength: 1024 } }), { source: 'patch' });
     expect(next.version.version).toBe(current + 1);
     expect(store.versions.map((version) => version.version)).toEqual(Array.from({ length: current + 1 }, (_, index) => index + 1));
   });

@@ -81,6 +81,9 @@ describe('settingsFromSources: layering', () => {
         DRAIN_MS: '0',
         UPSTREAM_KEEPALIVE_MS: '750',
         MAX_COMMAND_LENGTH: '1024',
+        MAX_CONNECTIONS_PER_CLIENT: '40',
+        MAX_CONNECTIONS_PER_LISTENER: '900',
+        MAX_COMMANDS_WITHOUT_TRANSFER: '300',
         TUNNEL_ENABLED: 'off',
       },
       expected: {
@@ -100,7 +103,7 @@ describe('settingsFromSources: layering', () => {
         },
         tls: { minVersion: 'TLSv1.3', allowClearData: true, requireSessionReuse: true },
         timeouts: { handshakeMs: 5000, controlIdleMs: 60000, dataIdleMs: 30000, passiveLeaseMs: 15000, drainMs: 0, upstreamKeepAliveMs: 750 },
-        limits: { maxCommandLength: 1024 },
+        limits: { maxCommandLength: 1024, maxConnectionsPerClient: 40, maxConnectionsPerListener: 900, maxCommandsWithoutTransfer: 300 },
         tunnelEnabled: false,
       },
     },

@@ -44,6 +44,9 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'DRAIN_MS', field: 'timeouts.drainMs', parse: parseInteger },
   { name: 'UPSTREAM_KEEPALIVE_MS', field: 'timeouts.upstreamKeepAliveMs', parse: parseInteger },
   { name: 'MAX_COMMAND_LENGTH', field: 'limits.maxCommandLength', parse: parseInteger },
+  { name: 'MAX_CONNECTIONS_PER_CLIENT', field: 'limits.maxConnectionsPerClient', parse: parseInteger },
+  { name: 'MAX_CONNECTIONS_PER_LISTENER', field: 'limits.maxConnectionsPerListener', parse: parseInteger },
+  { name: 'MAX_COMMANDS_WITHOUT_TRANSFER', field: 'limits.maxCommandsWithoutTransfer', parse: parseInteger },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];
 

@@ -8,7 +8,7 @@ import { createFileSettingsStore, settingsStorePaths, SettingsStoreError } from 
 function olderSettings(timeouts: Record<string, unknown> = {}): unknown {
   const { upstreamKeepAliveMs: _added, ...before } = defaultServerSettings.timeouts;
   const { explicitFtpsPort: _addedToo, ...publicBefore } = defaultServerSettings.public;
-  return { ...defaultServerSettings, public: publicBefore, timeouts: { ...before, ...timeouts } };
+  return { ...defaultServerSettings, public: publicBefore, limits: { maxCommandLength: 4096 }, timeouts: { ...before, ...timeouts } };
 }
 
 let dataDir: string;
@@ -38,6 +38,7 @@ describe('file settings store', () => {
     expect(versions.map((version) => version.settings.timeouts.upstreamKeepAliveMs)).toEqual([2000, 0]);
     expect((await store.loadSeed())?.timeouts.upstreamKeepAliveMs).toBe(2000);
     expect(versions[0]?.settings.public.explicitFtpsPort).toBeNull();
+    expect(versions[0]?.settings.limits).toEqual(defaultServerSettings.limits);
     expect((await store.loadSeed())?.public.explicitFtpsPort).toBeNull();
   });
 

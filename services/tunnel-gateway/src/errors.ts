@@ -59,6 +59,11 @@ export const gatewayErrors = {
     log: 'command refused before AUTH TLS',
     message: ({ verb }) => `${verb} refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.`,
   }),
+  TOO_MANY_COMMANDS: entry<{ limit: number }>({
+    ftp: 421,
+    log: 'session closed: too many commands without a transfer',
+    message: ({ limit }) => `Too many commands without a transfer (limit ${limit}); closing the connection.`,
+  }),
   CCC_REFUSED: entry({
     ftp: 534,
     log: 'CCC refused',

@@ -6,6 +6,7 @@ import { PassiveDataListeners } from './ftp/data-listener.js';
 import { PassivePorts } from './ftp/passive-ports.js';
 import { SessionRegistry } from './ftp/session-registry.js';
 import { StateCache, type StateSource } from './gateway-state.js';
+import { ConnectionLimits } from './connection-limits.js';
 import { TlsContextHolder } from './tls-context.js';
 
 export interface GatewayConfig {
@@ -50,6 +51,8 @@ export interface GatewayContext {
   readonly dataPorts: PassiveDataListeners;
   /** The latest port map known (listeners read timeouts and policy from it); null before the first. */
   portMap: PortMap | null;
+  /** Open connections per client address and per kind of listener in this process. */
+  readonly connectionLimits: ConnectionLimits;
   /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
   readonly nextWebConnectionId: () => string;
 }
@@ -66,6 +69,8 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
   redis.on('error', (error) => logger.debug({ err: error }, 'redis error'));
   const passivePorts = new PassivePorts(redis, config.redisPrefix);
   const registry = new SessionRegistry();
+  // Only listeners opened from a port map count connections: there is one by then.
+  const connectionLimits = new ConnectionLimits(() => context.portMap!.limits);
   const context: GatewayContext = {
     config,
     logger,
@@ -81,7 +86,9 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
       passivePorts,
       registry,
       logger,
+      connectionLimits,
     }),
+    connectionLimits,
     portMap: null,
     nextWebConnectionId: recordIdSource(),
   };

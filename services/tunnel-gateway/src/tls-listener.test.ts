@@ -32,6 +32,7 @@ interface Seen {
 async function listener(
   handlers: Partial<TlsListenerHandlers<string>> & Pick<TlsListenerHandlers<string>, 'admit'>,
   handshakeTimeoutMs: () => number = () => 5000,
+  allowHalfOpen = false,
 ): Promise<{ listener: TlsListener<string>; port: number; seen: Seen; records: () => Array<Record<string, unknown>> }> {
   const contexts = new TlsContextHolder();
   contexts.load({ id: 'test', ...pair } as Parameters<TlsContextHolder['load']>[0]);
@@ -44,6 +45,7 @@ async function listener(
     contexts,
     handshakeTimeoutMs,
     logger,
+    allowHalfOpen,
     handlers: {
       onSecure: (socket) => {
         seen.secure++;
@@ -117,6 +119,24 @@ describe('TlsListener', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(seen.failed).toEqual([expect.stringMatching(/in time/)]);
+    await tlsListener.close(0);
+  });
+
+  it.each([
+    { name: 'before any byte', hello: false },
+    { name: 'in the middle of its ClientHello', hello: true },
+  ])('a half-open listener closes at once a client that ends its side $name (not at the handshake deadline)', async ({ hello }) => {
+    const { listener: tlsListener, port, seen } = await listener({ admit: () => ({ tls: true, state: 'web' }) }, () => 5000, true);
+    const client = await connectRaw(port);
+    client.on('error', () => undefined);
+    // The first bytes of a TLS 1.2/1.3 handshake record: a ClientHello that never finishes.
+    if (hello) client.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    const started = Date.now();
+    client.end();
+    await new Promise((resolve) => client.once('close', resolve));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(seen.failed).toEqual([expect.stringMatching(/closed the connection/)]);
+    expect(tlsListener.openConnections).toBe(0);
     await tlsListener.close(0);
   });
 

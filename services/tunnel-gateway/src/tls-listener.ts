@@ -1,7 +1,9 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { TLSSocket } from 'node:tls';
+import type { ListenerProtocol } from '@st/contracts';
 import type { Logger } from '@st/logging';
+import type { ConnectionLimits } from './connection-limits.js';
 import type { TlsContextHolder } from './tls-context.js';
 import { failure, messageOf, type Failure } from './errors.js';
 import { classifyHandshakeError } from './handshake-errors.js';
@@ -70,6 +72,8 @@ export interface TlsListenerOptions<State> {
   handlers: TlsListenerHandlers<State>;
   /** Keep our side writable after the client's FIN (HTTP: a request followed by FIN still gets its response). */
   allowHalfOpen?: boolean;
+  /** Connections per client address and per kind of listener, counted before any TLS work. */
+  limits?: { counter: ConnectionLimits; kind: ListenerProtocol };
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -150,6 +154,7 @@ export class TlsListener<State = undefined> {
       raw.destroy();
       return;
     }
+    if (this.options.limits && !this.takeSlot(raw, this.options.limits)) return;
     this.sockets.add(raw);
     raw.on('error', ignoreSocketError);
     const accepted: Accepted<State> = {
@@ -188,6 +193,26 @@ export class TlsListener<State = undefined> {
     }
   }
 
+  /** A slot within the connection limits, given back when the socket closes; without one the socket is closed at once. */
+  private takeSlot(raw: net.Socket, limits: NonNullable<TlsListenerOptions<State>['limits']>): boolean {
+    const address = normalizeAddress(raw.remoteAddress);
+    const slot = limits.counter.open(address, limits.kind);
+    if (slot.ok) {
+      raw.once('close', slot.release);
+      return true;
+    }
+    const { refusal } = slot;
+    if (refusal.log) {
+      this.options.logger.warn(
+        { client: address, port: this.options.port, reason: refusal.reason, limit: refusal.limit, setting: refusal.setting, refused: refusal.refusedSinceLastRecord },
+        refusal.reason === 'per-client' ? 'connection refused: too many connections from this client' : 'connection refused: too many connections on this kind of port',
+      );
+    }
+    raw.on('error', ignoreSocketError);
+    raw.destroy();
+    return false;
+  }
+
   private afterAdmission(accepted: Accepted<State>, admission: Admission<State>): void {
     const { connection } = accepted;
     const { raw } = connection;
@@ -218,6 +243,11 @@ export class TlsListener<State = undefined> {
     });
     const onError = (error: Error & { code?: string }) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code);
     socket.on('error', onError);
+    // The client closed its side before the handshake finished (with a half-open listener nothing else
+    // notices): no handshake can complete, so the connection goes now, not at the handshake deadline.
+    socket.once('end', () => {
+      if (accepted.phase === 'handshaking') this.handshakeFailed(accepted, clientGone);
+    });
     socket.once('secure', () => {
       if (accepted.phase !== 'handshaking') return;
       accepted.phase = 'done';

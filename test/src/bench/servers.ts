@@ -124,6 +124,8 @@ function gatewaySettings(options: GatewayOptions): ServerSettings {
       passiveOffset: ftp ? ftp.publicPassive.from - ftp.upstreamPassive.from : defaultServerSettings.public.passiveOffset,
       passiveRange: null,
     },
+    // Every load client connects from 127.0.0.1: one address opens thousands of connections here.
+    limits: { ...defaultServerSettings.limits, maxConnectionsPerClient: 1_000_000 },
     timeouts: { ...defaultServerSettings.timeouts, drainMs: 0, ...(options.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: options.upstreamKeepAliveMs } : {}) },
   };
 }

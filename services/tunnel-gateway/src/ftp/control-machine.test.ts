@@ -52,7 +52,7 @@ function summary(effect: ControlEffect): string | null {
   }
 }
 
-const defaultEnv: ControlEnv = { client: { address: '198.51.100.7', port: 50123 }, policy: { allowClearData: false }, pasvAddress: () => '203.0.113.9' };
+const defaultEnv: ControlEnv = { client: { address: '198.51.100.7', port: 50123 }, policy: { allowClearData: false }, maxCommandsWithoutTransfer: 5000, pasvAddress: () => '203.0.113.9' };
 
 function run(events: readonly ControlEvent[], from: ControlState = initialControlState, env: ControlEnv = defaultEnv) {
   let state = from;
@@ -552,4 +552,62 @@ describe('explicit FTPS (AUTH TLS)', () => {
       'client: 211-Features: |  SIZE |  PBSZ |  PROT | 211 End',
     ]);
   });
+});
+
+describe('commands without a transfer', () => {
+  const env: ControlEnv = { ...defaultEnv, maxCommandsWithoutTransfer: 3 };
+  const counted = { ...afterLogin, commandsWithoutTransfer: 0 };
+  const protectedSession = run([c('PBSZ 0'), c('PROT P')], counted).state;
+  table([
+    {
+      desc: 'the command beyond the limit ends the session with 421',
+      env,
+      from: counted,
+      events: [c('NOOP'), u('200 ok'), c('NOOP'), u('200 ok'), c('PWD'), u('257 "/"'), c('NOOP')],
+      expected: [
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: PWD',
+        'client: 257 "/"',
+        'client: 421 Too many commands without a transfer (limit 3); closing the connection.',
+        'close: too many commands without a transfer',
+      ],
+    },
+    {
+      desc: 'a transfer that goes upstream starts the count again',
+      env,
+      from: { ...protectedSession, commandsWithoutTransfer: 0 },
+      events: [c('NOOP'), u('200 ok'), c('NOOP'), u('200 ok'), c('LIST'), u('425 no data connection'), c('NOOP'), u('200 ok'), c('NOOP'), u('200 ok'), c('NOOP'), u('200 ok')],
+      expected: [
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: LIST',
+        'client: 425 no data connection',
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: NOOP',
+        'client: 200 ok',
+        'upstream: NOOP',
+        'client: 200 ok',
+      ],
+    },
+    {
+      desc: 'commands answered here (active mode refused) count like any command',
+      env,
+      from: counted,
+      events: [c('NOOP'), u('200 ok'), c('PORT 127,0,0,1,4,1'), c('PORT 127,0,0,1,4,1'), c('PORT 127,0,0,1,4,1')],
+      expected: [
+        'upstream: NOOP',
+        'client: 200 ok',
+        'client: 502 PORT: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).',
+        'client: 502 PORT: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).',
+        'client: 421 Too many commands without a transfer (limit 3); closing the connection.',
+        'close: too many commands without a transfer',
+      ],
+    },
+  ]);
 });

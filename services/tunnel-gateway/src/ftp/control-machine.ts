@@ -89,6 +89,7 @@ class Draft {
   private closed: boolean;
   private user: string | null;
   private channel: ControlChannel;
+  private commandsWithoutTransfer: number;
 
   constructor(
     private readonly state: ControlState,
@@ -106,11 +107,13 @@ class Draft {
     this.closed = state.closed;
     this.user = state.user;
     this.channel = state.channel;
+    this.commandsWithoutTransfer = state.commandsWithoutTransfer;
   }
 
   result(): ControlState {
     return {
       channel: this.channel,
+      commandsWithoutTransfer: this.commandsWithoutTransfer,
       queue: this.queue,
       awaiting: this.awaiting,
       wait: this.wait,
@@ -198,6 +201,15 @@ class Draft {
 
   private handleCommand(command: FtpCommand): void {
     this.log('debug', { command: formatCommandForLog(command) }, 'command');
+    // Counted for every command; only a transfer that goes upstream starts the count again (a refused
+    // one costs us as much as any other command).
+    this.commandsWithoutTransfer += 1;
+    if (this.commandsWithoutTransfer > this.env.maxCommandsWithoutTransfer) {
+      const cause = failure('TOO_MANY_COMMANDS', { limit: this.env.maxCommandsWithoutTransfer });
+      this.log('warn', { limit: this.env.maxCommandsWithoutTransfer, user: this.user, client: this.env.client.address }, logReasonOf(cause));
+      this.sendFailure(cause);
+      return this.close('too many commands without a transfer');
+    }
     if (this.channel === 'plain') return this.commandBeforeTls(command);
     switch (classifyCommand(command.verb)) {
       case 'tls':
@@ -212,6 +224,7 @@ class Draft {
       case 'upload':
         if (!dataConnectionAllowed(this.protection, this.env.policy)) return this.sendFailure(failure('DATA_PROTECTION_REQUIRED'));
         this.transfer = { command, abortRequested: false, linkId: null };
+        this.commandsWithoutTransfer = 0;
         return this.forward(command, { kind: 'transfer', command });
       case 'feat':
         return this.forward(command, { kind: 'feat' });

@@ -74,6 +74,9 @@ export class FtpControlSession implements DataLinkOwner {
       get policy() {
         return context.portMap().tls;
       },
+      get maxCommandsWithoutTransfer() {
+        return context.portMap().limits.maxCommandsWithoutTransfer;
+      },
       // The configured public address, or else the address this client reached us at.
       pasvAddress: () => toIpv4(context.portMap().publicAddress ?? connection.localAddress),
     };

@@ -52,6 +52,8 @@ export type ControlEffect =
 /** What the wrapper knows at the moment of a step. */
 export interface ControlEnv {
   policy: DataProtectionPolicy;
+  /** Commands a session may send between transfers before it is closed (limits.maxCommandsWithoutTransfer). */
+  maxCommandsWithoutTransfer: number;
   /** Who the client is, for the login records. */
   client: { address: string; port: number };
   /** The IPv4 address a 227 announces (the configured public one, or where the client reached us); null when there is none. */
@@ -110,6 +112,8 @@ export interface ControlState {
   readonly upstreamClosed: boolean;
   readonly closed: boolean;
   readonly user: string | null;
+  /** Commands since the last transfer command (or the start). */
+  readonly commandsWithoutTransfer: number;
 }
 
 /** A new session: the upstream's greeting is the first reply it waits for. */
@@ -126,6 +130,7 @@ export const initialControlState: ControlState = Object.freeze<ControlState>({
   upstreamClosed: false,
   closed: false,
   user: null,
+  commandsWithoutTransfer: 0,
 });
 
 /** A new session on an explicit FTPS port: plain text until AUTH TLS. */

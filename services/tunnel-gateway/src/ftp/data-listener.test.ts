@@ -3,6 +3,7 @@ import { canConnect, capturingLogger, freePortBlock } from '@st/test-kit';
 import { failure } from '../errors.js';
 import { testPortMap } from '../test-support/port-maps.js';
 import { TlsContextHolder } from '../tls-context.js';
+import { ConnectionLimits } from '../connection-limits.js';
 import { PassiveDataListeners } from './data-listener.js';
 import type { PassivePorts } from './passive-ports.js';
 import { SessionRegistry } from './session-registry.js';
@@ -22,7 +23,7 @@ describe('PassiveDataListeners', () => {
     const captured = capturingLogger('tunnel-gateway');
     records = captured.records;
     const noLeases = { claim: async (port: number) => ({ status: 'refused', failure: failure('DATA_NO_LEASE', { port }) }) } as unknown as PassivePorts;
-    pool = new PassiveDataListeners({ portMap: () => testPortMap(), contexts: new TlsContextHolder(), passivePorts: noLeases, registry: new SessionRegistry(), logger: captured.logger });
+    pool = new PassiveDataListeners({ portMap: () => testPortMap(), contexts: new TlsContextHolder(), passivePorts: noLeases, registry: new SessionRegistry(), logger: captured.logger, connectionLimits: new ConnectionLimits(() => testPortMap().limits) });
   });
 
   const range = (from: number, to: number) => ({ from: base + from, to: base + to });

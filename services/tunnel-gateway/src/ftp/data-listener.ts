@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { PortMap, PortRange } from '@st/contracts';
 import type { Logger } from '@st/logging';
+import type { ConnectionLimits } from '../connection-limits.js';
 import { failure, logReasonOf, messageOf } from '../errors.js';
 import { TlsListener, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { TlsContextHolder } from '../tls-context.js';
@@ -16,6 +17,7 @@ export interface PassiveDataContext {
   passivePorts: PassivePorts;
   registry: SessionRegistry;
   logger: Logger;
+  connectionLimits: ConnectionLimits;
 }
 
 /** How long a client may take to close after it received the whole file and our close_notify. */
@@ -103,6 +105,7 @@ export class PassiveDataListeners {
       contexts: this.context.contexts,
       handshakeTimeoutMs: () => this.context.portMap().timeouts.handshakeMs,
       logger: this.logger,
+      limits: { counter: this.context.connectionLimits, kind: 'ftp-data' },
       handlers: {
         admit: (connection) => this.admit(connection),
         onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),

@@ -34,6 +34,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
     contexts: context.contexts,
     handshakeTimeoutMs: () => context.portMap?.timeouts.handshakeMs ?? 10_000,
     logger,
+    limits: { counter: context.connectionLimits, kind: spec.protocol },
     handlers: {
       admit: spec.tlsMode === 'explicit' ? admitPlain : admitAll,
       onSecure: startSession,

@@ -32,6 +32,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
     contexts: context.contexts,
     handshakeTimeoutMs,
     logger,
+    limits: { counter: context.connectionLimits, kind: spec.protocol },
     allowHalfOpen: true,
     handlers: {
       admit: admitAll,

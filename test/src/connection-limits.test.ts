@@ -1,0 +1,157 @@
+/**
+ * Connection and command limits against real clients: connections beyond the
+ * per-client limit are closed before any TLS work while other addresses are
+ * still served, a freed slot is usable again, a changed limit applies without
+ * a restart, and an FTP session that only talks is ended with 421.
+ */
+import { readFile } from 'node:fs/promises';
+import tls from 'node:tls';
+import { FTPError } from 'basic-ftp';
+import { connectBasicFtp, curl } from './harness/clients.js';
+import { startStack, waitFor, type Stack } from './harness/stack.js';
+
+jest.setTimeout(120_000);
+
+/** A TLS connection that completed its handshake, from a chosen loopback address. */
+function openTls(stack: Stack, port: number, localAddress = '127.0.0.1'): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, localAddress, ca: stack.caPem });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** What happens to a TLS connection attempt: 'secured', or how it ended and whether any byte came back first. */
+function attemptTls(stack: Stack, port: number, localAddress = '127.0.0.1'): Promise<{ outcome: 'secured' | 'closed'; bytesReceived: number }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, localAddress, ca: stack.caPem });
+    socket.once('secureConnect', () => {
+      resolve({ outcome: 'secured', bytesReceived: socket.bytesRead });
+      socket.destroy();
+    });
+    socket.once('error', () => resolve({ outcome: 'closed', bytesReceived: socket.bytesRead }));
+    socket.once('close', () => resolve({ outcome: 'closed', bytesReceived: socket.bytesRead }));
+  });
+}
+
+describe('connection limits', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      settings: (settings) => ({ ...settings, limits: { ...settings.limits, maxConnectionsPerClient: 4, maxCommandsWithoutTransfer: 20 } }),
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('a client at its limit gets its next connection closed before TLS; other addresses are served; a freed slot is usable again', async () => {
+    const held = [
+      await openTls(stack, stack.ports.https),
+      await openTls(stack, stack.ports.https),
+      await openTls(stack, stack.ports.ftps),
+      await openTls(stack, stack.ports.ftps),
+    ];
+    try {
+      for (const port of [stack.ports.https, stack.ports.ftps, stack.ports.passiveFrom]) {
+        // Not a single byte of a handshake comes back: the refusal costs a close.
+        expect(await attemptTls(stack, port)).toEqual({ outcome: 'closed', bytesReceived: 0 });
+      }
+      const other = await curl(stack, ['--interface', '127.0.0.2', '-o', '/dev/null', '-w', '%{http_code}', `https://127.0.0.1:${stack.ports.https}/`]);
+      expect(other.stdout).toMatch(/^[2-4]\d\d$/); // an answer from the file server, whatever it is
+
+      held.pop()!.destroy();
+      await waitFor(async () => (await attemptTls(stack, stack.ports.https)).outcome === 'secured', 5_000, 'a freed slot taken again');
+    } finally {
+      for (const socket of held) socket.destroy();
+    }
+    const log = await readFile(stack.logFile, 'utf8');
+    const refusals = log.split('\n').filter((line) => line.includes('connection refused: too many connections from this client'));
+    // At most one record per second for a flood, each with the address, the limit and the setting that sets it.
+    expect(refusals.length).toBeGreaterThanOrEqual(1);
+    expect(JSON.parse(refusals[0]!)).toMatchObject({ client: '127.0.0.1', limit: 4, setting: 'limits.maxConnectionsPerClient', level: 'warn' });
+  });
+
+  it('a changed limit applies to the next connection without a restart', async () => {
+    await stack.patchSettings({ limits: { maxConnectionsPerClient: 2 } }, 'fewer connections per client');
+    const held: tls.TLSSocket[] = [];
+    try {
+      await waitFor(
+        async () => {
+          for (const socket of held.splice(0)) socket.destroy();
+          // Closes of the connections before may not have reached the gateway yet: then try again.
+          try {
+            held.push(await openTls(stack, stack.ports.https));
+            held.push(await openTls(stack, stack.ports.https));
+          } catch {
+            return false;
+          }
+          return (await attemptTls(stack, stack.ports.https)).outcome === 'closed';
+        },
+        10_000,
+        'the third connection refused under the new limit',
+      );
+    } finally {
+      for (const socket of held) socket.destroy();
+      await stack.patchSettings({ limits: { maxConnectionsPerClient: 4 } }, 'back');
+    }
+  });
+
+  it('a kind of port at its total limit refuses every address, and the other kinds still serve', async () => {
+    await stack.patchSettings({ limits: { maxConnectionsPerClient: 100, maxConnectionsPerListener: 2 } }, 'few HTTPS connections');
+    const held: tls.TLSSocket[] = [];
+    try {
+      await waitFor(
+        async () => {
+          for (const socket of held.splice(0)) socket.destroy();
+          try {
+            held.push(await openTls(stack, stack.ports.https));
+            held.push(await openTls(stack, stack.ports.https, '127.0.0.2'));
+          } catch {
+            return false;
+          }
+          return (await attemptTls(stack, stack.ports.https, '127.0.0.3')).outcome === 'closed';
+        },
+        10_000,
+        'a third HTTPS connection refused from another address',
+      );
+      expect((await attemptTls(stack, stack.ports.ftps, '127.0.0.3')).outcome).toBe('secured');
+    } finally {
+      for (const socket of held) socket.destroy();
+      await stack.patchSettings({ limits: { maxConnectionsPerClient: 4, maxConnectionsPerListener: 10_000 } }, 'back');
+    }
+    const log = await readFile(stack.logFile, 'utf8');
+    expect(log).toMatch(/"setting":"limits.maxConnectionsPerListener".*connection refused: too many connections on this kind of port/);
+  });
+
+  it('an FTP session that sends command after command without a transfer is ended with 421, and the next session works', async () => {
+    const client = await connectBasicFtp(stack);
+    let refusal: FTPError | undefined;
+    let sent = 0;
+    try {
+      for (; sent < 40 && !refusal; sent += 1) {
+        try {
+          await client.send('NOOP');
+        } catch (error) {
+          if (error instanceof FTPError) refusal = error;
+          else throw error;
+        }
+      }
+    } finally {
+      client.close();
+    }
+    expect(refusal?.code).toBe(421);
+    expect(refusal?.message).toMatch(/Too many commands without a transfer \(limit 20\)/);
+    // The login commands count too: the limit is reached before 20 NOOPs.
+    expect(sent).toBeLessThanOrEqual(20);
+
+    const next = await connectBasicFtp(stack);
+    try {
+      expect(Array.isArray(await next.list())).toBe(true);
+    } finally {
+      next.close();
+    }
+    const log = await readFile(stack.logFile, 'utf8');
+    expect(log).toMatch(/"limit":20.*too many commands without a transfer/i);
+  });
+});
