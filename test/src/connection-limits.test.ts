@@ -38,7 +38,7 @@ describe('connection limits', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({
-      settings: (settings) => ({ ...settings, limits: { ...settings.limits, maxConnectionsPerClient: 4, maxCommandsWithoutTransfer: 20 } }),
+      settings: (settings) => ({ ...settings, limits: { ...settings.limits, maxConnectionsPerClient: 4, maxPassiveLeasesPerClient: 2, maxCommandsWithoutTransfer: 20 } }),
     });
   });
   afterAll(async () => {
@@ -122,6 +122,25 @@ describe('connection limits', () => {
     }
     const log = await readFile(stack.logFile, 'utf8');
     expect(log).toMatch(/"setting":"limits.maxConnectionsPerListener".*connection refused: too many connections on this kind of port/);
+  });
+
+  it('an address waiting on its limit of passive ports gets 425 for the next PASV/EPSV; a port given back makes room', async () => {
+    const sessions = [await connectBasicFtp(stack), await connectBasicFtp(stack), await connectBasicFtp(stack)];
+    try {
+      expect((await sessions[0]!.send('EPSV')).code).toBe(229);
+      expect((await sessions[1]!.send('PASV')).code).toBe(227);
+      const refused = await sessions[2]!.send('EPSV').catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(FTPError);
+      expect((refused as FTPError).code).toBe(425);
+      expect((refused as FTPError).message).toMatch(/too many passive ports are already waiting for connections from your address \(limit 2\)/);
+      // The first session ends: its waiting port is given back, and the third session gets one.
+      sessions[0]!.close();
+      await waitFor(async () => (await sessions[2]!.send('EPSV').then((reply) => reply.code, () => 0)) === 229, 10_000, 'a passive port for the third session');
+    } finally {
+      for (const session of sessions) session.close();
+    }
+    await waitFor(async () => (await stack.leaseKeys()).length === 0, 10_000, 'no lease and no per-address record left');
+    expect(await readFile(stack.logFile, 'utf8')).toMatch(/passive lease refused: too many waiting from this client/);
   });
 
   it('an FTP session that sends command after command without a transfer is ended with 421, and the next session works', async () => {

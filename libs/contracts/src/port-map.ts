@@ -68,6 +68,12 @@ export const limitsSchema = z.object({
    * can hold: a session holds at most one waiting lease.
    */
   maxConnectionsPerClient: z.number().int().min(1).max(1_000_000),
+  /**
+   * Passive ports waiting for a data connection from one client address, on
+   * all replicas together: a PASV/EPSV flood from one address cannot take the
+   * whole range. Beyond it PASV/EPSV get 425.
+   */
+  maxPassiveLeasesPerClient: z.number().int().min(1).max(100_000),
   /** Open connections per kind of listener (HTTPS, FTP control, FTP data) in one gateway process. */
   maxConnectionsPerListener: z.number().int().min(1).max(1_000_000),
   /** Commands one FTP session may send between transfers before it is closed with 421 (a client stuck in a loop, or a prober). */
@@ -111,6 +117,7 @@ export const portMapSchema = z.object({
   limits: limitsSchema.extend({
     maxConnectionsPerClient: limitsSchema.shape.maxConnectionsPerClient.default(200),
     maxConnectionsPerListener: limitsSchema.shape.maxConnectionsPerListener.default(10_000),
+    maxPassiveLeasesPerClient: limitsSchema.shape.maxPassiveLeasesPerClient.default(16),
     maxCommandsWithoutTransfer: limitsSchema.shape.maxCommandsWithoutTransfer.default(5_000),
   }),
   listeners: z.array(listenerSchema),

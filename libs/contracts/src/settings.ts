@@ -52,7 +52,7 @@ export const defaultServerSettings: ServerSettings = {
   },
   tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
   timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
-  limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxCommandsWithoutTransfer: 5_000 },
+  limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 5_000 },
   tunnelEnabled: true,
 };
 
@@ -69,9 +69,8 @@ export function withSettingsAddedLater(stored: unknown): unknown {
     settings = { ...settings, timeouts: { ...timeouts, upstreamKeepAliveMs: defaultServerSettings.timeouts.upstreamKeepAliveMs } };
   }
   const limits = settings.limits;
-  if (typeof limits === 'object' && limits !== null && !('maxConnectionsPerClient' in limits)) {
-    const { maxConnectionsPerClient, maxConnectionsPerListener, maxCommandsWithoutTransfer } = defaultServerSettings.limits;
-    settings = { ...settings, limits: { maxConnectionsPerClient, maxConnectionsPerListener, maxCommandsWithoutTransfer, ...limits } };
+  if (typeof limits === 'object' && limits !== null && Object.keys(defaultServerSettings.limits).some((name) => !(name in limits))) {
+    settings = { ...settings, limits: { ...defaultServerSettings.limits, ...limits } };
   }
   const pub = settings.public;
   if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {

@@ -103,7 +103,7 @@ describe('settingsFromSources: layering', () => {
         },
         tls: { minVersion: 'TLSv1.3', allowClearData: true, requireSessionReuse: true },
         timeouts: { handshakeMs: 5000, controlIdleMs: 60000, dataIdleMs: 30000, passiveLeaseMs: 15000, drainMs: 0, upstreamKeepAliveMs: 750 },
-        limits: { maxCommandLength: 1024, maxConnectionsPerClient: 40, maxConnectionsPerListener: 900, maxCommandsWithoutTransfer: 300 },
+        limits: { maxCommandLength: 1024, maxConnectionsPerClient: 40, maxConnectionsPerListener: 900, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 300 },
         tunnelEnabled: false,
       },
     },

@@ -46,6 +46,7 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'MAX_COMMAND_LENGTH', field: 'limits.maxCommandLength', parse: parseInteger },
   { name: 'MAX_CONNECTIONS_PER_CLIENT', field: 'limits.maxConnectionsPerClient', parse: parseInteger },
   { name: 'MAX_CONNECTIONS_PER_LISTENER', field: 'limits.maxConnectionsPerListener', parse: parseInteger },
+  { name: 'MAX_PASSIVE_LEASES_PER_CLIENT', field: 'limits.maxPassiveLeasesPerClient', parse: parseInteger },
   { name: 'MAX_COMMANDS_WITHOUT_TRANSFER', field: 'limits.maxCommandsWithoutTransfer', parse: parseInteger },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];

@@ -107,6 +107,12 @@ export const gatewayErrors = {
     reply: passiveReply,
   }),
   /** Pool mode: every public passive port has a pending lease. */
+  CLIENT_LEASE_LIMIT: entry<{ limit: number }>({
+    ftp: 425,
+    log: 'passive lease refused: too many waiting from this client',
+    message: ({ limit }) => `too many passive ports are already waiting for connections from your address (limit ${limit}); connect to them or close other sessions first`,
+    reply: passiveReply,
+  }),
   POOL_EXHAUSTED: entry<{ range: string }>({
     ftp: 425,
     log: 'passive lease refused',

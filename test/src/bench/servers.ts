@@ -125,7 +125,7 @@ function gatewaySettings(options: GatewayOptions): ServerSettings {
       passiveRange: null,
     },
     // Every load client connects from 127.0.0.1: one address opens thousands of connections here.
-    limits: { ...defaultServerSettings.limits, maxConnectionsPerClient: 1_000_000 },
+    limits: { ...defaultServerSettings.limits, maxConnectionsPerClient: 1_000_000, maxPassiveLeasesPerClient: 100_000 },
     timeouts: { ...defaultServerSettings.timeouts, drainMs: 0, ...(options.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: options.upstreamKeepAliveMs } : {}) },
   };
 }

@@ -120,7 +120,7 @@ describe('PassivePorts against a real Redis', () => {
     ])('scans from a start, $desc', async ({ start, held, expected }) => {
       for (const port of held) await redis.set(`${prefix}lease:${port}`, '{}', 'PX', 10_000);
       const template = JSON.stringify({ publicPort: 0, sessionId: 'ses_s' });
-      const port = Number(await redis.eval(acquireFromPoolScript, 0, `${prefix}lease:`, 5000, 5003, start, 10_000, template));
+      const port = Number(await redis.eval(acquireFromPoolScript, 0, `${prefix}lease:`, 5000, 5003, start, 10_000, template, `${prefix}lease-client:192.0.2.7`, 100));
       expect(port).toBe(expected);
       if (expected > 0) expect(JSON.parse((await redis.get(`${prefix}lease:${expected}`))!)).toEqual({ publicPort: expected, sessionId: 'ses_s' });
     });
@@ -170,10 +170,10 @@ describe('PassivePorts against a real Redis', () => {
     it('the raw script answers no-lease, wrong-client with the leased address, and claimed with the lease', async () => {
       const pending = `${prefix}lease:4000`;
       const active = `${prefix}lease-active:4000:dat`;
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000)).toEqual(['no-lease']);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000)).toEqual(['no-lease']);
       await redis.set(pending, JSON.stringify({ clientIp: '192.0.2.7' }));
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000)).toEqual(['wrong-client', '192.0.2.7']);
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000)).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7' })]);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000, `${prefix}lease-client:`, 4000)).toEqual(['wrong-client', '192.0.2.7']);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000)).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7' })]);
       const ttl = await redis.pttl(active);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(1000);
@@ -194,9 +194,75 @@ describe('PassivePorts against a real Redis', () => {
     });
 
     it('answers 0 for no lease and 1 for a deleted one', async () => {
-      expect(await redis.eval(releaseOwnScript, 1, `${prefix}lease:4002`, 'ses_a')).toBe(0);
+      expect(await redis.eval(releaseOwnScript, 1, `${prefix}lease:4002`, 'ses_a', `${prefix}lease-client:`, 4002)).toBe(0);
       await redis.set(`${prefix}lease:4002`, JSON.stringify({ sessionId: 'ses_a' }));
-      expect(await redis.eval(releaseOwnScript, 1, `${prefix}lease:4002`, 'ses_a')).toBe(1);
+      expect(await redis.eval(releaseOwnScript, 1, `${prefix}lease:4002`, 'ses_a', `${prefix}lease-client:`, 4002)).toBe(1);
+    });
+  });
+
+  describe('waiting leases per client address', () => {
+    const limited = (perClient: number, pool = false) =>
+      testPortMap((map) => {
+        map.limits.maxPassiveLeasesPerClient = perClient;
+        if (pool) {
+          map.passive = { mode: 'pool' };
+          map.listeners[2]!.ports = { from: 5000, to: 5007 };
+        }
+      });
+    const waiting = (address: string) => redis.zrange(`${prefix}lease-client:${address}`, 0, -1);
+
+    it.each([{ mode: 'offset', pool: false }, { mode: 'pool', pool: true }])(
+      '$mode: one address gets its limit and a clear refusal; another address still gets ports',
+      async ({ pool }) => {
+        const map = limited(2, pool);
+        await ports.acquire(request({ sessionId: 'ses_1', upstreamPort: 3000 }), map);
+        await ports.acquire(request({ sessionId: 'ses_2', upstreamPort: 3001 }), map);
+        const error = await ports.acquire(request({ sessionId: 'ses_3', upstreamPort: 3002 }), map).catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(GatewayError);
+        expect(error).toMatchObject({
+          code: 'CLIENT_LEASE_LIMIT',
+          message: 'too many passive ports are already waiting for connections from your address (limit 2); connect to them or close other sessions first',
+        });
+        expect(await waiting('192.0.2.7')).toHaveLength(2);
+        // The refused request took no port.
+        expect((await redis.keys(`${prefix}lease:*`)).length).toBe(2);
+        await expect(ports.acquire(request({ clientIp: '192.0.2.99', sessionId: 'ses_4', upstreamPort: 3003 }), map)).resolves.toMatchObject({ clientIp: '192.0.2.99' });
+      },
+    );
+
+    it('a claimed or released lease no longer counts; an expired one neither', async () => {
+      const map = limited(2);
+      const first = await ports.acquire(request({ sessionId: 'ses_1', upstreamPort: 3000 }), map);
+      await ports.acquire(request({ sessionId: 'ses_2', upstreamPort: 3001 }), map);
+      expect((await ports.claim(first.publicPort, '192.0.2.7', 'dat_1', map)).status).toBe('claimed');
+      await ports.acquire(request({ sessionId: 'ses_3', upstreamPort: 3002 }), map);
+      await ports.releasePending(4001, 'ses_2');
+      await ports.acquire(request({ sessionId: 'ses_4', upstreamPort: 3003 }), map);
+      expect((await waiting('192.0.2.7')).sort()).toEqual(['4002', '4003']);
+
+      const short = testPortMap((m) => {
+        m.limits.maxPassiveLeasesPerClient = 1;
+        m.timeouts.passiveLeaseMs = 100;
+      });
+      await ports.acquire(request({ clientIp: '192.0.2.50', sessionId: 'ses_5', upstreamPort: 3005 }), short);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect(ports.acquire(request({ clientIp: '192.0.2.50', sessionId: 'ses_6', upstreamPort: 3006 }), short)).resolves.toMatchObject({ publicPort: 4006 });
+    });
+
+    it('offset mode: a lease replaced on its port leaves the set of the address that lost it', async () => {
+      const map = limited(1);
+      await ports.acquire(request({ clientIp: '192.0.2.10', sessionId: 'ses_1' }), map);
+      await ports.acquire(request({ clientIp: '192.0.2.11', sessionId: 'ses_2' }), map);
+      expect(await waiting('192.0.2.10')).toEqual([]);
+      expect(await waiting('192.0.2.11')).toEqual(['4004']);
+      await expect(ports.acquire(request({ clientIp: '192.0.2.10', sessionId: 'ses_3', upstreamPort: 3005 }), map)).resolves.toMatchObject({ publicPort: 4005 });
+    });
+
+    it('the set of an address expires with its newest lease', async () => {
+      await ports.acquire(request(), limited(3));
+      const ttl = await redis.pttl(`${prefix}lease-client:192.0.2.7`);
+      expect(ttl).toBeGreaterThan(55_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
     });
   });
 

@@ -87,41 +87,85 @@ export type ClaimResult =
   | { status: 'claimed'; lease: PassiveLease; protection: 'tls' | 'clear'; active: ActiveLease }
   | { status: 'refused'; failure: Failure<'DATA_NO_LEASE' | 'DATA_WRONG_CLIENT'> };
 
-// Scans the pool from a random start and takes the first port with no pending lease.
-export const acquireFromPoolScript = `
+// Waiting leases per client address: a sorted set per address of the public ports it waits on,
+// scored by when each lease expires, so that one address cannot hold the whole range (a PASV flood).
+// Shared by every replica like the leases; members leave when a lease is claimed, released or replaced,
+// expired ones are dropped before counting, and the set itself expires with its newest lease.
+const clientLeaseFunctions = `
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function waitingFrom(clientKey)
+  redis.call('ZREMRANGEBYSCORE', clientKey, '-inf', nowMs())
+  return redis.call('ZCARD', clientKey)
+end
+local function addWaiting(clientKey, port, ttl)
+  redis.call('ZADD', clientKey, nowMs() + ttl, port)
+  redis.call('PEXPIRE', clientKey, ttl)
+end
+local function forgetWaiting(clientPrefix, raw, port)
+  if not raw then return end
+  local clientIp = cjson.decode(raw).clientIp
+  if type(clientIp) == 'string' then redis.call('ZREM', clientPrefix .. clientIp, port) end
+end`;
+
+// Scans the pool from a random start and takes the first port with no pending lease; -2 when the
+// client already waits on its limit of ports.
+export const acquireFromPoolScript = `${clientLeaseFunctions}
 local prefix = ARGV[1]
 local from = tonumber(ARGV[2])
 local to = tonumber(ARGV[3])
 local start = tonumber(ARGV[4])
 local ttl = tonumber(ARGV[5])
 local template = ARGV[6]
+local clientKey = ARGV[7]
+local perClient = tonumber(ARGV[8])
+if waitingFrom(clientKey) >= perClient then return -2 end
 local size = to - from + 1
 for i = 0, size - 1 do
   local port = from + ((start - from + i) % size)
   local key = prefix .. port
   if redis.call('SET', key, string.gsub(template, '"publicPort":0', '"publicPort":' .. port, 1), 'PX', ttl, 'NX') then
+    addWaiting(clientKey, port, ttl)
     return port
   end
 end
 return -1`;
 
+// The public port is fixed by the upstream's (offset mode): a lease left on it is replaced (the upstream
+// is the authority on its own data port); -2 when the client already waits on its limit of ports.
+export const acquireFixedScript = `${clientLeaseFunctions}
+local ttl = tonumber(ARGV[2])
+local clientPrefix = ARGV[3]
+local clientKey = clientPrefix .. ARGV[4]
+local port = ARGV[5]
+local previous = redis.call('GET', KEYS[1])
+forgetWaiting(clientPrefix, previous, port)
+if waitingFrom(clientKey) >= tonumber(ARGV[6]) then return -2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+addWaiting(clientKey, port, ttl)
+return tonumber(port)`;
+
 // Atomically checks the client address and turns the pending lease into an active one.
 // A wrong client leaves the lease untouched so the right client can still connect.
-export const claimScript = `
+export const claimScript = `${clientLeaseFunctions}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {'no-lease'} end
 local lease = cjson.decode(raw)
 if lease.clientIp ~= ARGV[1] then return {'wrong-client', lease.clientIp} end
 redis.call('DEL', KEYS[1])
+forgetWaiting(ARGV[3], raw, ARGV[4])
 redis.call('SET', KEYS[2], raw, 'PX', tonumber(ARGV[2]))
 return {'claimed', raw}`;
 
 // Deletes a pending lease only if it still belongs to the given session.
-export const releaseOwnScript = `
+export const releaseOwnScript = `${clientLeaseFunctions}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local lease = cjson.decode(raw)
 if lease.sessionId ~= ARGV[1] then return 0 end
+forgetWaiting(ARGV[2], raw, ARGV[3])
 return redis.call('DEL', KEYS[1])`;
 
 /** A claimed lease, kept alive while its data connection runs. */
@@ -184,6 +228,11 @@ export class PassivePorts {
     return `${this.prefix}lease:${publicPort}`;
   }
 
+  /** Prefix of the per-address sets of waiting leases (the address follows). */
+  get clientLeasesPrefix(): string {
+    return `${this.prefix}lease-client:`;
+  }
+
   activeKey(publicPort: number, linkId: string): string {
     return `${this.prefix}lease-active:${publicPort}:${linkId}`;
   }
@@ -204,19 +253,26 @@ export class PassivePorts {
       encryptData: dataProtection(request.protectionLevel, portMap.tls) === 'tls',
     };
     const ttlMs = portMap.timeouts.passiveLeaseMs;
-    if (placement.kind === 'pool') return this.acquireFromPool(base, placement.range, ttlMs);
+    const perClient = portMap.limits.maxPassiveLeasesPerClient;
+    if (placement.kind === 'pool') return this.acquireFromPool(base, placement.range, ttlMs, perClient);
     const lease: PassiveLease = { publicPort: placement.publicPort, ...base };
-    // The upstream is the authority on its own data port: a lease left on the same port is replaced.
-    await this.store(() => this.redis.set(this.pendingKey(lease.publicPort), JSON.stringify(lease), 'PX', ttlMs));
+    const port = Number(
+      await this.store(() =>
+        this.redis.eval(acquireFixedScript, 1, this.pendingKey(lease.publicPort), JSON.stringify(lease), ttlMs, this.clientLeasesPrefix, base.clientIp, lease.publicPort, perClient),
+      ),
+    );
+    if (port === -2) throw new GatewayError(failure('CLIENT_LEASE_LIMIT', { limit: perClient }));
     return lease;
   }
 
-  private async acquireFromPool(base: Omit<PassiveLease, 'publicPort'>, pool: PortRange, ttlMs: number): Promise<PassiveLease> {
+  private async acquireFromPool(base: Omit<PassiveLease, 'publicPort'>, pool: PortRange, ttlMs: number, perClient: number): Promise<PassiveLease> {
     const template = JSON.stringify({ publicPort: 0, ...base });
     const start = pool.from + Math.floor(Math.random() * (pool.to - pool.from + 1));
+    const clientKey = this.clientLeasesPrefix + base.clientIp;
     const port = Number(
-      await this.store(() => this.redis.eval(acquireFromPoolScript, 0, `${this.prefix}lease:`, pool.from, pool.to, start, ttlMs, template)),
+      await this.store(() => this.redis.eval(acquireFromPoolScript, 0, `${this.prefix}lease:`, pool.from, pool.to, start, ttlMs, template, clientKey, perClient)),
     );
+    if (port === -2) throw new GatewayError(failure('CLIENT_LEASE_LIMIT', { limit: perClient }));
     if (port < 0) throw new GatewayError(failure('POOL_EXHAUSTED', { range: `${pool.from}-${pool.to}` }));
     return { publicPort: port, ...base };
   }
@@ -229,7 +285,7 @@ export class PassivePorts {
   async claim(publicPort: number, clientIp: string, linkId: string, portMap: PortMap): Promise<ClaimResult> {
     const activeKey = this.activeKey(publicPort, linkId);
     const ttlMs = activeLeaseTtlMs(portMap);
-    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs)) as string[];
+    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs, this.clientLeasesPrefix, publicPort)) as string[];
     if (result[0] === 'claimed' && result[1]) {
       const lease = JSON.parse(result[1]) as PassiveLease;
       return {
@@ -247,7 +303,7 @@ export class PassivePorts {
 
   /** A pending lease the session no longer needs; one that another session took meanwhile is left alone. */
   async releasePending(publicPort: number, sessionId: string): Promise<void> {
-    await this.track(this.redis.eval(releaseOwnScript, 1, this.pendingKey(publicPort), sessionId));
+    await this.track(this.redis.eval(releaseOwnScript, 1, this.pendingKey(publicPort), sessionId, this.clientLeasesPrefix, publicPort));
   }
 
   private async store<T>(operation: () => Promise<T>): Promise<T> {

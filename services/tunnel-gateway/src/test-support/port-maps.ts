@@ -14,7 +14,7 @@ export function testPortMap(change: (portMap: PortMap) => void = () => {}): Port
     passive: { mode: 'offset', offset: 1000 },
     tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
     timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
-    limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxCommandsWithoutTransfer: 5_000 },
+    limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 5_000 },
     listeners: [
       { id: 'https', protocol: 'http', tlsMode: 'implicit', bindHost: '0.0.0.0', ports: { from: 443, to: 443 }, upstream: { host: '10.0.0.5', ports: { from: 80, to: 80 } } },
       { id: 'ftps', protocol: 'ftp-control', tlsMode: 'implicit', bindHost: '0.0.0.0', ports: { from: 990, to: 990 }, upstream: { host: '10.0.0.5', ports: { from: 21, to: 21 } } },
