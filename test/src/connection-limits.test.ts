@@ -34,6 +34,27 @@ function attemptTls(stack: Stack, port: number, localAddress = '127.0.0.1'): Pro
   });
 }
 
+/**
+ * Waits until, with HTTPS connections held from `holdFrom` (one per address), one more from `tryFrom`
+ * is refused (a changed limit reaches the gateway through the bus). Leaves the held ones in `held`.
+ */
+async function waitForRefusalWhileHolding(stack: Stack, held: tls.TLSSocket[], holdFrom: string[], tryFrom: string, what: string): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const socket of held.splice(0)) socket.destroy();
+      // Closes of the connections before may not have reached the gateway yet: then try again.
+      try {
+        for (const address of holdFrom) held.push(await openTls(stack, stack.ports.https, address));
+      } catch {
+        return false;
+      }
+      return (await attemptTls(stack, stack.ports.https, tryFrom)).outcome === 'closed';
+    },
+    10_000,
+    what,
+  );
+}
+
 describe('connection limits', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -76,21 +97,7 @@ describe('connection limits', () => {
     await stack.patchSettings({ limits: { maxConnectionsPerClient: 2 } }, 'fewer connections per client');
     const held: tls.TLSSocket[] = [];
     try {
-      await waitFor(
-        async () => {
-          for (const socket of held.splice(0)) socket.destroy();
-          // Closes of the connections before may not have reached the gateway yet: then try again.
-          try {
-            held.push(await openTls(stack, stack.ports.https));
-            held.push(await openTls(stack, stack.ports.https));
-          } catch {
-            return false;
-          }
-          return (await attemptTls(stack, stack.ports.https)).outcome === 'closed';
-        },
-        10_000,
-        'the third connection refused under the new limit',
-      );
+      await waitForRefusalWhileHolding(stack, held, ['127.0.0.1', '127.0.0.1'], '127.0.0.1', 'the third connection refused under the new limit');
     } finally {
       for (const socket of held) socket.destroy();
       await stack.patchSettings({ limits: { maxConnectionsPerClient: 4 } }, 'back');
@@ -101,20 +108,7 @@ describe('connection limits', () => {
     await stack.patchSettings({ limits: { maxConnectionsPerClient: 100, maxConnectionsPerListener: 2 } }, 'few HTTPS connections');
     const held: tls.TLSSocket[] = [];
     try {
-      await waitFor(
-        async () => {
-          for (const socket of held.splice(0)) socket.destroy();
-          try {
-            held.push(await openTls(stack, stack.ports.https));
-            held.push(await openTls(stack, stack.ports.https, '127.0.0.2'));
-          } catch {
-            return false;
-          }
-          return (await attemptTls(stack, stack.ports.https, '127.0.0.3')).outcome === 'closed';
-        },
-        10_000,
-        'a third HTTPS connection refused from another address',
-      );
+      await waitForRefusalWhileHolding(stack, held, ['127.0.0.1', '127.0.0.2'], '127.0.0.3', 'a third HTTPS connection refused from another address');
       expect((await attemptTls(stack, stack.ports.ftps, '127.0.0.3')).outcome).toBe('secured');
     } finally {
       for (const socket of held) socket.destroy();
