@@ -17,6 +17,7 @@ import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certifica
 import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
 import { renderProfileSection, type CpuProfile } from './cpu-profile.js';
 import { ProcessRegistry, sleep, type ManagedProcess } from './processes.js';
+import { openIdleTls } from './idle-connections.js';
 import { pollPeakRss, TreeCpuTracker, treeRssBytes } from './proc-stats.js';
 import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
 import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps } from './servers.js';
@@ -38,6 +39,8 @@ interface BenchConfig {
   abConcurrency: number;
   memStreams: number;
   memMiB: number;
+  /** Idle TLS connections held open during the memory run. */
+  memIdleTls: number;
   nginxWorkers: string;
   phases: Set<Phase>;
   warmup: boolean;
@@ -74,6 +77,7 @@ function readConfig(env: NodeJS.ProcessEnv): BenchConfig {
     abConcurrency: intEnv(env, 'BENCH_AB_CONCURRENCY', 16),
     memStreams: intEnv(env, 'BENCH_MEM_STREAMS', 20),
     memMiB: intEnv(env, 'BENCH_MEM_MIB', 100),
+    memIdleTls: intEnv(env, 'BENCH_MEM_IDLE_TLS', 2000, 0),
     nginxWorkers: env.BENCH_NGINX_WORKERS || 'auto',
     phases: new Set((only.length > 0 ? only : phases) as Phase[]),
     warmup: env.BENCH_WARMUP !== '0',
@@ -437,8 +441,11 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   else if (config.phases.has('memory')) {
     const gateway = gatewayRsa!;
     const idle = treeRssBytes(gateway.pid);
-    log(`memory: ${config.memStreams} concurrent ${config.memMiB} MiB FTPS downloads through the gateway (RSS idle ${(idle / 1e6).toFixed(0)} MB)`);
+    const gatewayHttps = https.rsa.find((t) => t.id === 'gateway')!;
+    log(`memory: ${config.memIdleTls} idle TLS connections to the gateway's HTTPS port, then ${config.memStreams} concurrent ${config.memMiB} MiB FTPS downloads (RSS before ${(idle / 1e6).toFixed(0)} MB)`);
     const poll = pollPeakRss(gateway.pid, 100);
+    const idleConnections = await openIdleTls(gatewayHttps.port, config.memIdleTls, await readFile(certs.rsa.certFile, 'utf8'));
+    const withIdle = treeRssBytes(gateway.pid);
     const started = Date.now();
     const results = await Promise.all(
       Array.from({ length: config.memStreams }, () =>
@@ -447,12 +454,14 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     );
     const seconds = (Date.now() - started) / 1000;
     const { peakBytes, samples: rssSamples } = poll.stop();
+    idleConnections.close();
     const failed = results.filter((r) => !r.ok);
     addSample(samples, 'peakRssMB', 'gateway', peakBytes / 1e6);
     note(
-      `memory run: ${results.length - failed.length}/${results.length} downloads of ${config.memMiB} MiB complete in ${seconds.toFixed(1)} s ` +
-        `(${((results.length - failed.length) * memBytes / seconds / 1e6).toFixed(0)} MB/s in total); gateway RSS idle ${(idle / 1e6).toFixed(0)} MB, ` +
-        `peak ${(peakBytes / 1e6).toFixed(0)} MB over ${rssSamples} samples at 100 ms`,
+      `memory run: ${idleConnections.open} idle TLS connections held (${idleConnections.failed} failed${idleConnections.problem ? `: ${idleConnections.problem}` : ''}); ` +
+        `${results.length - failed.length}/${results.length} downloads of ${config.memMiB} MiB complete in ${seconds.toFixed(1)} s ` +
+        `(${((results.length - failed.length) * memBytes / seconds / 1e6).toFixed(0)} MB/s in total); gateway RSS before ${(idle / 1e6).toFixed(0)} MB, ` +
+        `with the idle connections ${(withIdle / 1e6).toFixed(0)} MB, peak ${(peakBytes / 1e6).toFixed(0)} MB over ${rssSamples} samples at 100 ms`,
     );
     for (const failure of failed.slice(0, 3)) note(`memory run download failed: ${failure.problem}`);
   }
@@ -486,7 +495,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     title: 'Secure Transfers gateway benchmark',
     setup,
     samples,
-    rows: reportRows({ streams: config.memStreams, mib: config.memMiB }),
+    rows: reportRows({ streams: config.memStreams, mib: config.memMiB, idleTls: config.memIdleTls }),
     notes,
     sections,
   });

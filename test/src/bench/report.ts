@@ -97,7 +97,7 @@ const cell = (metric: Metric, terminator: Terminator, prefix?: string): Cell => 
  * medians in this run; the last rows have no target and say what bounds a
  * terminator (100% is one core of this machine).
  */
-export function reportRows(memory: { streams: number; mib: number }): RowSpec[] {
+export function reportRows(memory: { streams: number; mib: number; idleTls: number }): RowSpec[] {
   return [
   {
     label: 'HTTPS bulk download, MB/s',
@@ -150,10 +150,15 @@ export function reportRows(memory: { streams: number; mib: number }): RowSpec[] 
     ],
   },
   {
-    label: `peak RSS during ${memory.streams}×${memory.mib} MiB FTPS, MB`,
+    label: `peak RSS during ${memory.streams}×${memory.mib} MiB FTPS with ${memory.idleTls} idle TLS connections, MB`,
     decimals: 0,
     cells: { gateway: cell('peakRssMB', 'gateway') },
-    targets: [{ text: '< 200 MB', of: cell('peakRssMB', 'gateway'), threshold: 200, direction: 'below' }],
+    // The idle connections are the larger part: their target is the one for both together.
+    targets: [
+      memory.idleTls > 0
+        ? { text: '< 300 MB', of: cell('peakRssMB', 'gateway'), threshold: 300, direction: 'below' }
+        : { text: '< 200 MB', of: cell('peakRssMB', 'gateway'), threshold: 200, direction: 'below' },
+    ],
   },
   {
     label: 'terminator CPU during keep-alive run, % of a core',
