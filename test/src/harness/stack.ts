@@ -69,6 +69,7 @@ export interface Stack {
   eventsExchange: string;
   /** The service token gateways use (also accepted by cert-service for the active bundle). */
   serviceToken: string;
+  /** Every lease key of this stack: pending, active, and the per-address sets of waiting ports. */
   leaseKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
