@@ -18,7 +18,8 @@ import {
   type FtpReply,
   type SplitResult,
 } from '@st/ftp-protocol';
-import { initialControlState, step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './ftp/control-machine.js';
+import { initialControlState, type ControlEnv, type ControlEvent, type ControlState } from './ftp/control-machine.js';
+import { ftpCommand, runSteps, upstreamReply } from './test-support/control-steps.js';
 import { RequestReader } from './http1/request-reader.js';
 import { HttpSyntaxError } from './http1/syntax.js';
 
@@ -141,25 +142,9 @@ describe('passive replies', () => {
 describe('the control session rewriting passive replies', () => {
   const publicAddress = '203.0.113.9';
   const env: ControlEnv = { client: { address: '198.51.100.7', port: 50123 }, policy: { allowClearData: false }, maxCommandsWithoutTransfer: 5000, pasvAddress: () => publicAddress };
-  const command = (line: string) => {
-    const [result] = new CommandSplitter(4096).push(Buffer.from(`${line}\r\n`));
-    if (result?.kind !== 'command') throw new Error(line);
-    return { type: 'client-input', inputs: [{ command: result.command }] } as ControlEvent;
-  };
-  const reply = (raw: string): ControlEvent | null => {
-    const [parsed] = new ReplyParser().push(Buffer.from(`${raw}\r\n`));
-    return parsed ? { type: 'upstream-reply', reply: parsed } : null;
-  };
-  const run = (from: ControlState, events: ControlEvent[]) => {
-    let state = from;
-    const effects: ControlEffect[] = [];
-    for (const event of events) {
-      const next = step(state, event, env);
-      state = next.state;
-      effects.push(...next.effects);
-    }
-    return { state, effects };
-  };
+  const command = (line: string): ControlEvent => ({ type: 'client-input', inputs: [{ command: ftpCommand(line) }] });
+  const reply = (raw: string) => upstreamReply(raw);
+  const run = (from: ControlState, events: ControlEvent[]) => runSteps(events, from, env);
   const loggedIn = run(initialControlState, [reply('220 ready')!, command('USER alice'), reply('331 password')!, command('PASS secret'), reply('230 in')!, command('PBSZ 0'), command('PROT P')]).state;
   // The upstream's reply text: its own (private) addresses and ports among other bytes, never containing a line end.
   const upstreamText = fc

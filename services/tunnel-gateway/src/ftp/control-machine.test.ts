@@ -1,22 +1,14 @@
-import { CommandSplitter, ReplyParser, type FtpCommand } from '@st/ftp-protocol';
 import { failure, messageOf, type Failure } from '../errors.js';
+import { ftpCommand as command, runSteps, upstreamReply } from '../test-support/control-steps.js';
 import { initialControlState, initialControlStateFor, step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState, type LinkResult } from './control-machine.js';
 
 // --- events, written the way they appear on the wire ------------------------
 
-function command(line: string): FtpCommand {
-  const [result] = new CommandSplitter(4096).push(Buffer.from(`${line}\r\n`));
-  if (result?.kind !== 'command') throw new Error(`not a command: ${line}`);
-  return result.command;
-}
 /** One chunk from the client, with one or more command lines. */
 const c = (...lines: string[]): ControlEvent => ({ type: 'client-input', inputs: lines.map((line) => ({ command: command(line) })) });
 const tooLong: ControlEvent = { type: 'client-input', inputs: [{ tooLong: 4096 }] };
 /** One reply from the upstream (several lines make a multi-line reply). */
-const u = (...lines: string[]): ControlEvent => {
-  const [reply] = new ReplyParser().push(Buffer.from(lines.map((line) => `${line}\r\n`).join('')));
-  return { type: 'upstream-reply', reply: reply! };
-};
+const u = (...lines: string[]): ControlEvent => upstreamReply(...lines)!;
 const leased = (publicPort: number): ControlEvent => ({ type: 'lease-acquired', publicPort });
 const refused = (cause: Failure): ControlEvent => ({ type: 'lease-refused', failure: cause });
 const claimed = (linkId: string, publicPort: number): ControlEvent => ({ type: 'data-link-claimed', linkId, publicPort });
@@ -55,13 +47,7 @@ function summary(effect: ControlEffect): string | null {
 const defaultEnv: ControlEnv = { client: { address: '198.51.100.7', port: 50123 }, policy: { allowClearData: false }, maxCommandsWithoutTransfer: 5000, pasvAddress: () => '203.0.113.9' };
 
 function run(events: readonly ControlEvent[], from: ControlState = initialControlState, env: ControlEnv = defaultEnv) {
-  let state = from;
-  const effects: ControlEffect[] = [];
-  for (const event of events) {
-    const next = step(state, event, env);
-    state = next.state;
-    effects.push(...next.effects);
-  }
+  const { state, effects } = runSteps(events, from, env);
   return { state, effects, lines: effects.map(summary).filter((line): line is string => line !== null) };
 }
 

@@ -1,0 +1,27 @@
+import { CommandSplitter, ReplyParser, type FtpCommand } from '@st/ftp-protocol';
+import { step, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from '../ftp/control-machine.js';
+
+/** A command line as the splitter makes it from the wire. */
+export function ftpCommand(line: string): FtpCommand {
+  const [result] = new CommandSplitter(4096).push(Buffer.from(`${line}\r\n`));
+  if (result?.kind !== 'command') throw new Error(`not a command: ${line}`);
+  return result.command;
+}
+
+/** Runs the control machine over events from a state; every effect in order. */
+export function runSteps(events: readonly ControlEvent[], from: ControlState, env: ControlEnv): { state: ControlState; effects: ControlEffect[] } {
+  let state = from;
+  const effects: ControlEffect[] = [];
+  for (const event of events) {
+    const next = step(state, event, env);
+    state = next.state;
+    effects.push(...next.effects);
+  }
+  return { state, effects };
+}
+
+/** One reply from the upstream as the parser makes it (several lines make a multi-line reply); null when the text is no complete reply. */
+export function upstreamReply(...lines: string[]): ControlEvent | null {
+  const [reply] = new ReplyParser().push(Buffer.from(lines.map((line) => `${line}\r\n`).join('')));
+  return reply ? { type: 'upstream-reply', reply } : null;
+}
