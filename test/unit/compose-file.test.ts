@@ -93,6 +93,7 @@ const leftToDefaults: Record<string, Record<string, string>> = {
     SETTINGS_FILE: 'optional: a settings file mounted by the operator',
     EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',
     GATEWAY_REPORT_WAIT_MS: 'three seconds for the gateways to report a change',
+    REDIS_PREFIX: "one deployment per Redis: the gateways' default prefix",
   },
   'cert-service': {
     CERT_HOST: 'API_BIND_HOST is the setting compose uses',

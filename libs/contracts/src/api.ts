@@ -15,6 +15,9 @@ export const configApi = {
   firewallRules: '/render/firewall',
   /** The latest report of every gateway replica: what it applied, when it was last heard of. */
   gateways: '/gateways',
+  /** Client addresses banned by the login defender (GET), one ban lifted (DELETE /login-bans/:address). */
+  loginBans: '/login-bans',
+  loginBan: '/login-bans/:address',
 } as const;
 
 /** Carries a change's reason into the version history (PUT, PATCH). */

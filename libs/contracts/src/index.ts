@@ -5,3 +5,4 @@ export * from './bus.js';
 export * from './api.js';
 export * from './logs.js';
 export * from './gateways.js';
+export * from './login-defender.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultLoginDefender, loginDefenderSchema } from './login-defender.js';
 
 /** An inclusive range of TCP ports; a single port is a range of one. */
 export const portRangeSchema = z
@@ -120,6 +121,8 @@ export const portMapSchema = z.object({
     maxPassiveLeasesPerClient: limitsSchema.shape.maxPassiveLeasesPerClient.default(16),
     maxCommandsWithoutTransfer: limitsSchema.shape.maxCommandsWithoutTransfer.default(5_000),
   }),
+  // Absent from port maps older than the login defender: the defaults then apply.
+  loginDefender: loginDefenderSchema.default(defaultLoginDefender),
   listeners: z.array(listenerSchema),
 });
 export type PortMap = z.infer<typeof portMapSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { defaultLoginDefender, loginDefenderSchema } from './login-defender.js';
 import { limitsSchema, portRangeSchema, timeoutsSchema, tlsPolicySchema } from './port-map.js';
 
 const port = z.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535');
@@ -28,6 +29,7 @@ export const serverSettingsSchema = z.object({
   tls: tlsPolicySchema,
   timeouts: timeoutsSchema,
   limits: limitsSchema,
+  loginDefender: loginDefenderSchema,
   tunnelEnabled: z.boolean(),
 });
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
@@ -53,6 +55,7 @@ export const defaultServerSettings: ServerSettings = {
   tls: { minVersion: 'TLSv1.2', allowClearData: false, requireSessionReuse: false },
   timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
   limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 5_000 },
+  loginDefender: defaultLoginDefender,
   tunnelEnabled: true,
 };
 
@@ -72,6 +75,7 @@ export function withSettingsAddedLater(stored: unknown): unknown {
   if (typeof limits === 'object' && limits !== null && Object.keys(defaultServerSettings.limits).some((name) => !(name in limits))) {
     settings = { ...settings, limits: { ...defaultServerSettings.limits, ...limits } };
   }
+  if (!('loginDefender' in settings)) settings = { ...settings, loginDefender: defaultServerSettings.loginDefender };
   const pub = settings.public;
   if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {
     settings = { ...settings, public: { ...pub, explicitFtpsPort: defaultServerSettings.public.explicitFtpsPort } };

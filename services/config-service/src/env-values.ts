@@ -47,3 +47,8 @@ export function parseTlsVersion(raw: string): Parsed<'TLSv1.2' | 'TLSv1.3'> {
 export function parseText(raw: string): Parsed<string> {
   return { ok: true, value: raw.trim() };
 }
+
+/** Addresses and ranges separated by commas or spaces ("10.0.0.0/8, 192.0.2.7"); empty is none. Each entry is checked with the settings. */
+export function parseAddressList(raw: string): Parsed<string[]> {
+  return { ok: true, value: raw.split(/[\s,]+/).filter((entry) => entry !== '') };
+}

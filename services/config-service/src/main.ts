@@ -40,7 +40,12 @@ async function main(): Promise<void> {
   const gatewayWait = parseInteger(waitText);
   if (!gatewayWait.ok || gatewayWait.value < 0 || gatewayWait.value > 60_000) fail([`GATEWAY_REPORT_WAIT_MS: "${waitText}" is not a number of milliseconds from 0 to 60000`]);
 
-  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), gatewayWaitMs: gatewayWait.value });
+  // The gateways' Redis and key prefix (their defaults): the login defender's bans are listed and lifted there.
+  const redisUrl = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+  if (!/^rediss?:\/\//.test(redisUrl)) fail([`REDIS_URL: "${redisUrl}" is not a redis:// or rediss:// URL`]);
+  const redis = { url: redisUrl, prefix: env.REDIS_PREFIX ?? 'st:' };
+
+  const service = createConfigService({ seed: loaded.settings, dataDir, host, port: port.value, adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), gatewayWaitMs: gatewayWait.value, redis });
   await service.start();
   stopOnSignals(service, logger);
 }

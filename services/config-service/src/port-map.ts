@@ -83,6 +83,7 @@ export function derivePortMap(settings: ServerSettings, version: number, generat
     tls: { ...settings.tls },
     timeouts: { ...settings.timeouts },
     limits: { ...settings.limits },
+    loginDefender: { ...settings.loginDefender, allowList: [...settings.loginDefender.allowList] },
     listeners: deriveListeners(settings),
   };
 }

@@ -1,4 +1,5 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { Redis } from 'ioredis';
 import {
   apiPath,
   changeCommentHeader,
@@ -13,7 +14,9 @@ import {
 import { createEventPublisher, createEventSubscriber, type EventPublisher, type EventSubscriber } from '@st/bus';
 import type { Logger } from '@st/logging';
 import { createHttpService, errorHandler, healthRoutes, HttpError, jsonBody, methodNotAllowed, notFound, requestLog, requireBearer, type RunnableService } from '@st/service-kit';
+import { LoginBanStore } from '@st/login-bans';
 import { ConfigError } from './errors.js';
+import { loginBanRoutes } from './login-bans-routes.js';
 import { GatewayReports, outcomeWarnings, versionOutcome, type VersionOutcome } from './gateway-reports.js';
 import { derivePortMap } from './port-map.js';
 import { publicPorts, renderIptables, renderNftables, renderUfw } from './render-firewall.js';
@@ -47,6 +50,8 @@ export interface ConfigServiceConfig {
    */
   gatewayWaitMs?: number;
   resolveHost?: HostResolver;
+  /** The Redis the gateways share (the same key prefix): where the login defender's bans are listed and lifted. */
+  redis?: { url: string; prefix: string };
 }
 
 export type { StartedService } from '@st/service-kit';
@@ -59,6 +64,8 @@ export interface ConfigServiceState {
   /** The gateways' reports (over RabbitMQ); empty without a bus. */
   gateways: GatewayReports;
   subscriber: EventSubscriber | null;
+  /** The login defender's bans; null without Redis settings. */
+  loginBans: LoginBanStore | null;
 }
 
 const maxBodyBytes = 64 * 1024;
@@ -299,6 +306,8 @@ export function buildConfigApp(config: ConfigServiceConfig, state: ConfigService
     res.set('X-Settings-Version', String(portMap.version)).type('text/plain; charset=utf-8').send(render());
   });
 
+  app.use(loginBanRoutes(state.loginBans, admin, config.logger));
+
   app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(configErrors);
@@ -315,10 +324,17 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
   if (report.errors.length > 0) {
     throw new Error(`invalid server settings:\n${report.errors.map((problem) => `  ${formatProblem(problem)}`).join('\n')}`);
   }
-  const state: ConfigServiceState = { manager: null, publisher: null, gateways: new GatewayReports(), subscriber: null };
+  // Connected on first use: only the ban list needs Redis, and the settings work without it.
+  const redis = config.redis
+    ? new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 3000, retryStrategy: (attempt) => Math.min(200 * 2 ** attempt, 5000) })
+    : null;
+  redis?.on('error', (error) => config.logger.debug({ err: error }, 'redis error'));
+  const loginBans = redis && config.redis ? new LoginBanStore(redis, config.redis.prefix) : null;
+  const state: ConfigServiceState = { manager: null, publisher: null, gateways: new GatewayReports(), subscriber: null, loginBans };
   const app = buildConfigApp(config, state);
 
   async function tearDown(): Promise<void> {
+    redis?.disconnect();
     const { publisher, subscriber } = state;
     state.publisher = null;
     state.subscriber = null;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { defaultServerSettings, serverSettingsSchema, type ServerSettings } from '@st/contracts';
-import { parseBoolean, parseInteger, parsePortRange, parseText, parseTlsVersion, type Parsed } from './env-values.js';
+import { parseAddressList, parseBoolean, parseInteger, parsePortRange, parseText, parseTlsVersion, type Parsed } from './env-values.js';
 import { isJsonObject, type JsonObject } from './json-object.js';
 import { validateSettings, type SettingsProblem } from './validate-settings.js';
 
@@ -48,6 +48,12 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'MAX_CONNECTIONS_PER_LISTENER', field: 'limits.maxConnectionsPerListener', parse: parseInteger },
   { name: 'MAX_PASSIVE_LEASES_PER_CLIENT', field: 'limits.maxPassiveLeasesPerClient', parse: parseInteger },
   { name: 'MAX_COMMANDS_WITHOUT_TRANSFER', field: 'limits.maxCommandsWithoutTransfer', parse: parseInteger },
+  { name: 'LOGIN_DEFENDER_ENABLED', field: 'loginDefender.enabled', parse: parseBoolean },
+  { name: 'LOGIN_MAX_FAILURES', field: 'loginDefender.maxFailures', parse: parseInteger },
+  { name: 'LOGIN_FAILURE_WINDOW_MS', field: 'loginDefender.windowMs', parse: parseInteger },
+  { name: 'LOGIN_BAN_MS', field: 'loginDefender.banMs', parse: parseInteger },
+  { name: 'LOGIN_MAX_BAN_MS', field: 'loginDefender.maxBanMs', parse: parseInteger },
+  { name: 'LOGIN_ALLOW_LIST', field: 'loginDefender.allowList', parse: parseAddressList },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];
 

@@ -21,6 +21,8 @@ describe('validateSettings: schema violations', () => {
     { desc: 'missing section', input: { ...settingsWith(), limits: undefined }, field: 'limits', message: /is required/ },
     { desc: 'not an object at all', input: 'settings', field: '(settings)', message: /object/ },
     { desc: 'a prototype name as a field', input: JSON.parse(`{"tunnelEnabled": true, "constructor": 1}`), field: 'constructor', message: /not a setting/ },
+    { desc: 'login defender threshold of zero', input: settingsWith((s) => void (s.loginDefender.maxFailures = 0)), field: 'loginDefender.maxFailures', message: /1/ },
+    { desc: 'allow-list that is not a list', input: settingsWith((s) => void ((s.loginDefender as Record<string, unknown>).allowList = '10.0.0.0/8')), field: 'loginDefender.allowList', message: /must be an array \(got string\)/ },
     { desc: 'misspelt top-level setting', input: { ...settingsWith(), tunnelEnable: false }, field: 'tunnelEnable', message: /not a setting/ },
     { desc: 'misspelt nested setting', input: settingsWith((s) => void ((s.upstream.ftp as Record<string, unknown>).pasvRange = { from: 1, to: 2 })), field: 'upstream.ftp.pasvRange', message: /not a setting/ },
   ])('$desc', ({ input, field, message }) => {
@@ -167,6 +169,24 @@ describe('validateSettings: cross-field rules', () => {
     },
     { desc: 'public address as a host name', change: (s) => void (s.public.address = 'files.example.test'), errors: [] },
     { desc: 'public address as IPv4', change: (s) => void (s.public.address = '203.0.113.7'), errors: [] },
+    {
+      desc: 'login allow-list with addresses and ranges of both families',
+      change: (s) => void (s.loginDefender.allowList = ['192.0.2.7', '10.0.0.0/8', '2001:db8::/32', '::1']),
+      errors: [],
+    },
+    {
+      desc: 'login allow-list entries that are no address or range',
+      change: (s) => void (s.loginDefender.allowList = ['10.0.0.0/8', 'office.example.com', '10.0.0.0/40']),
+      errors: [
+        { field: 'loginDefender.allowList.1', message: /"office.example.com" is not an IP address or a range/ },
+        { field: 'loginDefender.allowList.2', message: /prefix length after "\/" must be a whole number from 0 to 32/ },
+      ],
+    },
+    {
+      desc: 'longest login ban shorter than the first',
+      change: (s) => void ((s.loginDefender.banMs = 60_000), (s.loginDefender.maxBanMs = 30_000)),
+      errors: [{ field: 'loginDefender.maxBanMs', message: /shorter than the first ban/ }],
+    },
     {
       desc: 'upstream host with a line break (would inject into rendered files)',
       change: (s) => void (s.upstream.host = 'files\n[evil]'),

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { defaultServerSettings, formatRange, rangeSize, rangesOverlap, serverSettingsSchema, type PortRange, type ServerSettings } from '@st/contracts';
+import { parseAddressRange } from '@st/login-bans';
 import { isJsonObject } from './json-object.js';
 import { publicPassiveRange, singlePort } from './port-map.js';
 
@@ -21,7 +22,7 @@ function describeIssue(issue: SettingsIssue): string {
     case 'invalid_type':
       if (issue.received === 'undefined') return 'is required';
       if (issue.expected === 'integer') return `must be a whole number (got ${issue.received})`;
-      return `must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`} (got ${issue.received})`;
+      return `must be ${issue.expected === 'object' ? 'an object' : issue.expected === 'array' ? 'an array' : `a ${issue.expected}`} (got ${issue.received})`;
     case 'invalid_enum_value':
       return `must be one of ${issue.options.map((option) => JSON.stringify(option)).join(', ')} (got ${JSON.stringify(issue.received)})`;
     default:
@@ -181,6 +182,15 @@ function crossFieldReport(settings: ServerSettings): SettingsReport {
     } else if (isIP(address) === 0 && !hostNamePattern.test(address)) {
       errors.push({ field: 'public.address', message: `"${address}" is neither an IPv4 address nor a host name` });
     }
+  }
+
+  const defender = settings.loginDefender;
+  defender.allowList.forEach((entry, index) => {
+    const parsed = parseAddressRange(entry);
+    if (!parsed.ok) errors.push({ field: `loginDefender.allowList.${index}`, message: parsed.message });
+  });
+  if (defender.maxBanMs < defender.banMs) {
+    errors.push({ field: 'loginDefender.maxBanMs', message: `${defender.maxBanMs} ms is shorter than the first ban (loginDefender.banMs ${defender.banMs} ms); bans only grow` });
   }
 
   for (const claim of claims) {

@@ -59,6 +59,12 @@ export const gatewayErrors = {
     log: 'command refused before AUTH TLS',
     message: ({ verb }) => `${verb} refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.`,
   }),
+  LOGIN_BANNED: entry<{ until: string; minutes: number }>({
+    ftp: 421,
+    log: 'FTP connection refused: address banned after failed logins',
+    message: ({ until, minutes }) =>
+      `Too many failed logins from your address: logins are refused until ${until} (about ${minutes} minute${minutes === 1 ? '' : 's'}); closing the connection.`,
+  }),
   TOO_MANY_COMMANDS: entry<{ limit: number }>({
     ftp: 421,
     log: 'session closed: too many commands without a transfer',

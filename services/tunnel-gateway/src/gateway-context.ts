@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { PortMap } from '@st/contracts';
 import { recordIdSource, type Logger } from '@st/logging';
+import { LoginBanStore } from '@st/login-bans';
 import { PassiveDataListeners } from './ftp/data-listener.js';
+import { LoginGuard } from './ftp/login-guard.js';
 import { PassivePorts } from './ftp/passive-ports.js';
 import { SessionRegistry } from './ftp/session-registry.js';
 import { StateCache, type StateSource } from './gateway-state.js';
@@ -53,6 +55,8 @@ export interface GatewayContext {
   portMap: PortMap | null;
   /** Open connections per client address and per kind of listener in this process. */
   readonly connectionLimits: ConnectionLimits;
+  /** Failed FTP logins and bans per client address, shared by the replicas through Redis. */
+  readonly loginGuard: LoginGuard;
   /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
   readonly nextWebConnectionId: () => string;
 }
@@ -89,6 +93,8 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
       connectionLimits,
     }),
     connectionLimits,
+    // Only control sessions of a listener opened from a port map ask: there is one by then.
+    loginGuard: new LoginGuard(new LoginBanStore(redis, config.redisPrefix), () => context.portMap!.loginDefender, logger),
     portMap: null,
     nextWebConnectionId: recordIdSource(),
   };

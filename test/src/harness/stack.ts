@@ -33,6 +33,8 @@ export interface StackOptions {
   explicitFtps?: boolean;
   /** Start config-service and cert-service (default true). */
   withServices?: boolean;
+  /** Redis key prefix; another stack given the same one shares its leases and login bans, like a second replica. */
+  redisPrefix?: string;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
   shipLogs?: { exchange: string; queue: string };
 }
@@ -160,6 +162,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const certDataDir = join(dir, 'cert-service');
   const configDataDir = join(dir, 'config-service');
 
+  const redisUrl = await testRedisUrl();
+  const redis = new Redis(redisUrl);
+  const redisPrefix = options.redisPrefix ?? `sttest:${randomBytes(4).toString('hex')}:`;
   const startConfigService = async () => {
     configService = createConfigService({
       seed: settings,
@@ -170,6 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       serviceToken,
       amqpUrl,
       eventsExchange,
+      redis: { url: redisUrl, prefix: redisPrefix },
       logger: logger.child({ service: 'config-service' }),
     });
     await configService.start();
@@ -187,9 +193,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     certService = null;
   };
 
-  const redisUrl = await testRedisUrl();
-  const redis = new Redis(redisUrl);
-  const redisPrefix = `sttest:${randomBytes(4).toString('hex')}:`;
   const shippingLoggers: Logger[] = [];
   const track = (shipping: Logger) => {
     shippingLoggers.push(shipping);

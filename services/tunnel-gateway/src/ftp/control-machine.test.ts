@@ -39,6 +39,10 @@ function summary(effect: ControlEffect): string | null {
       return `close: ${effect.reason}`;
     case 'start-tls':
       return 'start TLS';
+    case 'check-login':
+      return 'check login';
+    case 'login-failed':
+      return `login failed: ${effect.user}`;
     case 'log':
       return null;
   }
@@ -72,6 +76,59 @@ const table = (rows: Row[]) =>
     expect(run(events, from ?? afterLogin, env).lines).toEqual(expected);
   });
 
+describe('the login defender', () => {
+  const banned = failure('LOGIN_BANNED', { until: '2026-12-04T12:10:00Z', minutes: 10 });
+  const bannedReply = `client: 421 ${messageOf(banned)}`;
+  const refusedLogin: ControlEvent = { type: 'login-refused', failure: banned };
+  const allowed: ControlEvent = { type: 'login-allowed' };
+  const askedForPassword = run([u('220 FTP ready'), c('USER alice'), u('331 Password please')]).state;
+  it.each([
+    {
+      desc: 'a password waits for the defender; commands behind it wait too',
+      events: [c('PASS secret', 'PWD')],
+      expected: ['check login'],
+    },
+    {
+      desc: 'allowed: the password goes upstream, then the commands behind it',
+      events: [c('PASS secret', 'PWD'), allowed, u('230 Logged in'), u('257 "/"')],
+      expected: ['check login', 'upstream: PASS secret', 'client: 230 Logged in', 'upstream: PWD', 'client: 257 "/"'],
+    },
+    {
+      desc: 'refused: the password never reaches the file server; 421 and close',
+      events: [c('PASS secret', 'PWD'), refusedLogin, allowed],
+      expected: ['check login', bannedReply, 'close: client address banned after failed logins'],
+    },
+    {
+      desc: 'a failed login is counted with the user name tried',
+      events: [c('PASS wrong'), allowed, u('530 Login incorrect')],
+      expected: ['check login', 'upstream: PASS wrong', 'login failed: alice', 'client: 530 Login incorrect'],
+    },
+    {
+      desc: 'the failure that bans the address ends the session after its 530',
+      events: [c('PASS wrong'), allowed, u('530 Login incorrect'), refusedLogin, c('USER bob')],
+      expected: ['check login', 'upstream: PASS wrong', 'login failed: alice', 'client: 530 Login incorrect', bannedReply, 'close: client address banned after failed logins'],
+    },
+    {
+      desc: 'a USER refused by the file server counts as a failure too',
+      events: [c('USER root'), u('530 Permission denied')],
+      expected: ['upstream: USER root', 'login failed: root', 'client: 530 Permission denied'],
+    },
+    {
+      desc: 'a success is not counted',
+      events: [c('PASS secret'), allowed, u('230 Logged in')],
+      expected: ['check login', 'upstream: PASS secret', 'client: 230 Logged in'],
+    },
+  ])('$desc', ({ events, expected }) => {
+    const { effects } = runSteps(events, askedForPassword, defaultEnv, 'manual');
+    expect(effects.map(summary).filter((line) => line !== null)).toEqual(expected);
+  });
+
+  it('a banned address is refused before the upstream greets (the session checks at connect)', () => {
+    const { effects } = runSteps([refusedLogin, u('220 FTP ready')], initialControlState, defaultEnv, 'manual');
+    expect(effects.map(summary).filter((line) => line !== null)).toEqual([bannedReply, 'close: client address banned after failed logins']);
+  });
+});
+
 describe('login and relaying', () => {
   table([
     {
@@ -84,13 +141,13 @@ describe('login and relaying', () => {
       desc: 'a whole login, byte for byte',
       from: initialControlState,
       events: [u('220 FTP ready'), c('USER alice'), u('331 Password please'), c('PASS secret'), u('230 Logged in')],
-      expected: ['client: 220 FTP ready', 'upstream: USER alice', 'client: 331 Password please', 'upstream: PASS secret', 'client: 230 Logged in'],
+      expected: ['client: 220 FTP ready', 'upstream: USER alice', 'client: 331 Password please', 'check login', 'upstream: PASS secret', 'client: 230 Logged in'],
     },
     {
       desc: 'a failed login is relayed as it came',
       from: run([u('220 FTP ready'), c('USER alice'), u('331 Password please')]).state,
       events: [c('PASS wrong'), u('530 Login incorrect')],
-      expected: ['upstream: PASS wrong', 'client: 530 Login incorrect'],
+      expected: ['check login', 'upstream: PASS wrong', 'login failed: alice', 'client: 530 Login incorrect'],
     },
     {
       desc: 'pipelined commands go one at a time, each after the final reply to the previous',
@@ -494,6 +551,7 @@ describe('explicit FTPS (AUTH TLS)', () => {
       expected: [
         'upstream: USER alice',
         'client: 331 Password please',
+        'check login',
         'upstream: PASS secret',
         'client: 230 Logged in',
         'client: 534 AUTH refused: this connection is already protected by TLS.',
@@ -508,6 +566,7 @@ describe('explicit FTPS (AUTH TLS)', () => {
       expected: [
         'upstream: USER alice',
         'client: 331 Password please',
+        'check login',
         'upstream: PASS secret',
         'client: 230 Logged in',
         'client: 521 Data connections must be encrypted: send "PBSZ 0" and "PROT P" first.',

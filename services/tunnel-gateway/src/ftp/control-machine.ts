@@ -171,6 +171,10 @@ class Draft {
         return this.tlsEstablished();
       case 'tls-failed':
         return this.close(`TLS handshake after AUTH TLS failed: ${event.reason}`);
+      case 'login-allowed':
+        return this.loginAllowed();
+      case 'login-refused':
+        return this.loginRefused(event.failure);
     }
   }
 
@@ -233,6 +237,7 @@ class Draft {
           this.user = command.argument;
           this.log('info', { user: this.user }, 'FTP login attempt');
         }
+        if (command.verb === 'PASS') return this.checkLogin(command);
         return this.forward(command, { kind: 'relay', verb: command.verb });
     }
   }
@@ -271,6 +276,31 @@ class Draft {
     if (this.closed || this.wait?.kind !== 'tls') return;
     this.channel = 'explicit-tls';
     this.resume();
+  }
+
+  /**
+   * A password goes upstream only once the login defender agreed: an address
+   * banned by another session (or replica) gets no further guess in, not even
+   * on a connection it opened before the ban.
+   */
+  private checkLogin(command: FtpCommand): void {
+    this.wait = { kind: 'login-check', command };
+    this.effects.push({ type: 'check-login' });
+  }
+
+  private loginAllowed(): void {
+    const wait = this.wait;
+    if (this.closed || wait?.kind !== 'login-check') return;
+    this.forward(wait.command, { kind: 'relay', verb: wait.command.verb });
+    this.resume();
+  }
+
+  /** Banned: before a password (the check), or by this session's own failure. The 421 ends the session. */
+  private loginRefused(cause: Failure): void {
+    if (this.closed) return;
+    this.log('warn', { user: this.user, client: this.env.client.address, reason: messageOf(cause) }, logReasonOf(cause));
+    this.sendFailure(cause);
+    this.close('client address banned after failed logins');
   }
 
   /** RFC 2228 / RFC 4217 commands: answered here, never relayed. */
@@ -354,8 +384,9 @@ class Draft {
     const outcome = loginOutcome(verb, code);
     if (!outcome) return;
     const fields = { user: this.user, client: this.env.client.address, clientPort: this.env.client.port, outcome, reply: code };
-    if (outcome === 'succeeded') this.log('info', fields, 'FTP login succeeded');
-    else this.log('warn', fields, 'FTP login failed');
+    if (outcome === 'succeeded') return this.log('info', fields, 'FTP login succeeded');
+    this.log('warn', fields, 'FTP login failed');
+    this.effects.push({ type: 'login-failed', user: this.user });
   }
 
   private passiveReply(verb: 'PASV' | 'EPSV', reply: FtpReply): void {

@@ -10,6 +10,7 @@ import type { TlsContextHolder } from '../tls-context.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 import { initialControlStateFor, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
 import type { DataLink } from './data-link.js';
+import type { LoginGuard } from './login-guard.js';
 import type { PassiveLease, PassivePorts } from './passive-ports.js';
 import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
 
@@ -23,6 +24,8 @@ export interface ControlSessionContext {
   logger: Logger;
   /** Certificates for the AUTH TLS upgrade of an explicit FTPS port. */
   contexts: TlsContextHolder;
+  /** Banned addresses are refused before the upstream hears of them; failed logins are counted. */
+  loginGuard: LoginGuard;
 }
 
 /** How long a closing connection may take to flush before it is destroyed. */
@@ -41,7 +44,8 @@ export class FtpControlSession implements DataLinkOwner {
   /** This control connection, as `conn` in its records (each data connection has its own). */
   readonly conn = `ctl_${randomBytes(8).toString('hex')}`;
   private readonly logger: Logger;
-  private readonly upstream: net.Socket;
+  /** Connected once the login defender let the client in. */
+  private upstream: net.Socket | null = null;
   private commands: CommandSplitter;
   private readonly replies = new ReplyParser();
   private readonly env: ControlEnv;
@@ -91,14 +95,23 @@ export class FtpControlSession implements DataLinkOwner {
       'FTP control connection opened',
     );
 
-    const target = context.listener.upstream;
-    const upstreamAddress = `${target.host}:${target.ports.from}`;
-    this.upstream = net.connect({ host: target.host, port: target.ports.from, noDelay: true });
-    this.upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
-    this.upstream.on('error', (error) => this.dispatch({ type: 'upstream-failed', reason: `${upstreamAddress}: ${error.message}` }));
-    this.upstream.on('close', () => this.dispatch({ type: 'upstream-closed' }));
-
+    // Commands the client sends meanwhile wait in the machine for the upstream's greeting.
     this.listenToClient(client);
+    context.loginGuard.refusal(connection.remoteAddress).then((refusal) => {
+      if (this.closed) return;
+      if (refusal) this.dispatch({ type: 'login-refused', failure: refusal });
+      else this.connectUpstream();
+    });
+  }
+
+  private connectUpstream(): void {
+    const target = this.context.listener.upstream;
+    const upstreamAddress = `${target.host}:${target.ports.from}`;
+    const upstream = net.connect({ host: target.host, port: target.ports.from, noDelay: true });
+    this.upstream = upstream;
+    upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
+    upstream.on('error', (error) => this.dispatch({ type: 'upstream-failed', reason: `${upstreamAddress}: ${error.message}` }));
+    upstream.on('close', () => this.dispatch({ type: 'upstream-closed' }));
   }
 
   private listenToClient(client: net.Socket): void {
@@ -206,7 +219,16 @@ export class FtpControlSession implements DataLinkOwner {
         if (!this.closed && this.client.writable) this.client.write(effect.data);
         return;
       case 'send-upstream':
-        this.upstream.write(effect.data);
+        // Commands go upstream only after its greeting: it is connected by then.
+        this.upstream?.write(effect.data);
+        return;
+      case 'check-login':
+        this.context.loginGuard.refusal(this.connection.remoteAddress).then((refusal) => this.dispatch(refusal ? { type: 'login-refused', failure: refusal } : { type: 'login-allowed' }));
+        return;
+      case 'login-failed':
+        this.context.loginGuard.failed(this.connection.remoteAddress, effect.user).then((refusal) => {
+          if (refusal) this.dispatch({ type: 'login-refused', failure: refusal });
+        });
         return;
       case 'acquire-lease':
         this.acquireLease(effect.upstreamPort, effect.protectionLevel);
@@ -251,8 +273,11 @@ export class FtpControlSession implements DataLinkOwner {
     if (this.closed) return;
     this.closed = true;
     this.context.registry.remove(this);
-    if (!this.upstream.destroyed) this.upstream.end();
-    setTimeout(() => this.upstream.destroy(), closeGraceMs).unref();
+    const upstream = this.upstream;
+    if (upstream) {
+      if (!upstream.destroyed) upstream.end();
+      setTimeout(() => upstream.destroy(), closeGraceMs).unref();
+    }
     if (!this.client.destroyed) {
       this.client.end();
       setTimeout(() => this.client.destroy(), closeGraceMs).unref();

@@ -35,7 +35,11 @@ export type ControlEvent =
   /** Explicit FTPS: the handshake that followed our 234 completed; the client speaks TLS from here on. */
   | { type: 'tls-established' }
   /** Explicit FTPS: that handshake failed (the wrapper logged why). */
-  | { type: 'tls-failed'; reason: string };
+  | { type: 'tls-failed'; reason: string }
+  /** The login defender lets this client's password through. */
+  | { type: 'login-allowed' }
+  /** The login defender refuses this client (banned now or from before): the session ends with the failure's 421. */
+  | { type: 'login-refused'; failure: Failure };
 
 export type ControlEffect =
   | { type: 'send-client'; data: string | Buffer }
@@ -45,6 +49,10 @@ export type ControlEffect =
   | { type: 'abort-link'; linkId: string; cause: Failure }
   /** Explicit FTPS: after the 234 just sent is out, the client connection turns into TLS (server side). */
   | { type: 'start-tls' }
+  /** Ask the login defender whether this client may send a password (answered by login-allowed or login-refused). */
+  | { type: 'check-login' }
+  /** The upstream refused a login: the login defender counts it (the user name tried, never the password). */
+  | { type: 'login-failed'; user: string | null }
   /** End both connections (after what was sent), whatever the reason. */
   | { type: 'close'; reason: string }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; fields: Record<string, unknown>; message: string };
@@ -74,7 +82,9 @@ export type Wait =
   | { kind: 'lease'; verb: 'PASV' | 'EPSV'; address: string | null; upstreamPort: number }
   | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand }
   /** AUTH TLS was answered: nothing moves until the handshake is done. */
-  | { kind: 'tls' };
+  | { kind: 'tls' }
+  /** A password waits for the login defender's word before it goes upstream. */
+  | { kind: 'login-check'; command: FtpCommand };
 
 export type Passive = { kind: 'none' } | { kind: 'leased'; publicPort: number } | { kind: 'linked'; linkId: string };
 

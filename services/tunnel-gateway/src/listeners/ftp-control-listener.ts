@@ -21,6 +21,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
       replica: context.config.replica,
       logger,
       contexts: context.contexts,
+      loginGuard: context.loginGuard,
     });
   };
   const running: RunningListener = {

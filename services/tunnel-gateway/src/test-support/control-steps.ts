@@ -8,15 +8,22 @@ export function ftpCommand(line: string): FtpCommand {
   return result.command;
 }
 
-/** Runs the control machine over events from a state; every effect in order. */
-export function runSteps(events: readonly ControlEvent[], from: ControlState, env: ControlEnv): { state: ControlState; effects: ControlEffect[] } {
+/**
+ * Runs the control machine over events from a state; every effect in order.
+ * The login defender lets every password through at once (as the session
+ * does for an address it does not know) unless `loginChecks` is 'manual':
+ * then the events must answer the checks themselves.
+ */
+export function runSteps(events: readonly ControlEvent[], from: ControlState, env: ControlEnv, loginChecks: 'allow' | 'manual' = 'allow'): { state: ControlState; effects: ControlEffect[] } {
   let state = from;
   const effects: ControlEffect[] = [];
-  for (const event of events) {
+  const apply = (event: ControlEvent) => {
     const next = step(state, event, env);
     state = next.state;
     effects.push(...next.effects);
-  }
+    if (loginChecks === 'allow' && next.effects.some((effect) => effect.type === 'check-login')) apply({ type: 'login-allowed' });
+  };
+  for (const event of events) apply(event);
   return { state, effects };
 }
 

@@ -1,0 +1,2 @@
+export * from './address-ranges.js';
+export * from './ban-store.js';
