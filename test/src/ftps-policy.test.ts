@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { FTPError, type Client } from 'basic-ftp';
@@ -173,6 +174,38 @@ describe('strict policy and short timeouts', () => {
       socket.on('close', () => resolve(text));
     });
     expect(reply).toMatch(/^421 /);
+  });
+});
+
+describe('session-ticket keys that rotate during a session', () => {
+  const rotationMs = 3000;
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ ticketRotationMs: rotationMs, settings: (settings) => ({ ...settings, tls: { ...settings.tls, requireSessionReuse: true } }) });
+    await writeFile(join(stack.filesDir, 'rotation.txt'), 'after the keys changed\n');
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("a data connection resumes its control connection's session with that connection's keys, also after they rotated", async () => {
+    for (const mode of ['EPSV', 'PASV'] as const) {
+      // A data connection that cannot resume leaves basic-ftp waiting: its own time limit ends it.
+      const client = await connectBasicFtp(stack, mode, 10_000);
+      try {
+        // The keys change once between the control handshake and the data connections (the periods count from the epoch).
+        await new Promise((resolve) => setTimeout(resolve, rotationMs - (Date.now() % rotationMs) + 100));
+        expect((await client.list()).map((entry) => entry.name)).toContain('rotation.txt');
+        const chunks: Buffer[] = [];
+        const sink = new Writable({ write: (chunk: Buffer, _encoding, done) => (chunks.push(chunk), done()) });
+        await client.downloadTo(sink, 'rotation.txt');
+        expect(Buffer.concat(chunks).toString()).toBe('after the keys changed\n');
+      } finally {
+        client.close();
+      }
+    }
+    const log = await readFile(stack.logFile, 'utf8');
+    expect(log).not.toContain('TLS session not resumed');
   });
 });
 

@@ -18,6 +18,7 @@ describe('gatewaySettingsFromEnv', () => {
         cacheDir: './.data/tunnel-gateway',
         state: { kind: 'services', configServiceUrl: 'http://127.0.0.1:7001', certServiceUrl: 'http://127.0.0.1:7002', token: 'service-token' },
         health: { host: '127.0.0.1', port: 7003 },
+        ticketRotationMs: 3_600_000,
         refreshIntervalMs: 60_000,
         heartbeatMs: 15_000,
       },
@@ -38,6 +39,7 @@ describe('gatewaySettingsFromEnv', () => {
           GATEWAY_HEALTH_PORT: '7100',
           GATEWAY_REFRESH_INTERVAL_MS: '5000',
           GATEWAY_HEARTBEAT_MS: '20000',
+          TLS_TICKET_ROTATION_MS: '7200000',
           AMQP_URL: 'amqp://guest:guest@rabbit:5672',
           EVENTS_EXCHANGE: 'st.events.prod',
         },
@@ -54,6 +56,7 @@ describe('gatewaySettingsFromEnv', () => {
         state: { kind: 'services', configServiceUrl: 'http://config:7001', certServiceUrl: 'http://cert:7002', token: 't' },
         health: { host: '127.0.0.1', port: 7100 },
         ticketKeys: Buffer.from('ab'.repeat(48), 'hex'),
+        ticketRotationMs: 7_200_000,
         refreshIntervalMs: 5000,
         heartbeatMs: 20_000,
         amqpUrl: 'amqp://guest:guest@rabbit:5672',
@@ -91,6 +94,7 @@ describe('gatewaySettingsFromEnv', () => {
     { desc: 'a health address that is no IP address', vars: { GATEWAY_HEALTH_HOST: 'gateway.example' }, problem: /^GATEWAY_HEALTH_HOST: "gateway.example" is not an IP address/ },
     { desc: 'an API_BIND_HOST that is no IP address', vars: { API_BIND_HOST: 'all' }, problem: /^API_BIND_HOST: "all" is not an IP address/ },
     { desc: 'a heartbeat under a second', vars: { GATEWAY_HEARTBEAT_MS: '10' }, problem: /^GATEWAY_HEARTBEAT_MS/ },
+    { desc: 'ticket keys rotating faster than a ticket lives', vars: { TLS_TICKET_ROTATION_MS: '60000' }, problem: /^TLS_TICKET_ROTATION_MS: "60000" is not a whole number in 600000\.\.604800000/ },
     { desc: 'files without the certificate', vars: { GATEWAY_PORT_MAP_FILE: '/m.json' }, problem: /needs GATEWAY_CERT_FILE and GATEWAY_KEY_FILE/ },
   ])('refuses $desc', ({ vars, problem }) => {
     const result = gatewaySettingsFromEnv(env(vars));

@@ -19,6 +19,8 @@ export interface GatewaySettings {
   state: GatewayStateSettings;
   health: { host: string; port: number };
   ticketKeys?: Buffer;
+  /** How often the session-ticket keys derived from ticketKeys change (every replica must use the same). */
+  ticketRotationMs: number;
   refreshIntervalMs: number;
   /** How often the replica reports its status when nothing changes. */
   heartbeatMs: number;
@@ -35,6 +37,7 @@ export const gatewayDefaults = {
   configServiceUrl: 'http://127.0.0.1:7001',
   certServiceUrl: 'http://127.0.0.1:7002',
   healthPort: 7003,
+  ticketRotationMs: 3_600_000,
   refreshIntervalMs: 60_000,
   heartbeatMs: 15_000,
 } as const;
@@ -118,6 +121,8 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
     state,
     health: { host: healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
     ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
+    // Not below the ten minutes a session ticket lives: a data connection's ticket is then of this period or the one before.
+    ticketRotationMs: integer('TLS_TICKET_ROTATION_MS', gatewayDefaults.ticketRotationMs, 600_000, 604_800_000),
     refreshIntervalMs: integer('GATEWAY_REFRESH_INTERVAL_MS', gatewayDefaults.refreshIntervalMs, 1000, 86_400_000),
     heartbeatMs: integer('GATEWAY_HEARTBEAT_MS', gatewayDefaults.heartbeatMs, 1000, 3_600_000),
     ...(amqpUrl ? { amqpUrl } : {}),

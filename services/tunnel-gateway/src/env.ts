@@ -28,6 +28,7 @@ export const gatewayEnvNames = [
   'API_BIND_HOST',
   'GATEWAY_REFRESH_INTERVAL_MS',
   'GATEWAY_HEARTBEAT_MS',
+  'TLS_TICKET_ROTATION_MS',
   'AMQP_URL',
   'EVENTS_EXCHANGE',
 ] as const;

@@ -21,6 +21,8 @@ export interface GatewayConfig {
   health: { host: string; port: number };
   /** 48 bytes shared by all replicas so a data connection can resume a session issued by another replica. */
   ticketKeys?: Buffer;
+  /** How often session-ticket keys rotate (default one hour; every replica the same). */
+  ticketRotationMs?: number;
   /** How often the port map and certificate are re-fetched when no event says so. */
   refreshIntervalMs?: number;
   /** RabbitMQ: config.updated and cert.activated trigger a fetch; so does every (re)connection. Status reports go there too. */
@@ -63,7 +65,7 @@ export interface GatewayContext {
 
 export function createGatewayContext(config: GatewayConfig): GatewayContext {
   const logger = config.logger;
-  const contexts = new TlsContextHolder(config.ticketKeys ?? randomBytes(48));
+  const contexts = new TlsContextHolder({ secret: config.ticketKeys ?? randomBytes(48), ...(config.ticketRotationMs ? { rotationMs: config.ticketRotationMs } : {}) });
   const redis = new Redis(config.redisUrl, {
     maxRetriesPerRequest: 1,
     commandTimeout: 3000,

@@ -1,4 +1,4 @@
-import { constants, randomBytes, X509Certificate } from 'node:crypto';
+import { constants, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import tls, { type SecureContext, type SecureContextOptions } from 'node:tls';
 import { tls12ForwardSecretCiphers, tls13CipherSuites, type CertificateBundle, type TlsPolicy } from '@st/contracts';
 
@@ -24,28 +24,84 @@ export interface ActiveCertificate {
   notAfter: string;
 }
 
+/** How often session-ticket keys change unless told otherwise. */
+export const defaultTicketRotationMs = 3_600_000;
+
+export interface TicketKeyOptions {
+  /**
+   * 48 bytes every replica shares; each period's ticket keys are derived from
+   * it (HKDF-SHA256 with the period's number), so replicas agree on the keys
+   * of every period without talking to each other.
+   */
+  secret?: Buffer;
+  /** Length of one period; the keys of a period encrypt new tickets during it and are forgotten one period later. */
+  rotationMs?: number;
+  /** Clock (tests move it). */
+  now?: () => number;
+}
+
+/** A context and the ticket-key period it was built for. */
+export interface PickedContext {
+  context: SecureContext;
+  ticketGeneration: number;
+}
+
 /**
- * Holds the TLS context every listener uses. All listeners share one context
- * and one set of ticket keys: FTP clients resume the control connection's
- * session on the data connection, which only works when both were issued by
- * the same keys. Swapping the certificate replaces the context for new
- * handshakes; open connections keep the one they negotiated.
+ * Holds the TLS contexts every listener uses. All listeners share one set of
+ * ticket keys per period: FTP clients resume the control connection's session
+ * on the data connection, which only works when both use the same keys; so a
+ * data connection is handshaken with the keys of its control connection's
+ * period (its lease says which), also just after the keys rotated. Swapping
+ * the certificate replaces the contexts for new handshakes; open connections
+ * keep the one they negotiated.
  */
 export class TlsContextHolder {
-  private context: SecureContext | null = null;
+  /** Contexts of the current period and the one before, by period number. */
+  private readonly contexts = new Map<number, SecureContext>();
   private certificate: ActiveCertificate | null = null;
   private readonly listeners = new Set<(certificate: ActiveCertificate) => void>();
+  private readonly secret: Buffer;
+  readonly rotationMs: number;
+  private readonly now: () => number;
 
   constructor(
-    private readonly ticketKeys: Buffer = randomBytes(48),
+    tickets: TicketKeyOptions = {},
     private policy: Pick<TlsPolicy, 'minVersion'> = { minVersion: 'TLSv1.2' },
   ) {
-    if (ticketKeys.length !== 48) throw new Error('TLS ticket keys must be 48 bytes');
+    this.secret = tickets.secret ?? randomBytes(48);
+    if (this.secret.length !== 48) throw new Error('TLS ticket keys must be 48 bytes');
+    this.rotationMs = tickets.rotationMs ?? defaultTicketRotationMs;
+    if (!(this.rotationMs >= 1000)) throw new Error('the ticket key rotation period must be at least one second');
+    this.now = tickets.now ?? Date.now;
   }
 
+  /** The context for a new handshake now. */
   get current(): SecureContext {
-    if (!this.context) throw new Error('no certificate loaded yet');
-    return this.context;
+    return this.pick().context;
+  }
+
+  /** The number of the current ticket-key period. */
+  get currentGeneration(): number {
+    return Math.floor(this.now() / this.rotationMs);
+  }
+
+  /**
+   * The context for a handshake: with the ticket keys of `generation` when it
+   * is the current or the previous period (a data connection resuming its
+   * control connection's session), else with the current ones.
+   */
+  pick(generation?: number): PickedContext {
+    if (!this.lastBundle) throw new Error('no certificate loaded yet');
+    const current = this.currentGeneration;
+    const wanted = generation !== undefined && (generation === current || generation === current - 1) ? generation : current;
+    let context = this.contexts.get(wanted);
+    if (!context) {
+      context = tls.createSecureContext(this.contextOptions(this.lastBundle, wanted));
+      this.contexts.set(wanted, context);
+      // Keys of periods before the previous one are forgotten.
+      for (const known of this.contexts.keys()) if (known < current - 1) this.contexts.delete(known);
+    }
+    return { context, ticketGeneration: wanted };
   }
 
   get active(): ActiveCertificate | null {
@@ -55,8 +111,10 @@ export class TlsContextHolder {
   /** Builds a context from the bundle; throws (changing nothing) if the pair is unusable. */
   load(bundle: CertificateBundle): ActiveCertificate {
     const leaf = new X509Certificate(bundle.certificatePem);
-    const context = tls.createSecureContext(this.contextOptions(bundle));
-    this.context = context;
+    const generation = this.currentGeneration;
+    const context = tls.createSecureContext(this.contextOptions(bundle, generation));
+    this.contexts.clear();
+    this.contexts.set(generation, context);
     this.certificate = {
       id: bundle.id,
       fingerprintSha256: leaf.fingerprint256,
@@ -82,7 +140,12 @@ export class TlsContextHolder {
 
   private lastBundle: CertificateBundle | null = null;
 
-  private contextOptions(bundle: CertificateBundle): SecureContextOptions {
+  /** The 48 bytes of session-ticket keys (name, HMAC and AES keys) of one period. */
+  private ticketKeysOf(generation: number): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.secret, 'secure-transfers session tickets', `period ${generation}`, 48));
+  }
+
+  private contextOptions(bundle: CertificateBundle, generation: number): SecureContextOptions {
     return {
       cert: bundle.certificatePem,
       key: bundle.privateKeyPem,
@@ -92,7 +155,7 @@ export class TlsContextHolder {
       honorCipherOrder: true,
       secureOptions,
       ecdhCurve: 'X25519:P-256:P-384',
-      ticketKeys: this.ticketKeys,
+      ticketKeys: this.ticketKeysOf(generation),
       sessionIdContext,
       sessionTimeout: 600,
     } as SecureContextOptions;

@@ -15,13 +15,19 @@ export interface AcceptedConnection {
   remotePort: number;
   localAddress: string;
   localPort: number;
+  /** The session-ticket period of the keys its handshake used (set when the handshake starts). */
+  ticketGeneration?: number;
 }
 
 /**
  * What to do with an accepted connection, decided before any TLS work. The
  * state travels with the connection to the handler that takes it over.
  */
-export type Admission<State> = { refuse: string } | { tls: true; state: State } | { plain: true; state: State };
+export type Admission<State> =
+  | { refuse: string }
+  /** `ticketGeneration`: handshake with that period's ticket keys (a data connection resuming its control connection's session). */
+  | { tls: true; state: State; ticketGeneration?: number }
+  | { plain: true; state: State };
 
 export interface TlsListenerHandlers<State> {
   admit: (connection: AcceptedConnection) => Promise<Admission<State>> | Admission<State>;
@@ -235,9 +241,11 @@ export class TlsListener<State = undefined> {
     }
     accepted.phase = 'handshaking';
     this.watchHandshake(accepted);
+    const picked = this.options.contexts.pick('tls' in admission ? admission.ticketGeneration : undefined);
+    connection.ticketGeneration = picked.ticketGeneration;
     const socket = new TLSSocket(raw, {
       isServer: true,
-      secureContext: this.options.contexts.current,
+      secureContext: picked.context,
       requestCert: false,
       rejectUnauthorized: false,
     });

@@ -33,6 +33,8 @@ export interface StackOptions {
   explicitFtps?: boolean;
   /** Start config-service and cert-service (default true). */
   withServices?: boolean;
+  /** How often the gateway's session-ticket keys rotate (default one hour). */
+  ticketRotationMs?: number;
   /** Redis key prefix; another stack given the same one shares its leases and login bans, like a second replica. */
   redisPrefix?: string;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
@@ -202,6 +204,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     new Gateway({
       ...(overrides.cache ? { cache: overrides.cache } : {}),
       replica: 'test-gw',
+      ...(options.ticketRotationMs ? { ticketRotationMs: options.ticketRotationMs } : {}),
       redisUrl,
       redisPrefix,
       cacheDir,

@@ -153,7 +153,9 @@ export class FtpControlSession implements DataLinkOwner {
     // The 234 goes out in clear text first; the TLS layer takes the socket after it.
     raw.write(Buffer.alloc(0), () => {
       if (settled || raw.destroyed) return;
-      const secure = new TLSSocket(raw, { isServer: true, secureContext: this.context.contexts.current, requestCert: false, rejectUnauthorized: false });
+      const picked = this.context.contexts.pick();
+      this.connection.ticketGeneration = picked.ticketGeneration;
+      const secure = new TLSSocket(raw, { isServer: true, secureContext: picked.context, requestCert: false, rejectUnauthorized: false });
       secure.on('error', (error: Error & { code?: string }) => fail(classifyHandshakeError(error), error.code));
       secure.once('secure', () => {
         if (settled) return;
@@ -253,7 +255,14 @@ export class FtpControlSession implements DataLinkOwner {
   }
 
   private acquireLease(upstreamPort: number, protectionLevel: 'C' | 'P'): void {
-    const request = { upstreamPort, clientIp: this.connection.remoteAddress, sessionId: this.id, replica: this.context.replica, protectionLevel };
+    const request = {
+      upstreamPort,
+      clientIp: this.connection.remoteAddress,
+      sessionId: this.id,
+      replica: this.context.replica,
+      protectionLevel,
+      ...(this.connection.ticketGeneration !== undefined ? { ticketGeneration: this.connection.ticketGeneration } : {}),
+    };
     this.context.passivePorts.acquire(request, this.context.portMap()).then(
       (lease) => this.dispatch({ type: 'lease-acquired', publicPort: lease.publicPort }),
       (error: Error) =>

@@ -151,7 +151,8 @@ export class PassiveDataListeners {
       { client: connection.remoteAddress, port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: protection === 'tls' },
       'data connection admitted',
     );
-    return protection === 'clear' ? { plain: true, state: { link, log } } : { tls: true, state: { link, log } };
+    if (protection === 'clear') return { plain: true, state: { link, log } };
+    return { tls: true, state: { link, log }, ...(lease.ticketGeneration !== undefined ? { ticketGeneration: lease.ticketGeneration } : {}) };
   }
 
   private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {

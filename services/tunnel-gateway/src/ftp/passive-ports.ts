@@ -34,6 +34,13 @@ export interface PassiveLease {
   replica: string;
   /** Decided once, by dataProtection, when the lease is taken. */
   encryptData: boolean;
+  /**
+   * The session-ticket period of the control connection's TLS keys: the data
+   * connection is handshaken with the same keys, so it can resume the
+   * control connection's session also just after the keys rotated. Absent
+   * from leases of older gateways (the current keys then).
+   */
+  ticketGeneration?: number;
 }
 
 /** What a control session asks for when the upstream announced a data port. */
@@ -44,6 +51,7 @@ export interface LeaseRequest {
   replica: string;
   /** The session's PROT level. */
   protectionLevel: 'C' | 'P';
+  ticketGeneration?: number;
 }
 
 /** Where the public port for an upstream data port comes from. */
@@ -251,6 +259,7 @@ export class PassivePorts {
       sessionId: request.sessionId,
       replica: request.replica,
       encryptData: dataProtection(request.protectionLevel, portMap.tls) === 'tls',
+      ...(request.ticketGeneration !== undefined ? { ticketGeneration: request.ticketGeneration } : {}),
     };
     const ttlMs = portMap.timeouts.passiveLeaseMs;
     const perClient = portMap.limits.maxPassiveLeasesPerClient;

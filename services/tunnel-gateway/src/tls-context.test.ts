@@ -1,0 +1,110 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { TlsContextHolder } from './tls-context.js';
+
+/** A throw-away self-signed pair made by Debian's openssl. */
+function selfSigned(): { certificatePem: string; privateKeyPem: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'st-tls-context-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    return { certificatePem: readFileSync(join(dir, 'cert.pem'), 'utf8'), privateKeyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const bundle = { id: 'test', fingerprintSha256: '', subject: '', notBefore: '', notAfter: '', ...selfSigned() };
+const secret = Buffer.alloc(48, 7);
+const hour = 3_600_000;
+
+/** A replica's contexts on a clock the test moves. */
+function replica(clock: { now: number }, replicaSecret = secret): TlsContextHolder {
+  const holder = new TlsContextHolder({ secret: replicaSecret, rotationMs: hour, now: () => clock.now });
+  holder.load(bundle);
+  return holder;
+}
+
+/**
+ * One real TLS handshake on loopback with the context `pick` gives, offering
+ * `session` for resumption; the session to offer next time (TLS 1.2 and 1.3
+ * tickets alike) and whether this one was resumed.
+ */
+async function handshake(context: () => tls.SecureContext, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer): Promise<{ resumed: boolean; session: Buffer | undefined }> {
+  // As the gateway's listeners do: a plain server, each connection wrapped with the context picked for it.
+  const server = net.createServer((raw) => {
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context() });
+    secure.on('error', () => undefined);
+    // Some bytes first: a TLS 1.3 server sends its session tickets with its first write.
+    secure.once('secure', () => secure.end('ok'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  try {
+    return await new Promise((resolve, reject) => {
+      let latest: Buffer | undefined;
+      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, minVersion: version, maxVersion: version, ...(session ? { session } : {}) });
+      socket.on('session', (value: Buffer) => (latest = value));
+      socket.once('error', reject);
+      socket.once('secureConnect', () => {
+        const resumed = socket.isSessionReused();
+        socket.on('data', () => undefined);
+        socket.once('end', () => {
+          socket.end();
+          resolve({ resumed, session: latest ?? socket.getSession() });
+        });
+      });
+    });
+  } finally {
+    server.close();
+  }
+}
+
+describe('TlsContextHolder: session-ticket keys rotating by period', () => {
+  it('numbers periods from the clock and keeps the previous period for connections that ask for it', () => {
+    const clock = { now: 10 * hour + 5 };
+    const holder = replica(clock);
+    expect(holder.currentGeneration).toBe(10);
+    expect(holder.pick().ticketGeneration).toBe(10);
+    clock.now += hour;
+    expect(holder.pick().ticketGeneration).toBe(11);
+    expect(holder.pick(10).ticketGeneration).toBe(10);
+    // Older, newer or nonsense: the current keys.
+    expect(holder.pick(9).ticketGeneration).toBe(11);
+    expect(holder.pick(12).ticketGeneration).toBe(11);
+    expect(holder.pick(Number.NaN).ticketGeneration).toBe(11);
+    expect(holder.pick(11).context).toBe(holder.current);
+  });
+
+  it.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: another replica resumes a session of the same period; after the rotation only the keys of that period do; two periods on, none', async (version) => {
+    const clock = { now: 20 * hour + 1000 };
+    const first = replica(clock);
+    const second = replica(clock);
+    const issued = await handshake(() => first.current, version);
+    expect(issued.resumed).toBe(false);
+    expect((await handshake(() => second.current, version, issued.session)).resumed).toBe(true);
+
+    clock.now += hour;
+    // New handshakes use the new keys: the old ticket does not open with them…
+    expect((await handshake(() => second.current, version, issued.session)).resumed).toBe(false);
+    // …but a data connection handshaken with its control connection's period still resumes.
+    expect((await handshake(() => second.pick(20).context, version, issued.session)).resumed).toBe(true);
+
+    clock.now += hour;
+    expect((await handshake(() => second.pick(20).context, version, issued.session)).resumed).toBe(false);
+  });
+
+  it('a replica with another secret resumes nothing', async () => {
+    const clock = { now: 30 * hour };
+    const issued = await handshake(() => replica(clock).current, 'TLSv1.3');
+    expect((await handshake(() => replica(clock, Buffer.alloc(48, 8)).current, 'TLSv1.3', issued.session)).resumed).toBe(false);
+  });
+
+  it('refuses a secret that is not 48 bytes and a period under a second', () => {
+    expect(() => new TlsContextHolder({ secret: Buffer.alloc(32) })).toThrow('48 bytes');
+    expect(() => new TlsContextHolder({ rotationMs: 10 })).toThrow('at least one second');
+  });
+});
