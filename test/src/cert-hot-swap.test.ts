@@ -29,10 +29,10 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
   return { status: response.status, json: await response.json().catch(() => null) };
 }
 
-/** The fingerprint a new TLS connection to a gateway port is served. */
-function presentedFingerprint(port: number): Promise<string> {
+/** The fingerprint a new TLS connection to a gateway port is served (by a client offering only `sigalgs`, when given). */
+function presentedFingerprint(port: number, sigalgs?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ...(sigalgs ? { sigalgs } : {}) }, () => {
       const fingerprint = socket.getPeerX509Certificate()!.fingerprint256;
       socket.destroy();
       resolve(fingerprint);
@@ -138,4 +138,29 @@ it('CSR flow through the gateway: a client trusting only the CA root verifies th
   // Hostname verification on, by DNS name and by IP, on the HTTPS and the FTPS port.
   expect(await verified(stack.ports.https, 'files.example.test')).toMatchObject({ authorized: true, chainLength: 3 });
   expect(await verified(stack.ports.ftps)).toMatchObject({ authorized: true });
+});
+
+it('serves a certificate of the other key kind alongside the active one: each client gets the one its signature algorithms ask for, on HTTPS and FTPS', async () => {
+  const ecdsaOnly = 'ECDSA+SHA256:ECDSA+SHA384';
+  const rsaOnly = 'RSA-PSS+SHA256:RSA+SHA256';
+  const active = (await admin('GET', apiPath(certApi.certificate, { id: 'active' }))).json;
+  const activeIsRsa = String(active.keyType).startsWith('RSA');
+  const created = await admin('POST', certApi.selfSigned, { serverName: '127.0.0.1', keyType: activeIsRsa ? 'ecdsa-p256' : 'rsa-2048' });
+  expect(created.status).toBe(201);
+  const other = created.json.certificate;
+  expect(await admin('POST', apiPath(certApi.activateAlongside, { id: other.id }))).toMatchObject({ status: 200 });
+  const [rsa, ecdsa] = activeIsRsa ? [active.fingerprintSha256, other.fingerprintSha256] : [other.fingerprintSha256, active.fingerprintSha256];
+  // Until the gateway has it, a client that only takes the other kind is refused.
+  await waitFor(async () => (await presentedFingerprint(stack.ports.https, activeIsRsa ? ecdsaOnly : rsaOnly).catch(() => 'refused')) === other.fingerprintSha256, 10_000, 'the certificate alongside served');
+  for (const port of [stack.ports.https, stack.ports.ftps]) {
+    expect(await presentedFingerprint(port, ecdsaOnly)).toBe(ecdsa);
+    expect(await presentedFingerprint(port, rsaOnly)).toBe(rsa);
+  }
+  const health = (await (await fetch(`http://127.0.0.1:${stack.ports.health}/health/ready`)).json()) as { certificate: { id: string; alongside?: { id: string } } };
+  expect(health.certificate).toMatchObject({ id: active.id, alongside: { id: other.id } });
+
+  // Stopped again: a client that can only verify the other kind is refused, the active kind still served.
+  expect(await admin('POST', apiPath(certApi.deactivate, { id: other.id }))).toMatchObject({ status: 200 });
+  await waitFor(async () => (await presentedFingerprint(stack.ports.https, activeIsRsa ? ecdsaOnly : rsaOnly).catch(() => 'refused')) === 'refused', 10_000, 'only the active kind served');
+  expect(await presentedFingerprint(stack.ports.ftps, activeIsRsa ? rsaOnly : ecdsaOnly)).toBe(active.fingerprintSha256);
 });

@@ -35,6 +35,10 @@ export const certApi = {
   validate: '/certificates/validate',
   certificate: '/certificates/:id',
   activate: '/certificates/:id/activate',
+  /** Serve it beside the active certificate (a key of the other kind: ECDSA beside RSA or the reverse). */
+  activateAlongside: '/certificates/:id/activate-alongside',
+  /** Stop serving the certificate active alongside. */
+  deactivate: '/certificates/:id/deactivate',
   exportCertificate: '/certificates/:id/stunnel.cert',
   exportKey: '/certificates/:id/stunnel.cert.key',
   requests: '/requests',

@@ -14,7 +14,12 @@ export const configUpdatedEventSchema = z.object({ version: z.number().int().min
 export type ConfigUpdatedEvent = z.infer<typeof configUpdatedEventSchema>;
 
 /** Announces which certificate is active; never carries key material. */
-export const certActivatedEventSchema = z.object({ id: z.string(), fingerprintSha256: z.string() });
+export const certActivatedEventSchema = z.object({
+  id: z.string(),
+  fingerprintSha256: z.string(),
+  /** The certificate active alongside it (the other key kind), if any. */
+  alongside: z.object({ id: z.string(), fingerprintSha256: z.string() }).optional(),
+});
 export type CertActivatedEvent = z.infer<typeof certActivatedEventSchema>;
 
 /**

@@ -4,7 +4,7 @@ import { z } from 'zod';
  * What a gateway needs to terminate TLS: the leaf certificate followed by its
  * chain, and the private key. Served only over authenticated HTTP, never on the bus.
  */
-export const certificateBundleSchema = z.object({
+export const certificatePairSchema = z.object({
   id: z.string().min(1),
   /** SHA-256 of the leaf certificate's DER, upper-case hex with colons (as openssl prints it). */
   fingerprintSha256: z.string().min(1),
@@ -14,14 +14,30 @@ export const certificateBundleSchema = z.object({
   certificatePem: z.string().min(1),
   privateKeyPem: z.string().min(1),
 });
+export type CertificatePair = z.infer<typeof certificatePairSchema>;
+
+/**
+ * The active certificate and, when one is active alongside it, a certificate
+ * with a key of the other kind (ECDSA beside RSA, or RSA beside ECDSA): the
+ * gateway serves both, and each client's signature algorithms pick one.
+ */
+export const certificateBundleSchema = certificatePairSchema.extend({ alongside: certificatePairSchema.optional() });
 export type CertificateBundle = z.infer<typeof certificateBundleSchema>;
 
+/** One certificate as it may be logged or announced: no key material. */
+export type PairSummary = Omit<CertificatePair, 'certificatePem' | 'privateKeyPem'>;
 /** A bundle as it may be logged or announced: no key material. */
-export type CertificateSummary = Omit<CertificateBundle, 'certificatePem' | 'privateKeyPem'>;
+export type CertificateSummary = PairSummary & { alongside?: PairSummary };
 
-export function summarizeBundle(bundle: CertificateBundle): CertificateSummary {
-  const { certificatePem: _cert, privateKeyPem: _key, ...summary } = bundle;
-  return summary;
+export function summarizeBundle(bundle: CertificateBundle | CertificatePair): CertificateSummary {
+  const { certificatePem: _cert, privateKeyPem: _key, ...summary } = bundle as CertificateBundle;
+  const { alongside, ...own } = summary;
+  return alongside ? { ...own, alongside: summarizeBundle(alongside) as PairSummary } : own;
+}
+
+/** "RSA 2048" → rsa, "ECDSA P-256" → ecdsa: certificates of one kind cannot be served side by side. */
+export function keyFamilyOf(keyType: string): string {
+  return keyType.trim().split(/\s+/)[0]!.toLowerCase();
 }
 
 /** Key types cert-service generates. */
@@ -99,7 +115,7 @@ export const certificateOrigins = ['self-signed', 'csr', 'loaded'] as const;
 export type CertificateOrigin = (typeof certificateOrigins)[number];
 
 /** A stored certificate version as listed and shown: metadata only, never key material. */
-export interface StoredCertificate extends CertificateSummary {
+export interface StoredCertificate extends PairSummary {
   origin: CertificateOrigin;
   /** As openssl prints it, e.g. "DNS:files.example.test, IP Address:127.0.0.1". */
   subjectAltName: string | null;

@@ -3,10 +3,12 @@ import { rootCertificates } from 'node:tls';
 import {
   activeCertificateAlias,
   certActivatedEventSchema,
+  keyFamilyOf,
   routingKeys,
   summarizeBundle,
   type CertificateBundle,
   type CertificateFinding,
+  type CertificatePair,
   type CertificateSheetInput,
   type ExpiryStatus,
   type KeyType,
@@ -26,7 +28,8 @@ import { generateSelfSigned } from './self-signed.js';
 import type { CertificateStore } from './store.js';
 import { validateMaterial, type ValidationResult } from './validate.js';
 
-export type ListedCertificate = StoredCertificate & { active: boolean; expiry: ExpiryStatus };
+/** `active`: the active certificate; `activeAlongside`: served beside it (the other key kind). */
+export type ListedCertificate = StoredCertificate & { active: boolean; activeAlongside: boolean; expiry: ExpiryStatus };
 
 export interface LoadOutcome {
   certificate: ListedCertificate;
@@ -69,7 +72,10 @@ function trustedRoots(): X509Certificate[] {
  * Changes run one at a time, so two activations cannot interleave.
  */
 export class CertManager {
-  private bundle: CertificateBundle | null = null;
+  private bundle: CertificatePair | null = null;
+  /** A certificate with a key of the other kind, served beside the active one. */
+  private alongside: CertificatePair | null = null;
+  private lastAlongsideExpiryNotice: string | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private lastExpiryNotice: string | null = null;
   private readonly now: () => Date;
@@ -81,8 +87,10 @@ export class CertManager {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** What gateways serve: the active certificate, with the one active alongside it if any. */
   get active(): CertificateBundle | null {
-    return this.bundle;
+    if (!this.bundle) return null;
+    return this.alongside ? { ...this.bundle, alongside: this.alongside } : this.bundle;
   }
 
   /** The publisher comes after init(), so that start-up announces once, after the active certificate is known. */
@@ -119,6 +127,8 @@ export class CertManager {
             'the active certificate does not cover SERVER_NAME; clients checking that name will refuse it',
           );
         }
+        this.alongside = await store.loadAlongside();
+        if (this.alongside) this.log.info({ certificate: summarizeBundle(this.alongside) }, 'certificate active alongside loaded');
       } else {
         const material = await generateSelfSigned({ serverName, validityDays: this.options.validityDays, keyType: this.options.keyType });
         const stored = await store.save(material, 'self-signed');
@@ -135,7 +145,12 @@ export class CertManager {
     const { publisher } = this.options;
     const bundle = this.bundle;
     if (!publisher || !bundle) return;
-    const event = certActivatedEventSchema.parse({ id: bundle.id, fingerprintSha256: bundle.fingerprintSha256 });
+    const alongside = this.alongside;
+    const event = certActivatedEventSchema.parse({
+      id: bundle.id,
+      fingerprintSha256: bundle.fingerprintSha256,
+      ...(alongside ? { alongside: { id: alongside.id, fingerprintSha256: alongside.fingerprintSha256 } } : {}),
+    });
     if (await publisher.publish(routingKeys.certActivated, event)) {
       this.log.info({ event }, 'certificate activation announced');
     } else {
@@ -145,14 +160,26 @@ export class CertManager {
   }
 
   private async activateStored(id: string): Promise<void> {
-    await this.options.store.activate(id);
-    this.bundle = await this.options.store.loadActive();
+    const { store } = this.options;
+    await store.activate(id);
+    this.bundle = await store.loadActive();
+    // Two certificates of one kind cannot be served side by side: the new one takes the place of both.
+    const alongside = this.alongside;
+    if (alongside && (alongside.id === id || (await this.familyOf(alongside.id)) === (await this.familyOf(id)))) {
+      await store.setAlongside(null);
+      this.alongside = null;
+      this.log.info({ certificateId: alongside.id, replacedBy: id }, 'certificate no longer active alongside: the newly active one has a key of the same kind');
+    }
     this.lastExpiryNotice = null;
     this.checkExpiry();
     void this.announce();
   }
 
-  /** Logs an expiry warning once per threshold crossed; run on a timer and at each change. */
+  private async familyOf(id: string): Promise<string> {
+    return keyFamilyOf((await this.options.store.get(id)).keyType);
+  }
+
+  /** Logs an expiry warning once per threshold crossed (for the active certificate and the one alongside it); run on a timer and at each change. */
   checkExpiry(): ExpiryStatus | null {
     const bundle = this.bundle;
     if (!bundle) return null;
@@ -162,11 +189,20 @@ export class CertManager {
       this.lastExpiryNotice = notice.key;
       this.log[notice.level]({ certificate: summarizeBundle(bundle), daysLeft: status.daysLeft }, notice.message);
     }
+    const alongside = this.alongside;
+    if (alongside) {
+      const alongsideStatus = expiryStatus(alongside, this.now());
+      const alongsideNotice = expiryNotice(alongside.id, alongsideStatus, this.lastAlongsideExpiryNotice);
+      if (alongsideNotice) {
+        this.lastAlongsideExpiryNotice = alongsideNotice.key;
+        this.log[alongsideNotice.level]({ certificate: summarizeBundle(alongside), daysLeft: alongsideStatus.daysLeft, alongside: true }, alongsideNotice.message);
+      }
+    }
     return status;
   }
 
   private listed(meta: StoredCertificate): ListedCertificate {
-    return { ...meta, active: meta.id === this.bundle?.id, expiry: expiryStatus(meta, this.now()) };
+    return { ...meta, active: meta.id === this.bundle?.id, activeAlongside: meta.id === this.alongside?.id, expiry: expiryStatus(meta, this.now()) };
   }
 
   private resolveId(id: string): string {
@@ -175,10 +211,20 @@ export class CertManager {
     return this.bundle.id;
   }
 
-  async list(): Promise<{ activeId: string | null; active: (ExpiryStatus & { id: string }) | null; certificates: ListedCertificate[] }> {
+  async list(): Promise<{
+    activeId: string | null;
+    active: (ExpiryStatus & { id: string }) | null;
+    alongside: (ExpiryStatus & { id: string }) | null;
+    certificates: ListedCertificate[];
+  }> {
     const certificates = (await this.options.store.list()).map((meta) => this.listed(meta));
-    const bundle = this.bundle;
-    return { activeId: bundle?.id ?? null, active: bundle ? { id: bundle.id, ...expiryStatus(bundle, this.now()) } : null, certificates };
+    const { bundle, alongside } = this;
+    return {
+      activeId: bundle?.id ?? null,
+      active: bundle ? { id: bundle.id, ...expiryStatus(bundle, this.now()) } : null,
+      alongside: alongside ? { id: alongside.id, ...expiryStatus(alongside, this.now()) } : null,
+      certificates,
+    };
   }
 
   async show(id: string): Promise<ListedCertificate & { certificatePem: string }> {
@@ -300,6 +346,51 @@ export class CertManager {
       if (previousId !== resolved) await this.activateStored(resolved);
       this.log.info({ certificate: summarizeBundle(this.bundle!), previousId }, 'certificate activated');
       return { certificate: this.listed(meta), previousId };
+    });
+  }
+
+  /**
+   * Serves a certificate beside the active one: it must have a key of the
+   * other kind (ECDSA beside RSA or the reverse); each client's signature
+   * algorithms pick one. Replaces any certificate active alongside before.
+   */
+  activateAlongside(id: string): Promise<{ certificate: ListedCertificate; previousId: string | null }> {
+    return this.exclusive(async () => {
+      const bundle = this.bundle;
+      if (!bundle) throw new CertificateError('NO_ACTIVE_CERTIFICATE', 'no certificate is active: activate one first');
+      const meta = await this.options.store.get(id);
+      const activeMeta = await this.options.store.get(bundle.id);
+      if (id === bundle.id) throw new CertificateError('ALREADY_ACTIVE', `certificate ${id} is the active certificate already`);
+      if (keyFamilyOf(meta.keyType) === keyFamilyOf(activeMeta.keyType)) {
+        throw new CertificateError(
+          'SAME_KEY_KIND',
+          `certificate ${id} has a ${meta.keyType} key like the active certificate (${activeMeta.keyType}); only a key of the other kind can be served alongside it. Activate it instead to replace the active certificate`,
+        );
+      }
+      const previousId = this.alongside?.id ?? null;
+      if (previousId !== id) {
+        await this.options.store.setAlongside(id);
+        this.alongside = await this.options.store.loadAlongside();
+        this.lastAlongsideExpiryNotice = null;
+        this.checkExpiry();
+        void this.announce();
+      }
+      this.log.info({ certificate: summarizeBundle(this.alongside!), active: bundle.id, previousId }, 'certificate activated alongside the active one');
+      return { certificate: this.listed(meta), previousId };
+    });
+  }
+
+  /** Stops serving the certificate active alongside; the active certificate itself can only be replaced. */
+  deactivate(id: string): Promise<{ certificate: ListedCertificate }> {
+    return this.exclusive(async () => {
+      const meta = await this.options.store.get(id);
+      if (id === this.bundle?.id) throw new CertificateError('CERTIFICATE_ACTIVE', `certificate ${id} is the active certificate; activate another one to replace it`);
+      if (id !== this.alongside?.id) throw new CertificateError('NOT_ACTIVE', `certificate ${id} is not active`);
+      await this.options.store.setAlongside(null);
+      this.alongside = null;
+      void this.announce();
+      this.log.info({ certificateId: id }, 'certificate no longer active alongside');
+      return { certificate: this.listed(meta) };
     });
   }
 

@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import type { CertificateSummary } from '@st/contracts';
+import type { PairSummary } from '@st/contracts';
 import { CertificateError } from './errors.js';
 
 /** What can be said about a certificate without its key; safe to log and to list. */
@@ -55,7 +55,7 @@ export function describeCertificate(certificatePem: string): CertificateInfo {
 }
 
 /** The contract's summary of a bundle, for the given store id. */
-export function summarizeCertificate(id: string, certificatePem: string): CertificateSummary {
+export function summarizeCertificate(id: string, certificatePem: string): PairSummary {
   const info = describeCertificate(certificatePem);
   return { id, fingerprintSha256: info.fingerprintSha256, subject: info.subject, notBefore: info.notBefore, notAfter: info.notAfter };
 }

@@ -11,6 +11,12 @@ export const certificateErrorStatus = {
   UNKNOWN_REQUEST: 404,
   NO_ACTIVE_CERTIFICATE: 404,
   CERTIFICATE_ACTIVE: 409,
+  /** Activating alongside the active certificate what already is the active one. */
+  ALREADY_ACTIVE: 409,
+  /** Alongside the active certificate only a key of the other kind can be served. */
+  SAME_KEY_KIND: 409,
+  /** Deactivating a certificate that is not active alongside. */
+  NOT_ACTIVE: 409,
   STORE_CORRUPT: 500,
   /** The store holds encrypted keys and no (or not this) store key was given. */
   STORE_LOCKED: 500,

@@ -83,7 +83,8 @@ describe('cert-service', () => {
       expect(JSON.parse(body)).toEqual({
         activeId: bundle.id,
         active: { id: bundle.id, daysLeft: expect.any(Number), state: 'valid', warnAt: null },
-        certificates: [expect.objectContaining({ id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, origin: 'self-signed', active: true })],
+        alongside: null,
+        certificates: [expect.objectContaining({ id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, origin: 'self-signed', active: true, activeAlongside: false })],
       });
     });
 

@@ -160,6 +160,12 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
   app.post(certApi.activate, admin, async (req, res) => {
     res.json(await manager().activate(idParam(req)));
   });
+  app.post(certApi.activateAlongside, admin, async (req, res) => {
+    res.json(await manager().activateAlongside(idParam(req)));
+  });
+  app.post(certApi.deactivate, admin, async (req, res) => {
+    res.json(await manager().deactivate(idParam(req)));
+  });
   app.get(certApi.exportCertificate, admin, async (req, res) => {
     const pair = await manager().exportPair(idParam(req));
     download(res, 'stunnel.cert', pair.certificatePem);

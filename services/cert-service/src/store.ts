@@ -1,7 +1,7 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { CertificateBundle, CertificateFinding, CertificateOrigin, PendingRequest, StoredCertificate } from '@st/contracts';
+import { basename, join } from 'node:path';
+import type { CertificatePair, CertificateFinding, CertificateOrigin, PendingRequest, StoredCertificate } from '@st/contracts';
 import { writeFileAtomic } from '@st/service-kit';
 import type { KeySealer } from './at-rest.js';
 import { checkKeyMatchesCertificate, describeCertificate, describeKey, publicKeySha256, subjectAltNames, subjectOf, summarizeCertificate } from './certificate-info.js';
@@ -23,9 +23,13 @@ export interface CertificateStore {
   /** Points active.json at a complete, consistent entry. */
   activate(id: string): Promise<void>;
   activeId(): Promise<string | null>;
-  loadActive(): Promise<CertificateBundle | null>;
+  loadActive(): Promise<CertificatePair | null>;
+  /** Points alongside.json at a complete entry (served beside the active one); null: none. */
+  setAlongside(id: string | null): Promise<void>;
+  alongsideId(): Promise<string | null>;
+  loadAlongside(): Promise<CertificatePair | null>;
   /** A complete, consistent entry with its key. */
-  load(id: string): Promise<CertificateBundle>;
+  load(id: string): Promise<CertificatePair>;
   get(id: string): Promise<StoredCertificate>;
   /** Complete entries, oldest first. */
   list(): Promise<StoredCertificate[]>;
@@ -49,6 +53,7 @@ export function storePaths(dataDir: string) {
     certificates,
     requests,
     active: join(dataDir, 'active.json'),
+    alongside: join(dataDir, 'alongside.json'),
     entry: (id: string) => join(certificates, id),
     certificate: (id: string) => join(certificates, id, 'cert.pem'),
     key: (id: string) => join(certificates, id, 'key.pem'),
@@ -142,7 +147,8 @@ export function certificateMetadata(id: string, certificatePem: string, options:
  *   certificates/<id>/key.pem (0600; key.pem.enc when encrypted at rest), cert.pem (leaf, then chain),
  *     meta.json — written last: it marks a complete entry;
  *   requests/<id>/key.pem(.enc), request.csr, meta.json — pending keys awaiting their certificate;
- *   active.json — `{ id, activatedAt }`, written only after the entry is complete.
+ *   active.json — `{ id, activatedAt }`, written only after the entry is complete;
+ *   alongside.json — the same for a certificate of the other key kind served beside it (absent: none).
  * Every file is written atomically, so a crash leaves the previous state readable.
  */
 export interface FileStoreOptions {
@@ -176,15 +182,30 @@ export function createFileCertificateStore(dataDir: string, options: FileStoreOp
     return sealer.open(sealed, context);
   }
 
-  async function activeId(): Promise<string | null> {
-    let active: unknown;
+  async function pointerId(path: string): Promise<string | null> {
+    let pointer: unknown;
     try {
-      active = await readJson(paths.active);
+      pointer = await readJson(path);
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
     }
-    return checkId((active as { id?: unknown } | null)?.id, paths.active);
+    return checkId((pointer as { id?: unknown } | null)?.id, path);
+  }
+  const activeId = () => pointerId(paths.active);
+  const alongsideId = () => pointerId(paths.alongside);
+
+  /** The entry a pointer file names; a pointer naming a missing entry is corruption, not "no certificate". */
+  async function loadPointed(path: string, id: string | null): Promise<CertificatePair | null> {
+    if (id === null) return null;
+    try {
+      return (await readEntry(id)).bundle;
+    } catch (error) {
+      if (error instanceof CertificateError && error.code === 'UNKNOWN_CERTIFICATE') {
+        throw new CertificateError('STORE_CORRUPT', `${basename(path)} names ${id}, but ${error.message}`);
+      }
+      throw error;
+    }
   }
 
   async function readMeta(id: string): Promise<StoredCertificate> {
@@ -200,7 +221,7 @@ export function createFileCertificateStore(dataDir: string, options: FileStoreOp
   }
 
   /** Reads an entry and checks that its files belong together, so a bad entry is never served. */
-  async function readEntry(id: string): Promise<{ meta: StoredCertificate; bundle: CertificateBundle }> {
+  async function readEntry(id: string): Promise<{ meta: StoredCertificate; bundle: CertificatePair }> {
     let meta: StoredCertificate;
     let certificatePem: string;
     let privateKeyPem: string;
@@ -286,19 +307,22 @@ export function createFileCertificateStore(dataDir: string, options: FileStoreOp
 
     activeId,
 
-    async loadActive() {
-      const id = await activeId();
-      if (id === null) return null;
-      try {
-        return (await readEntry(id)).bundle;
-      } catch (error) {
-        // active.json naming a missing entry is corruption, not "no certificate": never silently replace it.
-        if (error instanceof CertificateError && error.code === 'UNKNOWN_CERTIFICATE') {
-          throw new CertificateError('STORE_CORRUPT', `active.json names ${id}, but ${error.message}`);
-        }
-        throw error;
+    // active.json naming a missing entry is corruption, not "no certificate": never silently replace it.
+    loadActive: async () => loadPointed(paths.active, await activeId()),
+
+    async setAlongside(id) {
+      if (id === null) {
+        await rm(paths.alongside, { force: true });
+        return;
       }
+      checkId(id, 'activate alongside');
+      await readEntry(id);
+      await writeFileAtomic(paths.alongside, `${JSON.stringify({ id, activatedAt: now().toISOString() }, null, 2)}\n`, 0o644);
     },
+
+    alongsideId,
+
+    loadAlongside: async () => loadPointed(paths.alongside, await alongsideId()),
 
     async load(id) {
       await get(id);
@@ -323,6 +347,7 @@ export function createFileCertificateStore(dataDir: string, options: FileStoreOp
     async remove(id) {
       await get(id);
       if ((await activeId()) === id) throw new CertificateError('CERTIFICATE_ACTIVE', `certificate ${id} is active; activate another one before deleting it`);
+      if ((await alongsideId()) === id) throw new CertificateError('CERTIFICATE_ACTIVE', `certificate ${id} is active alongside the active one; deactivate it before deleting it`);
       await removeDir(paths.entry(id), paths.certificates, id);
     },
 

@@ -33,7 +33,7 @@ export class Gateway {
     this.sync = new StateSync(this.context, {
       applyBundle: (bundle, from) => this.applyBundle(bundle, from),
       applyPortMap: (portMap, from) => this.applyPortMap(portMap, from),
-      bundleChanged: (bundle) => bundle.fingerprintSha256 !== this.bundleFingerprint || !this.context.contexts.active,
+      bundleChanged: (bundle) => bundleIdentity(bundle) !== this.bundleFingerprint || !this.context.contexts.active,
       portMapChanged: (portMap) => {
         const applied = this.reconciler.appliedPortMap;
         return !applied || JSON.stringify(portMap) !== JSON.stringify(applied);
@@ -102,7 +102,7 @@ export class Gateway {
     const { logger, contexts } = this.context;
     try {
       const certificate = contexts.load(bundle);
-      this.bundleFingerprint = bundle.fingerprintSha256;
+      this.bundleFingerprint = bundleIdentity(bundle);
       logger.info({ certificate, from }, 'certificate loaded');
       this.reporter?.report();
       return true;
@@ -117,4 +117,9 @@ export class Gateway {
     this.reporter?.report();
     return applied;
   }
+}
+
+/** What makes a bundle new to this gateway: its certificate's fingerprint and that of the one alongside it. */
+function bundleIdentity(bundle: CertificateBundle): string {
+  return `${bundle.fingerprintSha256}|${bundle.alongside?.fingerprintSha256 ?? ''}`;
 }

@@ -19,7 +19,8 @@ export interface GatewayStatus {
   tunnelEnabled: boolean | null;
   /** The newest map that could not be applied (the previous one keeps running). */
   portMapFailure: PortMapFailure | null;
-  certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
+  /** `alongside`: the certificate of the other key kind served beside it, if any. */
+  certificate: { id: string; fingerprintSha256: string; notAfter: string; alongside?: { id: string; fingerprintSha256: string; notAfter: string } } | null;
   listeners: Array<{ id: string; protocol: string; tlsMode: string; ports: string; openConnections: number; idleUpstreamConnections?: number }>;
   listenerErrors: string[];
   controlSessions: number;
@@ -29,7 +30,7 @@ export interface GatewayStatus {
 export interface StatusInputs {
   replica: string;
   pid: number;
-  certificate: { id: string; fingerprintSha256: string; notAfter: string } | null;
+  certificate: { id: string; fingerprintSha256: string; notAfter: string; alongside?: { id: string; fingerprintSha256: string; notAfter: string } } | null;
   /** The latest port map known. */
   portMap: PortMap | null;
   /** The one the listeners run. */
@@ -52,7 +53,14 @@ export function gatewayStatus(inputs: StatusInputs): GatewayStatus {
     portMapVersion: appliedPortMap?.version ?? null,
     tunnelEnabled: appliedPortMap?.tunnelEnabled ?? null,
     portMapFailure,
-    certificate: certificate ? { id: certificate.id, fingerprintSha256: certificate.fingerprintSha256, notAfter: certificate.notAfter } : null,
+    certificate: certificate
+      ? {
+          id: certificate.id,
+          fingerprintSha256: certificate.fingerprintSha256,
+          notAfter: certificate.notAfter,
+          ...(certificate.alongside ? { alongside: { id: certificate.alongside.id, fingerprintSha256: certificate.alongside.fingerprintSha256, notAfter: certificate.alongside.notAfter } } : {}),
+        }
+      : null,
     listeners: inputs.listeners.map((listener) => ({
       id: listener.spec.id,
       protocol: listener.spec.protocol,

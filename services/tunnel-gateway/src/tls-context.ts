@@ -22,6 +22,13 @@ export interface ActiveCertificate {
   fingerprintSha256: string;
   subject: string;
   notAfter: string;
+  /** The certificate served beside it (a key of the other kind), if any. */
+  alongside?: Omit<ActiveCertificate, 'alongside'>;
+}
+
+function describeLeaf(id: string, certificatePem: string): Omit<ActiveCertificate, 'alongside'> {
+  const leaf = new X509Certificate(certificatePem);
+  return { id, fingerprintSha256: leaf.fingerprint256, subject: leaf.subject.replace(/\n/g, ', '), notAfter: new Date(leaf.validTo).toISOString() };
 }
 
 /** How often session-ticket keys change unless told otherwise. */
@@ -110,17 +117,13 @@ export class TlsContextHolder {
 
   /** Builds a context from the bundle; throws (changing nothing) if the pair is unusable. */
   load(bundle: CertificateBundle): ActiveCertificate {
-    const leaf = new X509Certificate(bundle.certificatePem);
+    const primary = describeLeaf(bundle.id, bundle.certificatePem);
+    const alongside = bundle.alongside ? describeLeaf(bundle.alongside.id, bundle.alongside.certificatePem) : null;
     const generation = this.currentGeneration;
     const context = tls.createSecureContext(this.contextOptions(bundle, generation));
     this.contexts.clear();
     this.contexts.set(generation, context);
-    this.certificate = {
-      id: bundle.id,
-      fingerprintSha256: leaf.fingerprint256,
-      subject: leaf.subject.replace(/\n/g, ', '),
-      notAfter: new Date(leaf.validTo).toISOString(),
-    };
+    this.certificate = alongside ? { ...primary, alongside } : primary;
     this.lastBundle = bundle;
     for (const listener of this.listeners) listener(this.certificate);
     return this.certificate;
@@ -146,9 +149,11 @@ export class TlsContextHolder {
   }
 
   private contextOptions(bundle: CertificateBundle, generation: number): SecureContextOptions {
+    // With a certificate alongside (the other key kind), OpenSSL picks per handshake by the client's signature algorithms.
+    const { alongside } = bundle;
     return {
-      cert: bundle.certificatePem,
-      key: bundle.privateKeyPem,
+      cert: alongside ? [bundle.certificatePem, alongside.certificatePem] : bundle.certificatePem,
+      key: alongside ? [bundle.privateKeyPem, alongside.privateKeyPem] : bundle.privateKeyPem,
       minVersion: this.policy.minVersion,
       maxVersion: 'TLSv1.3',
       ciphers: forwardSecretCiphers,
@@ -167,6 +172,10 @@ export function bundleIsUsable(bundle: CertificateBundle): boolean {
   try {
     new X509Certificate(bundle.certificatePem);
     tls.createSecureContext({ cert: bundle.certificatePem, key: bundle.privateKeyPem });
+    if (bundle.alongside) {
+      new X509Certificate(bundle.alongside.certificatePem);
+      tls.createSecureContext({ cert: [bundle.certificatePem, bundle.alongside.certificatePem], key: [bundle.privateKeyPem, bundle.alongside.privateKeyPem] });
+    }
     return true;
   } catch {
     return false;
