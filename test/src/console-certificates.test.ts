@@ -123,3 +123,29 @@ it('versions: an earlier certificate is activated again (roll back) and the expo
   const exported = await readFile((await download.path())!, 'utf8');
   expect(new X509Certificate(exported).subject).toContain('CN=files.console.test');
 });
+
+it('serves the first (RSA) certificate alongside the active ECDSA one: RSA-only clients get it, ECDSA clients keep theirs; stopped again from the same row', async () => {
+  await page.getByRole('tab', { name: 'Certificate' }).click();
+  const versions = page.getByTestId('certificate-versions');
+  // files.console.test (ECDSA) is active again; the first certificate, made at start for 127.0.0.1, has an RSA key.
+  const rsaRow = versions.locator('tr', { hasText: 'CN=127.0.0.1' }).first();
+  // Certificates of the active one's kind offer no such button.
+  expect(await versions.locator('tr', { hasText: 'ca.console.test' }).first().getByRole('button', { name: /alongside/ }).count()).toBe(0);
+  await rsaRow.getByRole('button', { name: /^Serve .* alongside the active certificate$/ }).click();
+  await page.getByText(/Serving CN=127\.0\.0\.1 \(RSA 2048\) alongside the active certificate/).waitFor();
+  await rsaRow.getByText('Active alongside').waitFor();
+  const served = (sigalgs: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: system.stack.ports.https, servername: 'files.console.test', rejectUnauthorized: false, sigalgs }, () => {
+        resolve(new X509Certificate(socket.getPeerCertificate().raw).subject);
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
+  await waitFor(async () => (await served('RSA-PSS+SHA256:RSA+SHA256').catch(() => '')).includes('CN=127.0.0.1'), 10_000, 'the RSA certificate served alongside');
+  expect(await served('ECDSA+SHA256')).toContain('CN=files.console.test');
+  await system.screenshot(page, 'certificate-alongside');
+  await rsaRow.getByRole('button', { name: /^Stop serving/ }).click();
+  await page.getByText(/Stopped serving CN=127\.0\.0\.1/).waitFor();
+  await waitFor(async () => (await served('RSA-PSS+SHA256:RSA+SHA256').catch(() => 'refused')) === 'refused', 10_000, 'only the ECDSA certificate served');
+});

@@ -1,3 +1,4 @@
+import { LoginBanStore } from '@st/login-bans';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -84,6 +85,21 @@ it('every change made through the console is logged with who, what and when', as
   expect(latest.comment).toBe('start tunnel from the console by Alice Admin (admin, token, from 127.0.0.1)');
 });
 
+it('login bans: the overview lists a banned address with the user names it tried; an admin lifts the ban', async () => {
+  const bans = new LoginBanStore(system.stack.redis, system.stack.redisPrefix);
+  const { maxFailures, windowMs, banMs, maxBanMs } = system.stack.settings.loginDefender;
+  for (let attempt = 0; attempt < maxFailures; attempt++) await bans.recordFailure('192.0.2.77', attempt % 2 ? 'root' : 'admin', { maxFailures, windowMs, banMs, maxBanMs });
+  await page.getByRole('tab', { name: 'Install & Run' }).click();
+  const row = page.getByTestId('login-bans').locator('tr', { hasText: '192.0.2.77' });
+  await row.waitFor();
+  expect(await row.textContent()).toContain('admin, root');
+  await system.screenshot(page, 'login-bans');
+  await row.getByRole('button', { name: 'Lift the ban on 192.0.2.77' }).click();
+  await page.getByText('Lifted the ban on 192.0.2.77').waitFor();
+  await page.getByTestId('login-bans').getByText('No address is banned.').waitFor();
+  expect(await bans.banOf('192.0.2.77')).toBeNull();
+});
+
 it('operator: every change control is disabled, and the API refuses changes with 403', async () => {
   const operatorPage = await system.newPage();
   await system.signIn(operatorPage, operatorToken, 'Olga Operator');
@@ -91,6 +107,7 @@ it('operator: every change control is disabled, and the API refuses changes with
   await operatorPage.getByTestId('tunnel-state').getByText('Running').waitFor();
   await system.screenshot(operatorPage, 'install-and-run-operator');
   for (const name of ['Start', 'Stop']) expect(await operatorPage.getByRole('button', { name, exact: true }).isDisabled()).toBe(true);
+  await operatorPage.getByTestId('login-bans').getByText('No address is banned.').waitFor();
   await operatorPage.getByRole('tab', { name: 'Certificate' }).click();
   await operatorPage.getByTestId('certificate-versions').locator('tbody tr').first().waitFor();
   for (const name of ['Auto-generate…', 'Create CSR…', 'Load…']) expect(await operatorPage.getByRole('button', { name }).isDisabled()).toBe(true);
@@ -120,8 +137,11 @@ it('operator: every change control is disabled, and the API refuses changes with
     await call('POST', '/api/cert/certificates/active/activate'),
     await call('DELETE', '/api/cert/certificates/active'),
     await call('GET', '/api/cert/certificates/active/stunnel.cert.key'),
+    await call('DELETE', '/api/config/login-bans/192.0.2.77'),
+    await call('POST', '/api/cert/certificates/active/activate-alongside'),
   ];
-  expect(refused.map((response) => response.status)).toEqual([403, 403, 403, 403, 403, 403, 403]);
+  expect(refused.map((response) => response.status)).toEqual([403, 403, 403, 403, 403, 403, 403, 403, 403]);
+  expect((await call('GET', '/api/config/login-bans')).status).toBe(200);
   expect(((await refused[0]!.json()) as { error: { code: string } }).error.code).toBe('READ_ONLY_ROLE');
   // A preview stores nothing and is open to operators.
   expect((await call('PATCH', '/api/config/settings?dryRun=true', { public: { ftpsPort: 9999 } })).status).toBe(200);

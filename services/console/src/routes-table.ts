@@ -29,6 +29,8 @@ export const proxyRoutes: readonly ProxyRoute[] = [
   { method: 'GET', path: '/api/config/render/ports', backend: 'config', target: '/render/ports', kind: 'read', action: 'read ports' },
   { method: 'GET', path: '/api/config/render/firewall', backend: 'config', target: '/render/firewall', kind: 'read', action: 'read firewall rules' },
   { method: 'GET', path: '/api/config/render/stunnel.conf', backend: 'config', target: '/render/stunnel.conf', kind: 'read', action: 'read stunnel.conf' },
+  { method: 'GET', path: '/api/config/login-bans', backend: 'config', target: '/login-bans', kind: 'read', action: 'list login bans' },
+  { method: 'DELETE', path: '/api/config/login-bans/:address', backend: 'config', target: '/login-bans/:address', kind: 'change', action: 'lift login ban' },
 
   { method: 'GET', path: '/api/cert/certificates', backend: 'cert', target: '/certificates', kind: 'read', action: 'list certificates' },
   { method: 'POST', path: '/api/cert/certificates', backend: 'cert', target: '/certificates', kind: 'change', action: 'load certificate' },
@@ -37,6 +39,8 @@ export const proxyRoutes: readonly ProxyRoute[] = [
   { method: 'GET', path: '/api/cert/certificates/:id', backend: 'cert', target: '/certificates/:id', kind: 'read', action: 'read certificate' },
   { method: 'DELETE', path: '/api/cert/certificates/:id', backend: 'cert', target: '/certificates/:id', kind: 'change', action: 'delete certificate' },
   { method: 'POST', path: '/api/cert/certificates/:id/activate', backend: 'cert', target: '/certificates/:id/activate', kind: 'change', action: 'activate certificate' },
+  { method: 'POST', path: '/api/cert/certificates/:id/activate-alongside', backend: 'cert', target: '/certificates/:id/activate-alongside', kind: 'change', action: 'activate certificate alongside' },
+  { method: 'POST', path: '/api/cert/certificates/:id/deactivate', backend: 'cert', target: '/certificates/:id/deactivate', kind: 'change', action: 'stop certificate alongside' },
   { method: 'GET', path: '/api/cert/certificates/:id/stunnel.cert', backend: 'cert', target: '/certificates/:id/stunnel.cert', kind: 'read', action: 'export certificate' },
   { method: 'GET', path: '/api/cert/certificates/:id/stunnel.cert.key', backend: 'cert', target: '/certificates/:id/stunnel.cert.key', kind: 'secret', action: 'export private key' },
   { method: 'GET', path: '/api/cert/requests', backend: 'cert', target: '/requests', kind: 'read', action: 'list requests' },

@@ -261,7 +261,7 @@ function LoadForm({ readOnly, onStored }: { readOnly: boolean; onStored(message:
 }
 
 export function CertificateTab({ readOnly }: { readOnly: boolean }) {
-  const [list, setList] = useState<{ activeId: string | null; certificates: StoredCertificate[] } | null>(null);
+  const [list, setList] = useState<{ activeId: string | null; alongside: { id: string } | null; certificates: StoredCertificate[] } | null>(null);
   const [requests, setRequests] = useState<PendingRequest[]>([]);
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
@@ -272,7 +272,7 @@ export function CertificateTab({ readOnly }: { readOnly: boolean }) {
   const [csr, setCsr] = useState<{ id: string; pem: string } | null>(null);
 
   const load = async () => {
-    const [certs, pending] = await Promise.all([api<{ activeId: string | null; certificates: StoredCertificate[] }>('GET', '/api/cert/certificates'), api<{ requests: PendingRequest[] }>('GET', '/api/cert/requests')]);
+    const [certs, pending] = await Promise.all([api<{ activeId: string | null; alongside: { id: string } | null; certificates: StoredCertificate[] }>('GET', '/api/cert/certificates'), api<{ requests: PendingRequest[] }>('GET', '/api/cert/requests')]);
     if (certs.ok) setList(certs.body);
     else setError(errorText(certs.error));
     if (pending.ok) setRequests(pending.body.requests);
@@ -469,9 +469,13 @@ export function CertificateTab({ readOnly }: { readOnly: boolean }) {
           <tbody>
             {(list?.certificates ?? []).map((item) => {
               const isActive = item.id === list?.activeId;
+              const isAlongside = item.id === list?.alongside?.id;
+              const activeKind = list?.certificates.find((entry) => entry.id === list.activeId)?.keyType.split(' ')[0];
+              // Only a key of the other kind (ECDSA beside RSA, or RSA beside ECDSA) can be served beside the active one.
+              const canGoAlongside = !isActive && !isAlongside && activeKind !== undefined && item.keyType.split(' ')[0] !== activeKind;
               const words = item.expiry ? expiryWords(item.expiry.daysLeft, item.expiry.state) : null;
               return (
-                <tr key={item.id} class={isActive ? 'current' : ''}>
+                <tr key={item.id} class={isActive || isAlongside ? 'current' : ''}>
                   <th scope="row">
                     {item.subject}
                     <div class="detail">{item.subjectAltNames.join(', ')}</div>
@@ -479,13 +483,30 @@ export function CertificateTab({ readOnly }: { readOnly: boolean }) {
                   <td>{item.origin}</td>
                   <td>{shortTime(item.notAfter)}</td>
                   <td>
-                    {isActive ? <Badge level="ok">Active</Badge> : <Badge level={words?.level === 'bad' ? 'bad' : 'idle'}>{words?.level === 'bad' ? 'Expired or invalid' : 'Stored'}</Badge>}
+                    {isActive ? (
+                      <Badge level="ok">Active</Badge>
+                    ) : isAlongside ? (
+                      <Badge level="ok">Active alongside</Badge>
+                    ) : (
+                      <Badge level={words?.level === 'bad' ? 'bad' : 'idle'}>{words?.level === 'bad' ? 'Expired or invalid' : 'Stored'}</Badge>
+                    )}
+                    <div class="detail">{item.keyType}</div>
                   </td>
                   <td class="row-actions">
                     <button type="button" disabled={readOnly || isActive} onClick={() => void act('POST', `/api/cert/certificates/${encodeURIComponent(item.id)}/activate`, `Activated ${item.subject}: new connections get it now; open ones keep theirs.`)} aria-label={`Activate ${item.subject} (${item.id})`}>
                       {isActive ? 'Active' : 'Activate'}
                     </button>
-                    <button type="button" class="danger" disabled={readOnly || isActive} onClick={() => void act('DELETE', `/api/cert/certificates/${encodeURIComponent(item.id)}`, `Deleted ${item.subject}.`)} aria-label={`Delete ${item.subject} (${item.id})`}>
+                    {canGoAlongside ? (
+                      <button type="button" disabled={readOnly} onClick={() => void act('POST', `/api/cert/certificates/${encodeURIComponent(item.id)}/activate-alongside`, `Serving ${item.subject} (${item.keyType}) alongside the active certificate: each client gets the one its TLS library prefers.`)} aria-label={`Serve ${item.subject} (${item.id}) alongside the active certificate`}>
+                        Serve alongside
+                      </button>
+                    ) : null}
+                    {isAlongside ? (
+                      <button type="button" disabled={readOnly} onClick={() => void act('POST', `/api/cert/certificates/${encodeURIComponent(item.id)}/deactivate`, `Stopped serving ${item.subject} alongside the active certificate.`)} aria-label={`Stop serving ${item.subject} (${item.id}) alongside`}>
+                        Stop serving
+                      </button>
+                    ) : null}
+                    <button type="button" class="danger" disabled={readOnly || isActive || isAlongside} onClick={() => void act('DELETE', `/api/cert/certificates/${encodeURIComponent(item.id)}`, `Deleted ${item.subject}.`)} aria-label={`Delete ${item.subject} (${item.id})`}>
                       Delete
                     </button>
                   </td>
@@ -494,7 +515,7 @@ export function CertificateTab({ readOnly }: { readOnly: boolean }) {
             })}
           </tbody>
         </table>
-        <p class="muted">To roll back, activate an earlier version. The active one cannot be deleted.</p>
+        <p class="muted">To roll back, activate an earlier version. The active one cannot be deleted. An ECDSA certificate can be served alongside an RSA one (or the reverse): clients that take ECDSA get it, the others the RSA one.</p>
       </Panel>
     </div>
   );

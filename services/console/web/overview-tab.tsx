@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorText } from './api.js';
+import { LoginBansPanel } from './login-bans-panel.js';
 import { expiryWords, rangeText } from './logic.js';
 import { Badge, levelOfState, Notice, Panel, shortTime } from './ui.js';
 
@@ -235,6 +236,7 @@ export function OverviewTab({ readOnly }: { readOnly: boolean }) {
           </div>
         ) : null}
       </Panel>
+      <LoginBansPanel readOnly={readOnly} />
     </div>
   );
 }
