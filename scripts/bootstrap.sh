@@ -20,9 +20,10 @@ fi
 # nftables, iptables and ufw check config-service's renderings (ufw is
 # installed inactive; the tests only use its --dry-run). chromium runs the
 # console's browser tests (driven by playwright-core). testssl.sh grades the
-# gateway's TLS as a scanner would.
+# gateway's TLS as a scanner would. haproxy is the load balancer the PROXY
+# protocol tests put in front of the gateway.
 missing=()
-for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium testssl.sh; do
+for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium testssl.sh haproxy; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi
@@ -41,6 +42,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if command -v service >/dev/null 2>&1; then
     service vsftpd stop >/dev/null 2>&1 || true
     service nginx stop >/dev/null 2>&1 || true
+    service haproxy stop >/dev/null 2>&1 || true
   fi
 fi
 

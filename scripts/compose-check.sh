@@ -194,6 +194,10 @@ say "sessions with control and data on different replicas: $cross; replicas that
 check "connections were spread over more than one replica" test "${replicas_used:-0}" -ge 2
 check "at least one session's data connection was carried by another replica than its control connection" test "${cross:-0}" -ge 1
 
+check "the gateways name each client as the balancer saw it (PROXY protocol v2), not the balancer" \
+  jq -e '[.records[] | select(.msg == "FTP control connection opened" or .msg == "data connection admitted")]
+    | length > 0 and all(.via != null and .client != null and .client != .via)' "$work/phase.json"
+
 session=$(jq -r '[.records[] | select(.msg == "transfer finished") | .session][0] // empty' "$work/phase.json")
 check "the log-service API follows one session (control and data records)" \
   bash -c "[ -n '$session' ] && curl -fsS -H 'Authorization: Bearer $operator_token' 'http://127.0.0.1:$LOG_SERVICE_PORT/logs?session=$session' \

@@ -83,6 +83,18 @@ export const limitsSchema = z.object({
 export type Limits = z.infer<typeof limitsSchema>;
 
 /**
+ * The PROXY protocol (HAProxy's, versions 1 and 2) from load balancers in
+ * front of the gateways: connections from these addresses and ranges must
+ * start with a PROXY header, and the client address it names is the one
+ * every check, limit, record and X-Forwarded-For uses. Empty: off.
+ */
+export const proxyProtocolSchema = z.object({
+  trustedProxies: z.array(z.string().min(1).max(64)).max(100),
+});
+export type ProxyProtocolSettings = z.infer<typeof proxyProtocolSchema>;
+export const defaultProxyProtocol: ProxyProtocolSettings = { trustedProxies: [] };
+
+/**
  * One socket (or one range of sockets) the gateway opens. For ftp-data the
  * public range and the upstream range have the same size in offset mode; in
  * pool mode any public port may carry any upstream data port.
@@ -123,6 +135,7 @@ export const portMapSchema = z.object({
   }),
   // Absent from port maps older than the login defender: the defaults then apply.
   loginDefender: loginDefenderSchema.default(defaultLoginDefender),
+  proxyProtocol: proxyProtocolSchema.default(defaultProxyProtocol),
   listeners: z.array(listenerSchema),
 });
 export type PortMap = z.infer<typeof portMapSchema>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defaultLoginDefender, loginDefenderSchema } from './login-defender.js';
-import { limitsSchema, portRangeSchema, timeoutsSchema, tlsPolicySchema } from './port-map.js';
+import { defaultProxyProtocol, limitsSchema, portRangeSchema, proxyProtocolSchema, timeoutsSchema, tlsPolicySchema } from './port-map.js';
 
 const port = z.number().int().min(1, 'must be a port from 1 to 65535').max(65535, 'must be a port from 1 to 65535');
 
@@ -30,6 +30,7 @@ export const serverSettingsSchema = z.object({
   timeouts: timeoutsSchema,
   limits: limitsSchema,
   loginDefender: loginDefenderSchema,
+  proxyProtocol: proxyProtocolSchema,
   tunnelEnabled: z.boolean(),
 });
 export type ServerSettings = z.infer<typeof serverSettingsSchema>;
@@ -56,6 +57,7 @@ export const defaultServerSettings: ServerSettings = {
   timeouts: { handshakeMs: 10_000, controlIdleMs: 300_000, dataIdleMs: 120_000, passiveLeaseMs: 60_000, drainMs: 600_000, upstreamKeepAliveMs: 2000 },
   limits: { maxCommandLength: 4096, maxConnectionsPerClient: 200, maxConnectionsPerListener: 10_000, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 5_000 },
   loginDefender: defaultLoginDefender,
+  proxyProtocol: defaultProxyProtocol,
   tunnelEnabled: true,
 };
 
@@ -76,6 +78,7 @@ export function withSettingsAddedLater(stored: unknown): unknown {
     settings = { ...settings, limits: { ...defaultServerSettings.limits, ...limits } };
   }
   if (!('loginDefender' in settings)) settings = { ...settings, loginDefender: defaultServerSettings.loginDefender };
+  if (!('proxyProtocol' in settings)) settings = { ...settings, proxyProtocol: defaultServerSettings.proxyProtocol };
   const pub = settings.public;
   if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {
     settings = { ...settings, public: { ...pub, explicitFtpsPort: defaultServerSettings.public.explicitFtpsPort } };

@@ -90,6 +90,7 @@ describe('settingsFromSources: layering', () => {
         LOGIN_BAN_MS: '30000',
         LOGIN_MAX_BAN_MS: '3600000',
         LOGIN_ALLOW_LIST: '10.0.0.0/8, 192.0.2.7 2001:db8::/32',
+        TRUSTED_PROXIES: '172.16.0.0/12',
         TUNNEL_ENABLED: 'off',
       },
       expected: {
@@ -111,6 +112,7 @@ describe('settingsFromSources: layering', () => {
         timeouts: { handshakeMs: 5000, controlIdleMs: 60000, dataIdleMs: 30000, passiveLeaseMs: 15000, drainMs: 0, upstreamKeepAliveMs: 750 },
         limits: { maxCommandLength: 1024, maxConnectionsPerClient: 40, maxConnectionsPerListener: 900, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 300 },
         loginDefender: { enabled: false, maxFailures: 8, windowMs: 120_000, banMs: 30_000, maxBanMs: 3_600_000, allowList: ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32'] },
+        proxyProtocol: { trustedProxies: ['172.16.0.0/12'] },
         tunnelEnabled: false,
       },
     },

@@ -54,6 +54,7 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'LOGIN_BAN_MS', field: 'loginDefender.banMs', parse: parseInteger },
   { name: 'LOGIN_MAX_BAN_MS', field: 'loginDefender.maxBanMs', parse: parseInteger },
   { name: 'LOGIN_ALLOW_LIST', field: 'loginDefender.allowList', parse: parseAddressList },
+  { name: 'TRUSTED_PROXIES', field: 'proxyProtocol.trustedProxies', parse: parseAddressList },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];
 

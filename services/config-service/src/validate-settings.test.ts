@@ -183,6 +183,11 @@ describe('validateSettings: cross-field rules', () => {
       ],
     },
     {
+      desc: 'a trusted balancer that is no address or range',
+      change: (s) => void (s.proxyProtocol.trustedProxies = ['haproxy']),
+      errors: [{ field: 'proxyProtocol.trustedProxies.0', message: /"haproxy" is not an IP address or a range/ }],
+    },
+    {
       desc: 'longest login ban shorter than the first',
       change: (s) => void ((s.loginDefender.banMs = 60_000), (s.loginDefender.maxBanMs = 30_000)),
       errors: [{ field: 'loginDefender.maxBanMs', message: /shorter than the first ban/ }],

@@ -189,6 +189,10 @@ function crossFieldReport(settings: ServerSettings): SettingsReport {
     const parsed = parseAddressRange(entry);
     if (!parsed.ok) errors.push({ field: `loginDefender.allowList.${index}`, message: parsed.message });
   });
+  settings.proxyProtocol.trustedProxies.forEach((entry, index) => {
+    const parsed = parseAddressRange(entry);
+    if (!parsed.ok) errors.push({ field: `proxyProtocol.trustedProxies.${index}`, message: parsed.message });
+  });
   if (defender.maxBanMs < defender.banMs) {
     errors.push({ field: 'loginDefender.maxBanMs', message: `${defender.maxBanMs} ms is shorter than the first ban (loginDefender.banMs ${defender.banMs} ms); bans only grow` });
   }

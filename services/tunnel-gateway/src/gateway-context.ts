@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { PortMap } from '@st/contracts';
 import { recordIdSource, type Logger } from '@st/logging';
-import { LoginBanStore } from '@st/login-bans';
+import { AddressList, LoginBanStore } from '@st/login-bans';
 import { PassiveDataListeners } from './ftp/data-listener.js';
 import { LoginGuard } from './ftp/login-guard.js';
 import { PassivePorts } from './ftp/passive-ports.js';
@@ -59,6 +59,8 @@ export interface GatewayContext {
   readonly connectionLimits: ConnectionLimits;
   /** Failed FTP logins and bans per client address, shared by the replicas through Redis. */
   readonly loginGuard: LoginGuard;
+  /** The load balancers whose connections carry a PROXY protocol header (from the port map; empty before the first). */
+  readonly trustedProxies: () => AddressList;
   /** HTTPS connection ids: a random per-process prefix and a counter, cheaper than fresh random bytes per handshake. */
   readonly nextWebConnectionId: () => string;
 }
@@ -77,6 +79,13 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
   const registry = new SessionRegistry();
   // Only listeners opened from a port map count connections: there is one by then.
   const connectionLimits = new ConnectionLimits(() => context.portMap!.limits);
+  // Asked on every accept: built again only when the port map names other balancers.
+  let trusted: { entries: readonly string[]; list: AddressList } = { entries: [], list: new AddressList([]) };
+  const trustedProxies = (): AddressList => {
+    const entries = context.portMap?.proxyProtocol.trustedProxies ?? trusted.entries;
+    if (entries !== trusted.entries) trusted = { entries, list: new AddressList(entries) };
+    return trusted.list;
+  };
   const context: GatewayContext = {
     config,
     logger,
@@ -93,7 +102,9 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
       registry,
       logger,
       connectionLimits,
+      trustedProxies,
     }),
+    trustedProxies,
     connectionLimits,
     // Only control sessions of a listener opened from a port map ask: there is one by then.
     loginGuard: new LoginGuard(new LoginBanStore(redis, config.redisPrefix), () => context.portMap!.loginDefender, logger),

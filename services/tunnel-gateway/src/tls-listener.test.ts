@@ -33,6 +33,7 @@ async function listener(
   handlers: Partial<TlsListenerHandlers<string>> & Pick<TlsListenerHandlers<string>, 'admit'>,
   handshakeTimeoutMs: () => number = () => 5000,
   allowHalfOpen = false,
+  trustedProxies?: () => { has(address: string): boolean },
 ): Promise<{ listener: TlsListener<string>; port: number; seen: Seen; records: () => Array<Record<string, unknown>> }> {
   const contexts = new TlsContextHolder();
   contexts.load({ id: 'test', ...pair } as Parameters<TlsContextHolder['load']>[0]);
@@ -46,6 +47,7 @@ async function listener(
     handshakeTimeoutMs,
     logger,
     allowHalfOpen,
+    ...(trustedProxies ? { trustedProxies } : {}),
     handlers: {
       onSecure: (socket) => {
         seen.secure++;
@@ -165,5 +167,66 @@ describe('TlsListener', () => {
     { limitMs: 0, periodMs: 25 },
   ])('checks handshakes with a $limitMs ms limit every $periodMs ms', ({ limitMs, periodMs }) => {
     expect(handshakeCheckPeriodMs(limitMs)).toBe(periodMs);
+  });
+
+  describe('behind a trusted balancer (PROXY protocol)', () => {
+    const trusted = () => ({ has: (address: string) => address === '127.0.0.1' });
+    /** A balancer's connection: the header, then the client's TLS, sent in one write or apart. */
+    function throughBalancer(port: number, header: string | Buffer, together: boolean): Promise<{ secured: boolean; bytesRead: number }> {
+      return new Promise((resolve) => {
+        const raw = net.connect({ host: '127.0.0.1', port }, () => {
+          if (together) raw.cork();
+          raw.write(header);
+          const client = tls.connect({ socket: raw, rejectUnauthorized: false });
+          client.once('secureConnect', () => {
+            resolve({ secured: true, bytesRead: raw.bytesRead });
+            client.end();
+          });
+          client.once('error', () => resolve({ secured: false, bytesRead: raw.bytesRead }));
+          client.once('close', () => resolve({ secured: false, bytesRead: raw.bytesRead }));
+          if (together) setImmediate(() => raw.uncork());
+        });
+        raw.on('error', () => resolve({ secured: false, bytesRead: raw.bytesRead }));
+      });
+    }
+
+    it.each([
+      { desc: 'apart', together: false },
+      { desc: 'in one write with the ClientHello behind it', together: true },
+    ])('takes the client address from the header, sent $desc', async ({ together }) => {
+      const admitted: Array<{ remoteAddress: string; remotePort: number; via?: string }> = [];
+      const { listener: tlsListener, port, seen } = await listener(
+        { admit: ({ remoteAddress, remotePort, via }): Admission<string> => (admitted.push({ remoteAddress, remotePort, ...(via ? { via } : {}) }), { tls: true, state: 'web' }) },
+        () => 5000,
+        false,
+        trusted,
+      );
+      expect(await throughBalancer(port, 'PROXY TCP4 198.51.100.7 127.0.0.1 50123 443\r\n', together)).toMatchObject({ secured: true });
+      expect(admitted).toEqual([{ remoteAddress: '198.51.100.7', remotePort: 50123, via: '127.0.0.1' }]);
+      await sleep(20);
+      expect(seen.secure).toBe(1);
+      await tlsListener.close(0);
+    });
+
+    it.each([
+      { desc: 'no header (TLS at once)', header: Buffer.alloc(0), reason: /does not start with a PROXY protocol header/ },
+      { desc: 'a garbled header', header: 'PROXY TCP4 not-an-address 127.0.0.1 1 2\r\n', reason: /not TCP4/ },
+    ])('closes a trusted connection with $desc before any TLS work, and says why', async ({ header, reason }) => {
+      const { listener: tlsListener, port, seen, records } = await listener({ admit: (): Admission<string> => ({ tls: true, state: 'web' }) }, () => 5000, false, trusted);
+      expect(await throughBalancer(port, header, true)).toEqual({ secured: false, bytesRead: 0 });
+      await sleep(20);
+      expect(seen).toEqual({ secure: 0, failed: [] });
+      expect(records().filter((record) => record.msg === 'connection refused: no valid PROXY protocol header from a trusted balancer').map((record) => record.reason)).toEqual([expect.stringMatching(reason)]);
+      await tlsListener.close(0);
+    });
+
+    it('closes a trusted connection that sends no header in the handshake time', async () => {
+      const { listener: tlsListener, port, records } = await listener({ admit: (): Admission<string> => ({ tls: true, state: 'web' }) }, () => 200, false, trusted);
+      const raw = await connectRaw(port);
+      raw.write('PROXY TCP4 198.51');
+      await new Promise((resolve) => raw.once('close', resolve));
+      expect(records().map((record) => record.reason)).toContain('no complete PROXY header within the handshake time');
+      await tlsListener.close(0);
+    });
   });
 });

@@ -8,6 +8,7 @@ import type { TlsContextHolder } from './tls-context.js';
 import { failure, messageOf, type Failure } from './errors.js';
 import { classifyHandshakeError } from './handshake-errors.js';
 import { PeriodicCheck } from './periodic-check.js';
+import { ProxyHeaderReader } from './proxy-header.js';
 
 export interface AcceptedConnection {
   raw: net.Socket;
@@ -17,6 +18,8 @@ export interface AcceptedConnection {
   localPort: number;
   /** The session-ticket period of the keys its handshake used (set when the handshake starts). */
   ticketGeneration?: number;
+  /** The trusted load balancer the connection came through (its PROXY header named the client); absent: direct. */
+  via?: string;
 }
 
 /**
@@ -80,6 +83,8 @@ export interface TlsListenerOptions<State> {
   allowHalfOpen?: boolean;
   /** Connections per client address and per kind of listener, counted before any TLS work. */
   limits?: { counter: ConnectionLimits; kind: ListenerProtocol };
+  /** Load balancers whose connections start with a PROXY protocol header naming the client (none: every connection is direct). */
+  trustedProxies?: () => { has(address: string): boolean };
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -160,20 +165,67 @@ export class TlsListener<State = undefined> {
       raw.destroy();
       return;
     }
-    if (this.options.limits && !this.takeSlot(raw, this.options.limits)) return;
+    const peer = normalizeAddress(raw.remoteAddress);
+    if (this.options.trustedProxies?.().has(peer)) return this.readProxyHeader(raw, peer);
+    this.acceptFrom(raw, peer, raw.remotePort ?? 0);
+  }
+
+  /**
+   * A trusted balancer's connection: its PROXY header says who the client is,
+   * before anything else (limits, admission, TLS) looks at the connection. A
+   * missing or garbled header, or none within the handshake time, closes it.
+   */
+  private readProxyHeader(raw: net.Socket, balancer: string): void {
+    const reader = new ProxyHeaderReader();
+    const refuse = (reason: string) => {
+      raw.off('data', onData);
+      clearTimeout(timer);
+      this.options.logger.warn({ balancer, port: this.options.port, reason }, 'connection refused: no valid PROXY protocol header from a trusted balancer');
+      raw.on('error', ignoreSocketError);
+      raw.destroy();
+    };
+    const onData = (chunk: Buffer) => {
+      const result = reader.push(chunk);
+      if (result.kind === 'need-more') return;
+      if (result.kind === 'invalid') return refuse(result.reason);
+      raw.off('data', onData);
+      raw.off('close', onEarlyClose);
+      clearTimeout(timer);
+      raw.pause();
+      // What came after the header (the TLS handshake, an FTP command) is read again by whoever takes the socket.
+      if (result.rest.length > 0) raw.unshift(result.rest);
+      const source = result.source;
+      // Not from inside this 'data' event: the stream would go on emitting the bytes just put back to no one.
+      process.nextTick(() => this.acceptFrom(raw, source ? normalizeAddress(source.address) : balancer, source ? source.port : (raw.remotePort ?? 0), balancer));
+    };
+    const onEarlyClose = () => clearTimeout(timer);
+    const timer = setTimeout(() => refuse('no complete PROXY header within the handshake time'), this.options.handshakeTimeoutMs());
+    raw.on('data', onData);
+    raw.once('close', onEarlyClose);
+    raw.on('error', ignoreSocketError);
+    raw.resume();
+  }
+
+  private acceptFrom(raw: net.Socket, remoteAddress: string, remotePort: number, via?: string): void {
+    if (this.closing || raw.destroyed) {
+      raw.destroy();
+      return;
+    }
+    if (this.options.limits && !this.takeSlot(raw, remoteAddress, this.options.limits)) return;
     this.sockets.add(raw);
     raw.on('error', ignoreSocketError);
     const accepted: Accepted<State> = {
       connection: {
         raw,
-        remoteAddress: normalizeAddress(raw.remoteAddress),
-        remotePort: raw.remotePort ?? 0,
+        remoteAddress,
+        remotePort,
         // Asked of the socket only when needed (PASV without a public address): it costs a system call
         // per connection, and at a thousand handshakes a second every such call shows.
         get localAddress() {
           return normalizeAddress(raw.localAddress);
         },
         localPort: this.options.port || (raw.localPort ?? 0),
+        ...(via !== undefined ? { via } : {}),
       },
       state: undefined,
       phase: 'admitting',
@@ -200,8 +252,7 @@ export class TlsListener<State = undefined> {
   }
 
   /** A slot within the connection limits, given back when the socket closes; without one the socket is closed at once. */
-  private takeSlot(raw: net.Socket, limits: NonNullable<TlsListenerOptions<State>['limits']>): boolean {
-    const address = normalizeAddress(raw.remoteAddress);
+  private takeSlot(raw: net.Socket, address: string, limits: NonNullable<TlsListenerOptions<State>['limits']>): boolean {
     const slot = limits.counter.open(address, limits.kind);
     if (slot.ok) {
       raw.once('close', slot.release);

@@ -89,6 +89,7 @@ export class FtpControlSession implements DataLinkOwner {
       {
         client: connection.remoteAddress,
         clientPort: connection.remotePort,
+        ...(connection.via ? { via: connection.via } : {}),
         port: connection.localPort,
         ...(client instanceof TLSSocket ? tlsFields(client) : { tls: null, explicit: true }),
       },

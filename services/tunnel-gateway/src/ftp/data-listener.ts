@@ -18,6 +18,8 @@ export interface PassiveDataContext {
   registry: SessionRegistry;
   logger: Logger;
   connectionLimits: ConnectionLimits;
+  /** Load balancers whose connections start with a PROXY protocol header. */
+  trustedProxies?: () => { has(address: string): boolean };
 }
 
 /** How long a client may take to close after it received the whole file and our close_notify. */
@@ -106,6 +108,7 @@ export class PassiveDataListeners {
       handshakeTimeoutMs: () => this.context.portMap().timeouts.handshakeMs,
       logger: this.logger,
       limits: { counter: this.context.connectionLimits, kind: 'ftp-data' },
+      ...(this.context.trustedProxies ? { trustedProxies: this.context.trustedProxies } : {}),
       handlers: {
         admit: (connection) => this.admit(connection),
         onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),
@@ -148,7 +151,7 @@ export class PassiveDataListeners {
     if (session) session.attachDataLink(link, lease);
     else log.debug('control session is on another replica');
     log.info(
-      { client: connection.remoteAddress, port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: protection === 'tls' },
+      { client: connection.remoteAddress, ...(connection.via ? { via: connection.via } : {}), port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: protection === 'tls' },
       'data connection admitted',
     );
     if (protection === 'clear') return { plain: true, state: { link, log } };

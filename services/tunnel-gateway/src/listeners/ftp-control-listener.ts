@@ -36,6 +36,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
     handshakeTimeoutMs: () => context.portMap?.timeouts.handshakeMs ?? 10_000,
     logger,
     limits: { counter: context.connectionLimits, kind: spec.protocol },
+    trustedProxies: context.trustedProxies,
     handlers: {
       admit: spec.tlsMode === 'explicit' ? admitPlain : admitAll,
       onSecure: startSession,

@@ -33,6 +33,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
     handshakeTimeoutMs,
     logger,
     limits: { counter: context.connectionLimits, kind: spec.protocol },
+    trustedProxies: context.trustedProxies,
     allowHalfOpen: true,
     handlers: {
       admit: admitAll,
@@ -47,6 +48,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
             conn,
             client: connection.remoteAddress,
             clientPort: connection.remotePort,
+            ...(connection.via ? { via: connection.via } : {}),
             port: connection.localPort,
             tls: socket.getProtocol(),
             cipher: socket.getCipher()?.name,
