@@ -17,6 +17,7 @@ export const findingCatalogue = {
   NOT_YET_VALID: 'error',
   NAME_NOT_COVERED: 'error',
   KEY_TOO_SMALL: 'error',
+  KEY_TYPE_UNSUPPORTED: 'error',
   NOT_FOR_SERVER_AUTH: 'error',
   INTERMEDIATE_NOT_ISSUER: 'error',
   CHAIN_REORDERED: 'warning',

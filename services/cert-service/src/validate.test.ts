@@ -12,6 +12,8 @@ describe('validateMaterial', () => {
   let clientOnly: { certificatePem: string; privateKeyPem?: string };
   let otherKey: KeyObject;
   let selfSigned: { certificatePem: string; key: KeyObject };
+  /** Self-signed certificates with keys the gateway cannot serve to common clients. */
+  const otherKinds: Record<string, { certificatePem: string; key: KeyObject }> = {};
   let now = new Date();
 
   beforeAll(() => {
@@ -23,6 +25,17 @@ describe('validateMaterial', () => {
     const selfKeyPem = openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048']);
     const selfPem = openssl(['req', '-x509', '-new', '-key', ca.write('self.key', selfKeyPem), '-subj', '/CN=files.example.test', '-days', '40', '-addext', 'subjectAltName=DNS:files.example.test']);
     selfSigned = { certificatePem: selfPem, key: createPrivateKey(selfKeyPem) };
+    const dsaParams = ca.write('dsa.params', openssl(['genpkey', '-genparam', '-algorithm', 'DSA', '-pkeyopt', 'dsa_paramgen_bits:2048']));
+    for (const [name, args] of Object.entries({
+      ed25519: ['-algorithm', 'ED25519'],
+      dsa: ['-paramfile', dsaParams],
+      p521: ['-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-521'],
+      rsaPss: ['-algorithm', 'RSA-PSS', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    })) {
+      const keyPem = openssl(['genpkey', ...args]);
+      const pem = openssl(['req', '-x509', '-new', '-key', ca.write(`${name}.key`, keyPem), '-subj', '/CN=files.example.test', '-days', '40', '-addext', 'subjectAltName=DNS:files.example.test']);
+      otherKinds[name] = { certificatePem: pem, key: createPrivateKey(keyPem) };
+    }
     now = new Date();
   });
   afterAll(() => ca.remove());
@@ -140,6 +153,11 @@ describe('validateMaterial', () => {
       input: () => ({ certificates: [cert('leaf', selfSigned.certificatePem)], key: selfSigned.key }),
       codes: ['SELF_SIGNED'],
     },
+    ...['ed25519', 'dsa', 'p521', 'rsaPss'].map((name) => ({
+      desc: `a key the gateway cannot serve: ${name}`,
+      input: () => ({ certificates: [cert('leaf', otherKinds[name]!.certificatePem)], key: otherKinds[name]!.key }),
+      codes: ['SELF_SIGNED', 'KEY_TYPE_UNSUPPORTED'],
+    })),
   ];
 
   it.each(cases)('$desc → $codes', ({ input, codes, chain }) => {
@@ -152,6 +170,7 @@ describe('validateMaterial', () => {
   });
 
   it.each([
+    { code: 'KEY_TYPE_UNSUPPORTED', expected: /the certificate's key is ED25519: browsers and most FTP clients do not accept EdDSA server certificates; use an RSA \(2048 bits or more\) or ECDSA P-256\/P-384 key/ },
     { code: 'KEY_MISMATCH', expected: /private key \(ECDSA P-256\) does not belong to any of the certificates: .*CN=files\.example\.test has a different RSA 2048 public key/ },
     { code: 'INTERMEDIATE_NOT_ISSUER', expected: /chain block 1 \(O=Test Authority, CN=Test Intermediate CA\) has the name of the issuer of CN=files\.example\.test but did not sign it/ },
     { code: 'NAME_NOT_COVERED', expected: /does not cover other\.example\.test \(it names DNS:files\.example\.test, IP Address:127\.0\.0\.1\)/ },
@@ -160,7 +179,7 @@ describe('validateMaterial', () => {
     { code: 'INTERMEDIATE_MISSING', expected: /no intermediate certificate was given: CN=files\.example\.test was issued by O=Test Authority, CN=Test Intermediate CA/ },
     { code: 'EXPIRED', expected: /the certificate expired on \d{4}-/ },
   ])('explains $code in the operator\'s terms', ({ code, expected }) => {
-    const row = cases.find((candidate) => candidate.codes[0] === code)!;
+    const row = (cases.find((candidate) => candidate.codes[0] === code) ?? cases.find((candidate) => candidate.codes.includes(code)))!;
     const result = validateMaterial({ serverNames: ['files.example.test'], now, ...row.input() });
     expect(result.findings.find((item) => item.code === code)?.message).toMatch(expected);
   });

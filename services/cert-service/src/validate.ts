@@ -196,6 +196,8 @@ export function validateMaterial(input: ValidationInput): ValidationResult {
     }
   }
   const publicKey = leaf.certificate.publicKey;
+  const unsupported = unsupportedKeyReason(publicKey);
+  if (unsupported) findings.push(finding('KEY_TYPE_UNSUPPORTED', `the certificate's key is ${describeKey(publicKey)}: ${unsupported}; use an RSA (2048 bits or more) or ECDSA P-256/P-384 key`));
   if (publicKey.asymmetricKeyType === 'rsa' && (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
     findings.push(
       finding('KEY_TOO_SMALL', `the certificate's key is ${describeKey(publicKey)} bits: TLS clients refuse RSA keys below 2048 bits; make a new key and CSR`),
@@ -207,4 +209,29 @@ export function validateMaterial(input: ValidationInput): ValidationResult {
   }
 
   return { ok: !findings.some((item) => item.severity === 'error'), findings, chain: chain.map((entry) => entry.certificate) };
+}
+
+/**
+ * Keys the gateway's TLS (ECDHE with RSA or ECDSA signatures, TLS 1.2 and 1.3)
+ * can be served with to every common client; null when fine. Anything else
+ * would make every handshake fail once activated.
+ */
+function unsupportedKeyReason(key: KeyObject): string | null {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return null;
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      return curve === 'prime256v1' || curve === 'secp384r1' ? null : 'browsers and most TLS libraries only take ECDSA certificates on P-256 or P-384';
+    }
+    case 'rsa-pss':
+      return 'an RSA-PSS-only key cannot sign TLS 1.2 handshakes, so TLS 1.2 clients could not connect';
+    case 'dsa':
+      return 'DSA keys are not allowed in TLS 1.3 and no forward-secret TLS 1.2 suite the gateway offers uses them';
+    case 'ed25519':
+    case 'ed448':
+      return 'browsers and most FTP clients do not accept EdDSA server certificates';
+    default:
+      return 'the gateway\'s TLS suites cannot use this kind of key';
+  }
 }

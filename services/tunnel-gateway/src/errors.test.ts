@@ -24,6 +24,16 @@ describe('gateway error catalogue', () => {
       reply: '530 USER refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.\r\n',
     },
     { desc: 'LIST before AUTH TLS', failure: failure('TLS_REQUIRED_FIRST', { verb: 'LIST' }), reply: '530 LIST refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.\r\n' },
+    {
+      desc: 'garbage as a command before AUTH TLS: quoted printable and short, never a forged multi-line reply',
+      failure: failure('TLS_REQUIRED_FIRST', { verb: '\u0016\u0003\n999 FORGED\r\x00' }),
+      reply: '530 ???999 FORGED?? refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.\r\n',
+    },
+    {
+      desc: 'an AUTH mechanism of 4 KiB',
+      failure: failure('AUTH_MECHANISM_UNSUPPORTED', { mechanism: 'X'.repeat(4096) }),
+      reply: `504 AUTH ${'X'.repeat(40)}...: only AUTH TLS (or its old name AUTH SSL) is supported.\r\n`,
+    },
     { desc: 'CCC', failure: failure('CCC_REFUSED'), reply: '534 CCC refused: the control connection stays encrypted.\r\n' },
     { desc: 'other RFC 2228 mechanisms', failure: failure('SECURITY_MECHANISM_UNSUPPORTED', { verb: 'ADAT' }), reply: '502 ADAT: RFC 2228 security mechanisms other than TLS are not supported.\r\n' },
     { desc: 'command too long', failure: failure('COMMAND_TOO_LONG', { limit: 4096 }), reply: '500 Command line too long (limit 4096 bytes).\r\n' },

@@ -22,12 +22,22 @@ const entry = <Details = void>(spec: Entry<Details>): Entry<Details> => spec;
 
 const passiveReply = (message: string) => `Cannot open passive data connection: ${message}.`;
 
+/**
+ * Client input quoted back in a reply: printable ASCII only, at most 40
+ * characters, so garbage sent as a command cannot put control characters,
+ * line breaks (a forged multi-line reply) or kilobytes into our answer.
+ */
+export function quoted(text: string): string {
+  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > 40 ? `${printable.slice(0, 40)}...` : printable;
+}
+
 export const gatewayErrors = {
   // --- FTP control: commands the gateway refuses itself ----------------------------------------
   ACTIVE_MODE_UNAVAILABLE: entry<{ verb: string }>({
     ftp: 502,
     log: 'active mode refused',
-    message: ({ verb }) => `${verb}: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).`,
+    message: ({ verb }) => `${quoted(verb)}: active mode is not available through this TLS gateway; use passive mode (PASV or EPSV).`,
   }),
   DATA_PROTECTION_REQUIRED: entry({
     ftp: 521,
@@ -47,17 +57,17 @@ export const gatewayErrors = {
   AUTH_MECHANISM_UNSUPPORTED: entry<{ mechanism: string }>({
     ftp: 504,
     log: 'AUTH mechanism refused',
-    message: ({ mechanism }) => `AUTH ${mechanism}: only AUTH TLS (or its old name AUTH SSL) is supported.`,
+    message: ({ mechanism }) => `AUTH ${quoted(mechanism)}: only AUTH TLS (or its old name AUTH SSL) is supported.`,
   }),
   LOGIN_NEEDS_TLS: entry<{ verb: string }>({
     ftp: 530,
     log: 'clear-text login refused before AUTH TLS',
-    message: ({ verb }) => `${verb} refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.`,
+    message: ({ verb }) => `${quoted(verb)} refused: log in over TLS. Send AUTH TLS first (explicit FTPS); passwords are never accepted in clear text.`,
   }),
   TLS_REQUIRED_FIRST: entry<{ verb: string }>({
     ftp: 530,
     log: 'command refused before AUTH TLS',
-    message: ({ verb }) => `${verb} refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.`,
+    message: ({ verb }) => `${quoted(verb)} refused: send AUTH TLS first. Before TLS only AUTH, FEAT, NOOP and QUIT are accepted.`,
   }),
   LOGIN_BANNED: entry<{ until: string; minutes: number }>({
     ftp: 421,
@@ -78,7 +88,7 @@ export const gatewayErrors = {
   SECURITY_MECHANISM_UNSUPPORTED: entry<{ verb: string }>({
     ftp: 502,
     log: 'RFC 2228 mechanism refused',
-    message: ({ verb }) => `${verb}: RFC 2228 security mechanisms other than TLS are not supported.`,
+    message: ({ verb }) => `${quoted(verb)}: RFC 2228 security mechanisms other than TLS are not supported.`,
   }),
   COMMAND_TOO_LONG: entry<{ limit: number }>({
     ftp: 500,
