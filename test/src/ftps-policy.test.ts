@@ -74,6 +74,36 @@ describe('strict policy and short timeouts', () => {
     await waitFor(async () => (await stack.leaseKeys()).length === 0, 10_000, 'leases released');
   });
 
+  it("a data connection from the same address that resumes another session's TLS session is refused: no data-port theft between sessions", async () => {
+    const victim = await connectBasicFtp(stack);
+    // The thief: its own control connection from the same address, and the TLS session it got there.
+    const thiefControl = tls.connect({ host: '127.0.0.1', port: stack.ports.ftps, ca: stack.caPem });
+    let thiefSession: Buffer | undefined;
+    thiefControl.on('session', (session: Buffer) => (thiefSession = session));
+    thiefControl.on('data', () => undefined);
+    thiefControl.on('error', () => undefined);
+    try {
+      await waitFor(() => thiefSession !== undefined, 5000, 'the thief has a TLS session of its own');
+      const port = epsvPort((await victim.send('EPSV')).message);
+      const data = tls.connect({ host: '127.0.0.1', port, ca: stack.caPem, session: thiefSession });
+      data.on('error', () => undefined);
+      const received: Buffer[] = [];
+      data.on('data', (chunk) => received.push(chunk));
+      await new Promise((resolve) => data.once('secureConnect', resolve));
+      // It is its own session's ticket the gateway cannot open here: a full handshake, then refused.
+      expect(data.isSessionReused()).toBe(false);
+      const reply = await finalReply(victim, 'RETR small.txt');
+      expect(reply.code).toBe(426);
+      expect(reply.message).toMatch(/resume the control connection's TLS session/);
+      expect(Buffer.concat(received).length).toBe(0);
+      data.destroy();
+    } finally {
+      thiefControl.destroy();
+      victim.close();
+    }
+    await waitFor(async () => (await stack.leaseKeys()).length === 0, 10_000, 'leases released');
+  });
+
   it('closes a connection that never completes the TLS handshake', async () => {
     const started = Date.now();
     await new Promise<void>((resolve) => {

@@ -97,6 +97,20 @@ describe('TlsContextHolder: session-ticket keys rotating by period', () => {
     expect((await handshake(() => second.pick(20).context, version, issued.session)).resumed).toBe(false);
   });
 
+  it('a session with its own keys (reuse required) is resumed only with its own keys, on any replica', async () => {
+    const clock = { now: 40 * hour };
+    const first = replica(clock);
+    const second = replica(clock);
+    const issued = await handshake(() => first.pick(undefined, 'session-a').context, 'TLSv1.3');
+    expect((await handshake(() => second.pick(40, 'session-a').context, 'TLSv1.3', issued.session)).resumed).toBe(true);
+    // Another session's keys (a data port of session B), or the shared ones: no resumption.
+    expect((await handshake(() => second.pick(40, 'session-b').context, 'TLSv1.3', issued.session)).resumed).toBe(false);
+    expect((await handshake(() => second.pick(40).context, 'TLSv1.3', issued.session)).resumed).toBe(false);
+    // And a session under the shared keys cannot resume on a bound port.
+    const shared = await handshake(() => first.current, 'TLSv1.2');
+    expect((await handshake(() => second.pick(40, 'session-a').context, 'TLSv1.2', shared.session)).resumed).toBe(false);
+  });
+
   it('a replica with another secret resumes nothing', async () => {
     const clock = { now: 30 * hour };
     const issued = await handshake(() => replica(clock).current, 'TLSv1.3');

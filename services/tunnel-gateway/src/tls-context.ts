@@ -31,6 +31,9 @@ function describeLeaf(id: string, certificatePem: string): Omit<ActiveCertificat
   return { id, fingerprintSha256: leaf.fingerprint256, subject: leaf.subject.replace(/\n/g, ', '), notAfter: new Date(leaf.validTo).toISOString() };
 }
 
+/** Contexts with a session's own ticket keys kept per process (each costs a key parse to build again). */
+const maxBoundContexts = 256;
+
 /** How often session-ticket keys change unless told otherwise. */
 export const defaultTicketRotationMs = 3_600_000;
 
@@ -95,20 +98,40 @@ export class TlsContextHolder {
   /**
    * The context for a handshake: with the ticket keys of `generation` when it
    * is the current or the previous period (a data connection resuming its
-   * control connection's session), else with the current ones.
+   * control connection's session), else with the current ones. With `binding`
+   * (an FTP control session's own key, when session reuse is required) the
+   * ticket keys are that session's alone: only its own data connections can
+   * resume its TLS session, not another session's from the same address.
    */
-  pick(generation?: number): PickedContext {
+  pick(generation?: number, binding?: string): PickedContext {
     if (!this.lastBundle) throw new Error('no certificate loaded yet');
     const current = this.currentGeneration;
     const wanted = generation !== undefined && (generation === current || generation === current - 1) ? generation : current;
+    if (binding !== undefined) return { context: this.boundContext(wanted, binding), ticketGeneration: wanted };
     let context = this.contexts.get(wanted);
     if (!context) {
-      context = tls.createSecureContext(this.contextOptions(this.lastBundle, wanted));
+      context = tls.createSecureContext(this.contextOptions(this.lastBundle, this.ticketKeysOf(wanted)));
       this.contexts.set(wanted, context);
       // Keys of periods before the previous one are forgotten.
       for (const known of this.contexts.keys()) if (known < current - 1) this.contexts.delete(known);
     }
     return { context, ticketGeneration: wanted };
+  }
+
+  /** Contexts with one session's own ticket keys, the most recently used kept (a session's data connections come again and again). */
+  private readonly bound = new Map<string, SecureContext>();
+
+  private boundContext(generation: number, binding: string): SecureContext {
+    const key = `${generation}|${binding}`;
+    let context = this.bound.get(key);
+    if (context) {
+      this.bound.delete(key);
+    } else {
+      context = tls.createSecureContext(this.contextOptions(this.lastBundle!, this.ticketKeysOf(generation, binding)));
+      if (this.bound.size >= maxBoundContexts) this.bound.delete(this.bound.keys().next().value!);
+    }
+    this.bound.set(key, context);
+    return context;
   }
 
   get active(): ActiveCertificate | null {
@@ -120,8 +143,9 @@ export class TlsContextHolder {
     const primary = describeLeaf(bundle.id, bundle.certificatePem);
     const alongside = bundle.alongside ? describeLeaf(bundle.alongside.id, bundle.alongside.certificatePem) : null;
     const generation = this.currentGeneration;
-    const context = tls.createSecureContext(this.contextOptions(bundle, generation));
+    const context = tls.createSecureContext(this.contextOptions(bundle, this.ticketKeysOf(generation)));
     this.contexts.clear();
+    this.bound.clear();
     this.contexts.set(generation, context);
     this.certificate = alongside ? { ...primary, alongside } : primary;
     this.lastBundle = bundle;
@@ -143,12 +167,13 @@ export class TlsContextHolder {
 
   private lastBundle: CertificateBundle | null = null;
 
-  /** The 48 bytes of session-ticket keys (name, HMAC and AES keys) of one period. */
-  private ticketKeysOf(generation: number): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.secret, 'secure-transfers session tickets', `period ${generation}`, 48));
+  /** The 48 bytes of session-ticket keys (name, HMAC and AES keys) of one period, or of one session in it. */
+  private ticketKeysOf(generation: number, binding?: string): Buffer {
+    const info = binding === undefined ? `period ${generation}` : `period ${generation} session ${binding}`;
+    return Buffer.from(hkdfSync('sha256', this.secret, 'secure-transfers session tickets', info, 48));
   }
 
-  private contextOptions(bundle: CertificateBundle, generation: number): SecureContextOptions {
+  private contextOptions(bundle: CertificateBundle, ticketKeys: Buffer): SecureContextOptions {
     // With a certificate alongside (the other key kind), OpenSSL picks per handshake by the client's signature algorithms.
     const { alongside } = bundle;
     return {
@@ -160,7 +185,7 @@ export class TlsContextHolder {
       honorCipherOrder: true,
       secureOptions,
       ecdhCurve: 'X25519:P-256:P-384',
-      ticketKeys: this.ticketKeysOf(generation),
+      ticketKeys,
       sessionIdContext,
       sessionTimeout: 600,
     } as SecureContextOptions;

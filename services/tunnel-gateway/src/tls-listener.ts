@@ -18,6 +18,8 @@ export interface AcceptedConnection {
   localPort: number;
   /** The session-ticket period of the keys its handshake used (set when the handshake starts). */
   ticketGeneration?: number;
+  /** The FTP control session's own ticket keys its handshake used, when session reuse is required (set when the handshake starts). */
+  ticketBinding?: string;
   /** The trusted load balancer the connection came through (its PROXY header named the client); absent: direct. */
   via?: string;
 }
@@ -28,8 +30,11 @@ export interface AcceptedConnection {
  */
 export type Admission<State> =
   | { refuse: string }
-  /** `ticketGeneration`: handshake with that period's ticket keys (a data connection resuming its control connection's session). */
-  | { tls: true; state: State; ticketGeneration?: number }
+  /**
+   * `ticketGeneration`: handshake with that period's ticket keys (a data connection resuming its control connection's session);
+   * `ticketBinding`: with one control session's own keys (its control connection, and its data connections when reuse is required).
+   */
+  | { tls: true; state: State; ticketGeneration?: number; ticketBinding?: string }
   | { plain: true; state: State };
 
 export interface TlsListenerHandlers<State> {
@@ -292,8 +297,10 @@ export class TlsListener<State = undefined> {
     }
     accepted.phase = 'handshaking';
     this.watchHandshake(accepted);
-    const picked = this.options.contexts.pick('tls' in admission ? admission.ticketGeneration : undefined);
+    const binding = 'tls' in admission ? admission.ticketBinding : undefined;
+    const picked = this.options.contexts.pick('tls' in admission ? admission.ticketGeneration : undefined, binding);
     connection.ticketGeneration = picked.ticketGeneration;
+    if (binding !== undefined) connection.ticketBinding = binding;
     const socket = new TLSSocket(raw, {
       isServer: true,
       secureContext: picked.context,

@@ -154,8 +154,11 @@ export class FtpControlSession implements DataLinkOwner {
     // The 234 goes out in clear text first; the TLS layer takes the socket after it.
     raw.write(Buffer.alloc(0), () => {
       if (settled || raw.destroyed) return;
-      const picked = this.context.contexts.pick();
+      // Session reuse required: this session's own ticket keys (see admitBound in the control listener).
+      const binding = this.context.portMap().tls.requireSessionReuse ? randomBytes(16).toString('hex') : undefined;
+      const picked = this.context.contexts.pick(undefined, binding);
       this.connection.ticketGeneration = picked.ticketGeneration;
+      if (binding !== undefined) this.connection.ticketBinding = binding;
       const secure = new TLSSocket(raw, { isServer: true, secureContext: picked.context, requestCert: false, rejectUnauthorized: false });
       secure.on('error', (error: Error & { code?: string }) => fail(classifyHandshakeError(error), error.code));
       secure.once('secure', () => {
@@ -263,6 +266,7 @@ export class FtpControlSession implements DataLinkOwner {
       replica: this.context.replica,
       protectionLevel,
       ...(this.connection.ticketGeneration !== undefined ? { ticketGeneration: this.connection.ticketGeneration } : {}),
+      ...(this.connection.ticketBinding !== undefined ? { ticketBinding: this.connection.ticketBinding } : {}),
     };
     this.context.passivePorts.acquire(request, this.context.portMap()).then(
       (lease) => this.dispatch({ type: 'lease-acquired', publicPort: lease.publicPort }),

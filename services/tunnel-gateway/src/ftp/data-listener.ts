@@ -155,7 +155,13 @@ export class PassiveDataListeners {
       'data connection admitted',
     );
     if (protection === 'clear') return { plain: true, state: { link, log } };
-    return { tls: true, state: { link, log }, ...(lease.ticketGeneration !== undefined ? { ticketGeneration: lease.ticketGeneration } : {}) };
+    return {
+      tls: true,
+      state: { link, log },
+      ...(lease.ticketGeneration !== undefined ? { ticketGeneration: lease.ticketGeneration } : {}),
+      // Reuse required: the control session's own keys, so only its TLS session resumes here.
+      ...(lease.ticketBinding !== undefined && portMap.tls.requireSessionReuse ? { ticketBinding: lease.ticketBinding } : {}),
+    };
   }
 
   private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {

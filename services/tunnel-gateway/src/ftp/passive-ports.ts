@@ -41,6 +41,8 @@ export interface PassiveLease {
    * from leases of older gateways (the current keys then).
    */
   ticketGeneration?: number;
+  /** The control session's own ticket keys (session reuse required): its data connections are handshaken with them. */
+  ticketBinding?: string;
 }
 
 /** What a control session asks for when the upstream announced a data port. */
@@ -52,6 +54,7 @@ export interface LeaseRequest {
   /** The session's PROT level. */
   protectionLevel: 'C' | 'P';
   ticketGeneration?: number;
+  ticketBinding?: string;
 }
 
 /** Where the public port for an upstream data port comes from. */
@@ -260,6 +263,7 @@ export class PassivePorts {
       replica: request.replica,
       encryptData: dataProtection(request.protectionLevel, portMap.tls) === 'tls',
       ...(request.ticketGeneration !== undefined ? { ticketGeneration: request.ticketGeneration } : {}),
+      ...(request.ticketBinding !== undefined ? { ticketBinding: request.ticketBinding } : {}),
     };
     const ttlMs = portMap.timeouts.passiveLeaseMs;
     const perClient = portMap.limits.maxPassiveLeasesPerClient;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { Listener } from '@st/contracts';
 import { FtpControlSession } from '../ftp/control-session.js';
@@ -38,7 +39,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
     limits: { counter: context.connectionLimits, kind: spec.protocol },
     trustedProxies: context.trustedProxies,
     handlers: {
-      admit: spec.tlsMode === 'explicit' ? admitPlain : admitAll,
+      admit: spec.tlsMode === 'explicit' ? admitPlain : () => (context.portMap?.tls.requireSessionReuse ? admitBound() : admitAll()),
       onSecure: startSession,
       onPlain: startSession,
     },
@@ -46,6 +47,15 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
   await tlsListener.listen();
   logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
   return running;
+}
+
+/**
+ * Session reuse required: the control connection gets ticket keys of its own,
+ * so only its data connections can resume its TLS session (another session
+ * from the same address cannot hand in its own ticket and take a data port).
+ */
+function admitBound(): Admission<undefined> {
+  return { tls: true, state: undefined, ticketBinding: randomBytes(16).toString('hex') };
 }
 
 /** Explicit FTPS: the connection starts in clear text; TLS comes with AUTH TLS. */
