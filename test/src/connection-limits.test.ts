@@ -104,18 +104,39 @@ describe('connection limits', () => {
     }
   });
 
-  it('a kind of port at its total limit refuses every address, and the other kinds still serve', async () => {
+  it('an HTTPS listener at its total limit answers the next client 503 with Retry-After, closes the ones after before TLS, and the other kinds still serve', async () => {
     await stack.patchSettings({ limits: { maxConnectionsPerClient: 100, maxConnectionsPerListener: 2 } }, 'few HTTPS connections');
     const held: tls.TLSSocket[] = [];
     try {
-      await waitForRefusalWhileHolding(stack, held, ['127.0.0.1', '127.0.0.2'], '127.0.0.3', 'a third HTTPS connection refused from another address');
+      // Two connections fill the listener (the change reaches the gateway through the bus: try until it shows).
+      await waitFor(
+        async () => {
+          for (const socket of held.splice(0)) socket.destroy();
+          try {
+            for (const address of ['127.0.0.1', '127.0.0.2']) held.push(await openTls(stack, stack.ports.https, address));
+          } catch {
+            return false;
+          }
+          const busy = await curl(stack, ['--interface', '127.0.0.3', '-D', '-', '-o', '/dev/null', `https://127.0.0.1:${stack.ports.https}/`]);
+          return busy.stdout.startsWith('HTTP/1.1 503');
+        },
+        10_000,
+        'a third HTTPS client answered 503',
+      );
+      const busy = await curl(stack, ['--interface', '127.0.0.3', '-D', '-', `https://127.0.0.1:${stack.ports.https}/`]);
+      expect(busy.stdout).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(busy.stdout).toMatch(/\r\nRetry-After: 5\r\n/);
+      expect(busy.stdout).toContain('The server is at its connection limit. Try again in a few seconds.');
+      // One over the limit is let in to be answered; with it taken, the next is closed before any TLS work.
+      held.push(await openTls(stack, stack.ports.https, '127.0.0.3'));
+      expect(await attemptTls(stack, stack.ports.https, '127.0.0.4')).toEqual({ outcome: 'closed', bytesReceived: 0 });
       expect((await attemptTls(stack, stack.ports.ftps, '127.0.0.3')).outcome).toBe('secured');
     } finally {
       for (const socket of held) socket.destroy();
       await stack.patchSettings({ limits: { maxConnectionsPerClient: 4, maxConnectionsPerListener: 10_000 } }, 'back');
     }
     const log = await readFile(stack.logFile, 'utf8');
-    expect(log).toMatch(/"setting":"limits.maxConnectionsPerListener".*connection refused: too many connections on this kind of port/);
+    expect(log).toMatch(/"setting":"limits.maxConnectionsPerListener".*"answered":"busy".*connection refused: too many connections on this kind of port/);
   });
 
   it('an address waiting on its limit of passive ports gets 425 for the next PASV/EPSV; a port given back makes room', async () => {

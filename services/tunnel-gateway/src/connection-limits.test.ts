@@ -1,4 +1,4 @@
-import { ConnectionLimits } from './connection-limits.js';
+import { ConnectionLimits, overLimitAllowance } from './connection-limits.js';
 
 describe('ConnectionLimits', () => {
   const make = (perClient = 2, perListener = 3) => {
@@ -62,5 +62,32 @@ describe('ConnectionLimits', () => {
     expect(limits.open('a', 'http').ok).toBe(false);
     perClient = 5;
     expect(limits.open('a', 'http').ok).toBe(true);
+  });
+
+  it('over a kind\'s total, a listener that can say "busy" gets a few marked slots (HTTPS answers 503), then closes like the others', () => {
+    const { limits } = make(100, 3);
+    for (const address of ['a', 'b', 'c']) expect(limits.open(address, 'http', true)).toMatchObject({ ok: true });
+    expect(overLimitAllowance(3)).toBe(1);
+    const busy = limits.open('d', 'http', true);
+    expect(busy).toMatchObject({ ok: true, overLimit: { reason: 'per-listener', limit: 3 } });
+    expect(limits.open('e', 'http', true)).toMatchObject({ ok: false, refusal: { reason: 'per-listener' } });
+    // Without the ability to answer, or past the allowance: closed.
+    expect(limits.open('f', 'ftp-control', false).ok).toBe(true);
+    if (busy.ok) busy.release();
+    expect(limits.open('e', 'http', true)).toMatchObject({ ok: true, overLimit: { reason: 'per-listener' } });
+    // The per-client limit is never answered "busy": it is the flood case.
+    const { limits: strict } = make(1, 100);
+    strict.open('a', 'http', true);
+    expect(strict.open('a', 'http', true)).toMatchObject({ ok: false, refusal: { reason: 'per-client' } });
+  });
+
+  it.each([
+    [1, 1],
+    [100, 1],
+    [250, 3],
+    [10_000, 64],
+    [1_000_000, 64],
+  ])('limit %i lets %i connections over it be answered "busy"', (limit, allowance) => {
+    expect(overLimitAllowance(limit)).toBe(allowance);
   });
 });

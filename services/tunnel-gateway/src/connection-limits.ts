@@ -1,6 +1,16 @@
 import type { Limits, ListenerProtocol } from '@st/contracts';
 
-export type ConnectionSlot = { ok: true; release: () => void } | { ok: false; refusal: ConnectionRefusal };
+/** `overLimit`: over the per-listener limit, let in only to be told so (HTTPS answers 503); the refusal says whether to log it. */
+export type ConnectionSlot = { ok: true; release: () => void; overLimit?: ConnectionRefusal } | { ok: false; refusal: ConnectionRefusal };
+
+/**
+ * Connections let in over a kind's total limit to be answered "busy" in
+ * their own protocol (HTTP 503) instead of a bare close: a few, so that under
+ * a real flood the rest still cost no more than a close.
+ */
+export function overLimitAllowance(limit: number): number {
+  return Math.min(64, Math.ceil(limit / 100));
+}
 
 export interface ConnectionRefusal {
   reason: 'per-client' | 'per-listener';
@@ -22,6 +32,7 @@ export interface ConnectionRefusal {
 export class ConnectionLimits {
   private readonly perClient = new Map<string, number>();
   private readonly perKind = new Map<ListenerProtocol, number>();
+  private readonly overLimit = new Map<ListenerProtocol, number>();
   private readonly refusals = new Map<ConnectionRefusal['reason'], { count: number; loggedAt: number }>();
 
   constructor(
@@ -29,12 +40,28 @@ export class ConnectionLimits {
     private readonly now: () => number = Date.now,
   ) {}
 
-  open(address: string, kind: ListenerProtocol): ConnectionSlot {
+  /** `answerOverLimit`: the listener can tell a client over its kind's total limit so in its protocol (HTTPS). */
+  open(address: string, kind: ListenerProtocol, answerOverLimit = false): ConnectionSlot {
     const limits = this.limits();
     const fromClient = this.perClient.get(address) ?? 0;
     const onKind = this.perKind.get(kind) ?? 0;
     if (fromClient >= limits.maxConnectionsPerClient) return { ok: false, refusal: this.refuse('per-client', limits.maxConnectionsPerClient) };
-    if (onKind >= limits.maxConnectionsPerListener) return { ok: false, refusal: this.refuse('per-listener', limits.maxConnectionsPerListener) };
+    if (onKind >= limits.maxConnectionsPerListener) {
+      const refusal = this.refuse('per-listener', limits.maxConnectionsPerListener);
+      const over = this.overLimit.get(kind) ?? 0;
+      if (!answerOverLimit || over >= overLimitAllowance(limits.maxConnectionsPerListener)) return { ok: false, refusal };
+      this.overLimit.set(kind, over + 1);
+      let released = false;
+      return {
+        ok: true,
+        overLimit: refusal,
+        release: () => {
+          if (released) return;
+          released = true;
+          this.overLimit.set(kind, Math.max(0, (this.overLimit.get(kind) ?? 1) - 1));
+        },
+      };
+    }
     this.perClient.set(address, fromClient + 1);
     this.perKind.set(kind, onKind + 1);
     let released = false;

@@ -22,6 +22,8 @@ export interface AcceptedConnection {
   ticketBinding?: string;
   /** The trusted load balancer the connection came through (its PROXY header named the client); absent: direct. */
   via?: string;
+  /** Let in over its kind's total limit only to be told so in its protocol (HTTPS: 503). */
+  overLimit?: boolean;
 }
 
 /**
@@ -86,8 +88,12 @@ export interface TlsListenerOptions<State> {
   handlers: TlsListenerHandlers<State>;
   /** Keep our side writable after the client's FIN (HTTP: a request followed by FIN still gets its response). */
   allowHalfOpen?: boolean;
-  /** Connections per client address and per kind of listener, counted before any TLS work. */
-  limits?: { counter: ConnectionLimits; kind: ListenerProtocol };
+  /**
+   * Connections per client address and per kind of listener, counted before
+   * any TLS work. `answerOverLimit`: a few connections over the kind's total
+   * are let in marked overLimit, for the handler to answer "busy" (HTTPS 503).
+   */
+  limits?: { counter: ConnectionLimits; kind: ListenerProtocol; answerOverLimit?: boolean };
   /** Load balancers whose connections start with a PROXY protocol header naming the client (none: every connection is direct). */
   trustedProxies?: () => { has(address: string): boolean };
 }
@@ -216,7 +222,8 @@ export class TlsListener<State = undefined> {
       raw.destroy();
       return;
     }
-    if (this.options.limits && !this.takeSlot(raw, remoteAddress, this.options.limits)) return;
+    const slot = this.options.limits ? this.takeSlot(raw, remoteAddress, this.options.limits) : 'ok';
+    if (slot === 'refused') return;
     this.sockets.add(raw);
     raw.on('error', ignoreSocketError);
     const accepted: Accepted<State> = {
@@ -231,6 +238,7 @@ export class TlsListener<State = undefined> {
         },
         localPort: this.options.port || (raw.localPort ?? 0),
         ...(via !== undefined ? { via } : {}),
+        ...(slot === 'over-limit' ? { overLimit: true } : {}),
       },
       state: undefined,
       phase: 'admitting',
@@ -257,22 +265,22 @@ export class TlsListener<State = undefined> {
   }
 
   /** A slot within the connection limits, given back when the socket closes; without one the socket is closed at once. */
-  private takeSlot(raw: net.Socket, address: string, limits: NonNullable<TlsListenerOptions<State>['limits']>): boolean {
-    const slot = limits.counter.open(address, limits.kind);
-    if (slot.ok) {
-      raw.once('close', slot.release);
-      return true;
-    }
-    const { refusal } = slot;
-    if (refusal.log) {
+  private takeSlot(raw: net.Socket, address: string, limits: NonNullable<TlsListenerOptions<State>['limits']>): 'ok' | 'over-limit' | 'refused' {
+    const slot = limits.counter.open(address, limits.kind, limits.answerOverLimit ?? false);
+    const refusal = slot.ok ? slot.overLimit : slot.refusal;
+    if (refusal?.log) {
       this.options.logger.warn(
-        { client: address, port: this.options.port, reason: refusal.reason, limit: refusal.limit, setting: refusal.setting, refused: refusal.refusedSinceLastRecord },
+        { client: address, port: this.options.port, reason: refusal.reason, limit: refusal.limit, setting: refusal.setting, refused: refusal.refusedSinceLastRecord, answered: slot.ok ? 'busy' : 'closed' },
         refusal.reason === 'per-client' ? 'connection refused: too many connections from this client' : 'connection refused: too many connections on this kind of port',
       );
     }
+    if (slot.ok) {
+      raw.once('close', slot.release);
+      return slot.overLimit ? 'over-limit' : 'ok';
+    }
     raw.on('error', ignoreSocketError);
     raw.destroy();
-    return false;
+    return 'refused';
   }
 
   private afterAdmission(accepted: Accepted<State>, admission: Admission<State>): void {

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import { logDeferred } from '@st/logging';
 import type { GatewayContext } from '../gateway-context.js';
@@ -32,12 +33,13 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
     contexts: context.contexts,
     handshakeTimeoutMs,
     logger,
-    limits: { counter: context.connectionLimits, kind: spec.protocol },
+    limits: { counter: context.connectionLimits, kind: spec.protocol, answerOverLimit: true },
     trustedProxies: context.trustedProxies,
     allowHalfOpen: true,
     handlers: {
       admit: admitAll,
       onSecure: (socket, connection) => {
+        if (connection.overLimit) return answerBusy(socket);
         // One record per handshake: written in a batch a moment later (see logDeferred), which
         // is a few percent of the full-handshake rate.
         const conn = `web_${context.nextWebConnectionId()}`;
@@ -69,4 +71,25 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
   }
   logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
   return running;
+}
+
+const busyBody = 'The server is at its connection limit. Try again in a few seconds.\n';
+const busyResponse =
+  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n' +
+  `Content-Length: ${Buffer.byteLength(busyBody)}\r\n\r\n${busyBody}`;
+/** How long a connection over the limit may take to send its request and read the answer. */
+const busyLingerMs = 2000;
+
+/**
+ * A connection over the HTTPS listener's total limit (one of the few let in
+ * for this): it is told 503 with Retry-After once its request starts, and
+ * closed. What it sends is read and dropped, so the close is clean (no reset
+ * that would hide the answer from the client).
+ */
+function answerBusy(socket: TLSSocket): void {
+  const timer = setTimeout(() => socket.destroy(), busyLingerMs);
+  socket.on('error', () => undefined);
+  socket.once('close', () => clearTimeout(timer));
+  socket.once('data', () => socket.end(busyResponse));
+  socket.resume();
 }
