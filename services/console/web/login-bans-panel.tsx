@@ -1,6 +1,6 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, errorText } from './api.js';
-import { Notice, Panel, shortTime } from './ui.js';
+import { Notice, Panel, shortTime, usePolling } from './ui.js';
 
 interface LoginBan {
   address: string;
@@ -23,11 +23,7 @@ export function LoginBansPanel({ readOnly }: { readOnly: boolean }) {
       setError('');
     } else setError(errorText(answer.error));
   };
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, []);
+  usePolling(load);
   const lift = async (address: string) => {
     setMessage('');
     const answer = await api('DELETE', `/api/config/login-bans/${encodeURIComponent(address)}`);

@@ -1,8 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, errorText } from './api.js';
 import { LoginBansPanel } from './login-bans-panel.js';
 import { expiryWords, rangeText } from './logic.js';
-import { Badge, levelOfState, Notice, Panel, shortTime } from './ui.js';
+import { Badge, levelOfState, Notice, Panel, shortTime, usePolling } from './ui.js';
 
 interface Replica {
   replica: string;
@@ -42,11 +42,7 @@ export function OverviewTab({ readOnly }: { readOnly: boolean }) {
       setError('');
     } else setError(errorText(answer.error));
   };
-  useEffect(() => {
-    void load();
-    const timer = setInterval(() => void load(), 5000);
-    return () => clearInterval(timer);
-  }, []);
+  usePolling(load);
   const switchTunnel = async (enabled: boolean) => {
     setBusy(true);
     setMessage('');

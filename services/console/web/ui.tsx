@@ -1,4 +1,5 @@
 import type { ComponentChildren } from 'preact';
+import { useEffect } from 'preact/hooks';
 
 export type Level = 'ok' | 'warn' | 'bad' | 'idle';
 
@@ -79,4 +80,13 @@ export function shortTime(iso: string | null | undefined): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
   return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+/** Runs `load` now and every `intervalMs` while the component is shown (what the overview panels show is live). */
+export function usePolling(load: () => Promise<void>, intervalMs = 5000): void {
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), intervalMs);
+    return () => clearInterval(timer);
+  }, []);
 }

@@ -1,7 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canConnect } from '@st/test-kit';
+import { startForeground } from './foreground.js';
 
 /** Debian's haproxy, when installed (scripts/bootstrap.sh installs it). */
 export const haproxyBinary = ['/usr/sbin/haproxy', 'haproxy'].find((name) => spawnSync('sh', ['-c', `command -v ${name}`]).status === 0) ?? null;
@@ -49,25 +49,6 @@ export async function startHaproxy(dir: string, options: Parameters<typeof hapro
   await writeFile(configFile, haproxyConfig(options));
   const check = spawnSync(haproxyBinary, ['-c', '-f', configFile], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`haproxy refused its configuration: ${check.stderr || check.stdout}`);
-  const child = spawn(haproxyBinary, ['-db', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const first = options.forwards[0]!;
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect(options.bindAddress, first.listen.from))) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited at start (${child.exitCode}): ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`haproxy did not accept within 10 s: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    process: child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startForeground('haproxy', haproxyBinary, ['-db', '-f', configFile], { host: options.bindAddress, port: first.listen.from });
 }

@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canConnect } from '@st/test-kit';
+import { startForeground } from './foreground.js';
 
 export interface NginxOptions {
   /** Holds the configuration, pid, temp and log files. */
@@ -64,25 +64,5 @@ export async function prepareNginx(options: NginxOptions): Promise<string[]> {
 
 /** Debian's nginx in the foreground, for a test; resolves once it accepts connections. */
 export async function startNginx(options: NginxOptions): Promise<{ process: ChildProcess; stop(): Promise<void> }> {
-  const args = await prepareNginx(options);
-  const child = spawn('nginx', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await canConnect('127.0.0.1', options.port))) {
-    if (child.exitCode !== null) throw new Error(`nginx exited at start (${child.exitCode}): ${stderr}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`nginx did not accept on port ${options.port} within 10 s: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    process: child,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return startForeground('nginx', 'nginx', await prepareNginx(options), { host: '127.0.0.1', port: options.port });
 }
