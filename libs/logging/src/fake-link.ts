@@ -5,6 +5,8 @@ export class FakeBroker {
   refuse = false;
   /** Confirms are sent at once unless held. */
   holdConfirms = false;
+  /** A link's close() never completes (a broker that does not answer the close). */
+  hangOnClose = false;
   /** publish() reports a full buffer after this many writes on a link. */
   writesBeforeFull = Infinity;
   readonly links: FakeLink[] = [];
@@ -82,6 +84,7 @@ export class FakeLink implements PublishLink {
   }
 
   async close(): Promise<void> {
+    if (this.broker.hangOnClose) return new Promise(() => undefined);
     this.dead = true;
   }
 }

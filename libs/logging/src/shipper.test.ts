@@ -179,4 +179,15 @@ describe('LogShipper', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(broker.stored).toEqual(['r1']);
   });
+
+  it('closes within its limits when the broker never answers the close (the process can exit)', async () => {
+    const broker = new FakeBroker();
+    const { shipper } = shipperWith(broker);
+    shipper.ship(record(1));
+    await until(() => broker.stored.length === 1);
+    broker.hangOnClose = true;
+    const started = Date.now();
+    await shipper.close(50);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
 });

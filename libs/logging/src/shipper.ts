@@ -1,6 +1,9 @@
 import { BoundedQueue } from './bounded-queue.js';
 import type { OpenLink, PublishLink } from './publish-link.js';
 
+/** How long closing the broker link may take before the shipper lets go of it. */
+const linkCloseTimeoutMs = 1000;
+
 const newline = Buffer.from('\n');
 
 export interface ShippedRecord {
@@ -110,7 +113,7 @@ export class LogShipper {
     });
   }
 
-  /** Sends what it can within timeoutMs, then closes the link; later records are ignored. */
+  /** Sends what it can within timeoutMs, then closes the link (waiting at most linkCloseTimeoutMs for that); later records are ignored. */
   async close(timeoutMs = 2_000): Promise<void> {
     if (this.closed) return;
     await this.flush(timeoutMs);
@@ -119,7 +122,10 @@ export class LogShipper {
     const link = this.link;
     this.link = undefined;
     this.generation++;
-    await link?.close().catch(() => undefined);
+    // A broker that does not answer the close (overloaded, or gone without a reset) must not keep the process from exiting.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([link?.close().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, linkCloseTimeoutMs)))]);
+    clearTimeout(timer);
   }
 
   private isIdle(): boolean {
