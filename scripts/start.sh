@@ -97,9 +97,10 @@ alive() { # pid: running (not gone, not a zombie)
 
 stop_one() { # pid name
   kill -TERM "$1" 2>/dev/null || return 0
-  for _ in $(seq 1 150); do alive "$1" || break; sleep 0.1; done
+  # Services stop in well under a second; 30 s leaves room for a machine under heavy load.
+  for _ in $(seq 1 300); do alive "$1" || break; sleep 0.1; done
   if alive "$1"; then
-    echo "  $2 did not stop within 15 s; killing it"
+    echo "  $2 did not stop within 30 s; killing it"
     kill -KILL "$1" 2>/dev/null || true
   fi
   wait "$1" 2>/dev/null || true
