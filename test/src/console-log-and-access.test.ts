@@ -147,6 +147,32 @@ it('operator: every change control is disabled, and the API refuses changes with
   expect((await call('PATCH', '/api/config/settings?dryRun=true', { public: { ftpsPort: 9999 } })).status).toBe(200);
 });
 
+it('malformed, oversized and mistyped bodies get a clear 4xx in plain words, and the console goes on', async () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    system.consoleFetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const admin = await apiSignIn(system.stack.adminToken);
+  const signedIn = { cookie: admin.cookie, 'x-csrf-token': admin.csrfToken };
+  const cases = [
+    { path: '/api/session', body: '{"secret":', headers: {}, status: 400 },
+    { path: '/api/session', body: JSON.stringify({ secret: 5 }), headers: {}, status: 400 },
+    { path: '/api/session', body: JSON.stringify({ secret: 'x'.repeat(3 * 1024 * 1024) }), headers: {}, status: 413 },
+    { path: '/api/tunnel', body: JSON.stringify({ enabled: 'yes' }), headers: signedIn, status: 400 },
+    { path: '/api/tunnel', body: '[true]', headers: signedIn, status: 400 },
+  ];
+  for (const { path, body, headers, status } of cases) {
+    const response = await post(path, body, headers);
+    const answer = (await response.json()) as { error: { message: string } };
+    expect({ path, status: response.status }).toEqual({ path, status });
+    expect(answer.error.message).toMatch(/\S/);
+    // Words for an operator, never a parser's internals.
+    expect(answer.error.message).not.toMatch(/Unexpected token|SyntaxError|at JSON\.parse|node_modules|entity\.too\.large/);
+  }
+  // Nothing changed, and the console still signs people in.
+  const settings = await system.consoleFetch('/api/config/settings', { headers: { cookie: admin.cookie } });
+  expect(((await settings.json()) as { settings: { tunnelEnabled: boolean } }).settings.tunnelEnabled).toBe(true);
+  expect((await apiSignIn(system.stack.adminToken)).status).toBe(201);
+});
+
 it('a change without the CSRF token is refused, even with a valid admin session; the session cookie is HttpOnly, Secure and SameSite=Strict', async () => {
   const response = await system.consoleFetch('/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ secret: system.stack.adminToken }) });
   expect(response.headers.get('set-cookie')).toMatch(/^__Host-st-console=[\w-]+; Path=\/; HttpOnly; SameSite=Strict; Secure$/);
