@@ -41,9 +41,9 @@ suite('behind HAProxy with the PROXY protocol', () => {
       bindAddress: balancerFront,
       sourceAddress: balancerSource,
       forwards: [
-        { name: 'https', listen: { from: stack.ports.https, to: stack.ports.https }, target: { host: '127.0.0.1', port: stack.ports.https }, proxyVersion: 1 },
-        { name: 'ftps', listen: { from: stack.ports.ftps, to: stack.ports.ftps }, target: { host: '127.0.0.1', port: stack.ports.ftps }, proxyVersion: 2 },
-        { name: 'passive', listen: { from: stack.ports.passiveFrom, to: stack.ports.passiveTo }, target: { host: '127.0.0.1', port: null }, proxyVersion: 2 },
+        { name: 'https', listen: { from: stack.ports.https, to: stack.ports.https }, targets: [{ host: '127.0.0.1', port: stack.ports.https }], proxyVersion: 1 },
+        { name: 'ftps', listen: { from: stack.ports.ftps, to: stack.ports.ftps }, targets: [{ host: '127.0.0.1', port: stack.ports.ftps }], proxyVersion: 2 },
+        { name: 'passive', listen: { from: stack.ports.passiveFrom, to: stack.ports.passiveTo }, targets: [{ host: '127.0.0.1', port: null }], proxyVersion: 2 },
       ],
     });
   });

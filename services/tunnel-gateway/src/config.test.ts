@@ -9,7 +9,7 @@ const env = (vars: Record<string, string | undefined>, secrets: GatewayEnv['secr
 
 describe('gatewaySettingsFromEnv', () => {
   it('uses the defaults', () => {
-    expect(gatewaySettingsFromEnv(env({}), 'host-1')).toEqual({
+    expect(gatewaySettingsFromEnv(env({}), 'host-1', 8)).toEqual({
       ok: true,
       settings: {
         replica: 'host-1',
@@ -18,6 +18,9 @@ describe('gatewaySettingsFromEnv', () => {
         cacheDir: './.data/tunnel-gateway',
         state: { kind: 'services', configServiceUrl: 'http://127.0.0.1:7001', certServiceUrl: 'http://127.0.0.1:7002', token: 'service-token' },
         health: { host: '127.0.0.1', port: 7003 },
+        // One worker process per CPU.
+        workers: 8,
+        stopDrainMs: 20_000,
         ticketRotationMs: 3_600_000,
         refreshIntervalMs: 60_000,
         heartbeatMs: 15_000,
@@ -37,6 +40,9 @@ describe('gatewaySettingsFromEnv', () => {
           CERT_SERVICE_URL: 'http://cert:7002',
           GATEWAY_HEALTH_HOST: '127.0.0.1',
           GATEWAY_HEALTH_PORT: '7100',
+          GATEWAY_BIND_HOST: '192.0.2.10',
+          GATEWAY_WORKERS: '4',
+          GATEWAY_STOP_DRAIN_MS: '60000',
           GATEWAY_REFRESH_INTERVAL_MS: '5000',
           GATEWAY_HEARTBEAT_MS: '20000',
           TLS_TICKET_ROTATION_MS: '7200000',
@@ -55,6 +61,9 @@ describe('gatewaySettingsFromEnv', () => {
         cacheDir: '/var/cache/gw',
         state: { kind: 'services', configServiceUrl: 'http://config:7001', certServiceUrl: 'http://cert:7002', token: 't' },
         health: { host: '127.0.0.1', port: 7100 },
+        bindHost: '192.0.2.10',
+        workers: 4,
+        stopDrainMs: 60_000,
         ticketKeys: Buffer.from('ab'.repeat(48), 'hex'),
         ticketRotationMs: 7_200_000,
         refreshIntervalMs: 5000,
@@ -92,6 +101,8 @@ describe('gatewaySettingsFromEnv', () => {
     { desc: 'a config-service URL that is no URL', vars: { CONFIG_SERVICE_URL: 'config:7001:x' }, problem: /^CONFIG_SERVICE_URL/ },
     { desc: 'an AMQP URL of another scheme', vars: { AMQP_URL: 'redis://x' }, problem: /^AMQP_URL/ },
     { desc: 'a health address that is no IP address', vars: { GATEWAY_HEALTH_HOST: 'gateway.example' }, problem: /^GATEWAY_HEALTH_HOST: "gateway.example" is not an IP address/ },
+    { desc: 'no worker process', vars: { GATEWAY_WORKERS: '0' }, problem: /^GATEWAY_WORKERS: "0" is not a whole number in 1\.\.256$/ },
+    { desc: 'a bind address that is no IP address', vars: { GATEWAY_BIND_HOST: 'eth0' }, problem: /^GATEWAY_BIND_HOST: "eth0" is not an IP address$/ },
     { desc: 'an API_BIND_HOST that is no IP address', vars: { API_BIND_HOST: 'all' }, problem: /^API_BIND_HOST: "all" is not an IP address/ },
     { desc: 'a heartbeat under a second', vars: { GATEWAY_HEARTBEAT_MS: '10' }, problem: /^GATEWAY_HEARTBEAT_MS/ },
     { desc: 'ticket keys rotating faster than a ticket lives', vars: { TLS_TICKET_ROTATION_MS: '60000' }, problem: /^TLS_TICKET_ROTATION_MS: "60000" is not a whole number in 600000\.\.604800000/ },

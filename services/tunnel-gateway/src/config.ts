@@ -1,4 +1,5 @@
-import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { availableParallelism, hostname } from 'node:os';
 import { tokenEnv } from '@st/contracts';
 import { apiBindHost } from '@st/service-kit';
 import type { GatewayEnv } from './env.js';
@@ -18,6 +19,12 @@ export interface GatewaySettings {
   cacheDir: string;
   state: GatewayStateSettings;
   health: { host: string; port: number };
+  /** GATEWAY_BIND_HOST: every public port on this address instead of the settings' bind address. */
+  bindHost?: string;
+  /** GATEWAY_WORKERS: gateway processes sharing every public port (default: one per CPU). */
+  workers: number;
+  /** GATEWAY_STOP_DRAIN_MS: on SIGTERM, the longest open connections may take to finish (the settings' drain time if shorter). */
+  stopDrainMs: number;
   ticketKeys?: Buffer;
   /** How often the session-ticket keys derived from ticketKeys change (every replica must use the same). */
   ticketRotationMs: number;
@@ -40,6 +47,8 @@ export const gatewayDefaults = {
   ticketRotationMs: 3_600_000,
   refreshIntervalMs: 60_000,
   heartbeatMs: 15_000,
+  // Under the 30 s start.sh (and compose's stop_grace_period) give a service before killing it.
+  stopDrainMs: 20_000,
 } as const;
 
 /**
@@ -55,7 +64,7 @@ export function replicaIdFromEnv(env: Record<string, string | undefined> = proce
  * Defaults, then the environment. Pure: every problem is collected, each
  * naming its variable, so an operator fixes them all in one go.
  */
-export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string = hostname()): GatewaySettingsResult {
+export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string = hostname(), defaultWorkers: number = availableParallelism()): GatewaySettingsResult {
   const errors = [...env.secretProblems];
   const text = (name: string): string | undefined => {
     const value = env.vars[name]?.trim();
@@ -113,6 +122,8 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
   } catch (error) {
     errors.push((error as Error).message);
   }
+  const bindHost = text('GATEWAY_BIND_HOST');
+  if (bindHost !== undefined && isIP(bindHost) === 0) errors.push(`GATEWAY_BIND_HOST: "${bindHost}" is not an IP address`);
   const settings: GatewaySettings = {
     replica: replicaIdFromEnv(env.vars, defaultReplica),
     redisUrl: url('REDIS_URL', gatewayDefaults.redisUrl, ['redis:', 'rediss:']),
@@ -120,6 +131,9 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
     cacheDir: text('GATEWAY_CACHE_DIR') ?? gatewayDefaults.cacheDir,
     state,
     health: { host: healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
+    ...(bindHost ? { bindHost } : {}),
+    workers: integer('GATEWAY_WORKERS', defaultWorkers, 1, 256),
+    stopDrainMs: integer('GATEWAY_STOP_DRAIN_MS', gatewayDefaults.stopDrainMs, 0, 86_400_000),
     ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),
     // Not below the ten minutes a session ticket lives: a data connection's ticket is then of this period or the one before.
     ticketRotationMs: integer('TLS_TICKET_ROTATION_MS', gatewayDefaults.ticketRotationMs, 600_000, 604_800_000),

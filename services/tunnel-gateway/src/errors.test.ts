@@ -46,7 +46,7 @@ describe('gateway error catalogue', () => {
       reply: '425 Cannot open passive data connection: the file server offered passive port 2999, outside the configured passive range 3000-3008.\r\n',
     },
     { desc: 'pool exhausted', failure: failure('POOL_EXHAUSTED', { range: '5000-5001' }), reply: '425 Cannot open passive data connection: every public passive port 5000-5001 is leased.\r\n' },
-    { desc: 'lease store down', failure: failure('LEASE_STORE_UNAVAILABLE', { reason: 'ECONNREFUSED' }), reply: '425 Cannot open passive data connection: lease store unavailable: ECONNREFUSED.\r\n' },
+    { desc: 'lease store down', failure: failure('LEASE_STORE_UNAVAILABLE', { reason: 'ECONNREFUSED' }), reply: '425 Cannot open passive data connection: the gateway cannot reach its shared store of passive ports (Redis); try again in a moment.\r\n' },
     { desc: 'upstream unreachable', failure: failure('UPSTREAM_UNREACHABLE', { reason: 'ECONNREFUSED' }), reply: '421 Service not available: the file server cannot be reached.\r\n' },
     { desc: 'upstream broke the syntax', failure: failure('UPSTREAM_BAD_REPLY', { reason: 'x' }), reply: '421 The file server sent an invalid reply; closing.\r\n' },
     { desc: 'idle', failure: failure('CONTROL_IDLE', { idleMs: 1000 }), reply: '421 Idle timeout: closing control connection.\r\n' },

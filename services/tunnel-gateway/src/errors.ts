@@ -135,10 +135,11 @@ export const gatewayErrors = {
     message: ({ range }) => `every public passive port ${range} is leased`,
     reply: passiveReply,
   }),
+  /** `reason` is for the records only: what the Redis client said. */
   LEASE_STORE_UNAVAILABLE: entry<{ reason: string }>({
     ftp: 425,
-    log: 'passive lease refused',
-    message: ({ reason }) => `lease store unavailable: ${reason}`,
+    log: 'passive lease refused: Redis unreachable',
+    message: () => 'the gateway cannot reach its shared store of passive ports (Redis); try again in a moment',
     reply: passiveReply,
   }),
 
@@ -152,6 +153,11 @@ export const gatewayErrors = {
     ftp: 421,
     log: 'upstream broke the FTP reply syntax',
     message: () => 'The file server sent an invalid reply; closing.',
+  }),
+  GATEWAY_STOPPING: entry({
+    ftp: 421,
+    log: 'control connection closed: the gateway is stopping',
+    message: () => 'Service closing: this gateway is stopping; connect again to reach another one.',
   }),
   CONTROL_IDLE: entry<{ idleMs: number }>({
     ftp: 421,

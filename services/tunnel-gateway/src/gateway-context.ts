@@ -4,6 +4,7 @@ import type { PortMap } from '@st/contracts';
 import { recordIdSource, type Logger } from '@st/logging';
 import { AddressList, LoginBanStore } from '@st/login-bans';
 import { PassiveDataListeners } from './ftp/data-listener.js';
+import { LinkExchange } from './ftp/link-exchange.js';
 import { LoginGuard } from './ftp/login-guard.js';
 import { PassivePorts } from './ftp/passive-ports.js';
 import { SessionRegistry } from './ftp/session-registry.js';
@@ -18,7 +19,10 @@ export interface GatewayConfig {
   redisPrefix: string;
   cacheDir: string;
   source: StateSource;
-  health: { host: string; port: number };
+  /** Where /health answers; null in a worker process (its primary answers for all workers). */
+  health: { host: string; port: number } | null;
+  /** Listen here instead of the settings' bind address (several gateways on one host, each on its own address). */
+  bindHost?: string;
   /** 48 bytes shared by all replicas so a data connection can resume a session issued by another replica. */
   ticketKeys?: Buffer;
   /** How often session-ticket keys rotate (default one hour; every replica the same). */
@@ -50,6 +54,8 @@ export interface GatewayContext {
   readonly redis: Redis;
   readonly passivePorts: PassivePorts;
   readonly registry: SessionRegistry;
+  /** Data connection reports between this process and the other gateway processes (replicas, workers). */
+  readonly linkExchange: LinkExchange;
   readonly cache: GatewayCache;
   /** Public passive ports, one socket each, shared by the ftp-data listeners that name them. */
   readonly dataPorts: PassiveDataListeners;
@@ -77,6 +83,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
   redis.on('error', (error) => logger.debug({ err: error }, 'redis error'));
   const passivePorts = new PassivePorts(redis, config.redisPrefix);
   const registry = new SessionRegistry();
+  const linkExchange = new LinkExchange(redis, config.redisPrefix, config.replica, logger);
   // Only listeners opened from a port map count connections: there is one by then.
   const connectionLimits = new ConnectionLimits(() => context.portMap!.limits);
   // Asked on every accept: built again only when the port map names other balancers.
@@ -93,6 +100,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
     redis,
     passivePorts,
     registry,
+    linkExchange,
     cache: config.cache ?? new StateCache(config.cacheDir),
     dataPorts: new PassiveDataListeners({
       // Only listeners opened from a port map accept: there is one by then.
@@ -100,6 +108,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
       contexts,
       passivePorts,
       registry,
+      linkExchange,
       logger,
       connectionLimits,
       trustedProxies,

@@ -2,6 +2,7 @@ import { portMapSchema, type CertificateBundle, type PortMap } from '@st/contrac
 import { listenHttp, type RunningHttpServer } from '@st/service-kit';
 import { createGatewayContext, type GatewayConfig, type GatewayContext } from './gateway-context.js';
 import { gatewayStatus, healthApp, type GatewayStatus } from './health.js';
+import type { LinkReport } from './ftp/link-reports.js';
 import { Reconciler } from './reconciler.js';
 import { StateSync } from './state-sync.js';
 import { StatusReporter } from './status-report.js';
@@ -41,6 +42,11 @@ export class Gateway {
     });
   }
 
+  /** How long removed listeners drain, from the port map in force (0 before the first). */
+  get drainMs(): number {
+    return this.context.portMap?.timeouts.drainMs ?? 0;
+  }
+
   get healthUrl(): string | null {
     return this.healthServer?.url ?? null;
   }
@@ -48,7 +54,8 @@ export class Gateway {
   async start(): Promise<void> {
     const { logger, redis, cache } = this.context;
     redis.connect().catch((error) => logger.warn({ err: error }, 'redis not reachable yet; retrying'));
-    this.healthServer = await listenHttp(healthApp(() => this.status()), this.config.health.host, this.config.health.port);
+    this.context.linkExchange.start((report) => this.routeLinkReport(report));
+    if (this.config.health) this.healthServer = await listenHttp(healthApp(() => this.status()), this.config.health.host, this.config.health.port);
     const cached = await cache.load();
     for (const problem of cached.problems) logger.warn(problem);
     if (cached.bundle) this.applyBundle(cached.bundle, 'cache');
@@ -66,17 +73,45 @@ export class Gateway {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the gateway. drainMs 0 (the default) cuts every connection at once;
+   * otherwise it stops accepting, lets what runs finish for up to drainMs
+   * (FTP sessions end with a 421 once their transfer is done, passive ports
+   * still take the data connections of transfers being started), then cuts
+   * what is left. Leases are released either way.
+   */
+  async stop(drainMs = 0): Promise<void> {
+    if (drainMs > 0) this.context.logger.info({ drainMs, controlSessions: this.context.registry.size, dataConnections: this.context.dataPorts.openLinks }, 'stopping: letting open connections finish');
     await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
     await this.sync.stop();
-    await this.reconciler.closeAll();
+    await this.reconciler.closeAll(drainMs, () => {
+      for (const session of this.context.registry.all()) session.shutdown();
+    });
     // Leases of the connections just closed are given back before Redis goes, not left to their TTL.
     const { registry, dataPorts, passivePorts } = this.context;
     const deadline = Date.now() + 2000;
     while ((registry.size > 0 || dataPorts.openLinks > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    await passivePorts.settle(2000);
+    await passivePorts.releasesDone(2000);
+    await this.context.linkExchange.stop();
     await this.healthServer?.close();
     this.context.redis.disconnect();
+  }
+
+  /** A report from another gateway process about a data connection: to the control session, or to the link it cuts. */
+  private routeLinkReport(report: LinkReport): void {
+    const { registry, dataPorts } = this.context;
+    switch (report.type) {
+      case 'claimed':
+        registry.get(report.sessionId)?.attachRemoteLink(report);
+        return;
+      case 'upstream-complete':
+      case 'done':
+        registry.get(report.sessionId)?.remoteLinkReport(report);
+        return;
+      case 'abort':
+        dataPorts.abortLink(report.linkId, report.cause);
+        return;
+    }
   }
 
   /** Fetches the port map and certificate now (see StateSync.fetchOnce). */

@@ -1,9 +1,11 @@
+import cluster from 'node:cluster';
 import { createLogger } from '@st/logging';
 import { exitWithProblems, stopOnSignals } from '@st/service-kit';
-import { gatewaySettingsFromEnv, replicaIdFromEnv } from './config.js';
+import { gatewaySettingsFromEnv, replicaIdFromEnv, type GatewaySettings } from './config.js';
 import { readGatewayEnv } from './env.js';
 import { Gateway } from './gateway.js';
 import { stateSourceFor } from './gateway-state.js';
+import { answerStatusRequests, WorkerPool } from './worker-pool.js';
 
 const logger = createLogger({ service: 'tunnel-gateway', replica: replicaIdFromEnv() });
 
@@ -11,17 +13,34 @@ async function main(): Promise<void> {
   const result = gatewaySettingsFromEnv(readGatewayEnv());
   if (!result.ok) exitWithProblems('tunnel-gateway', result.errors);
   const { settings } = result;
+  if (cluster.isPrimary && settings.workers > 1) return startWorkers(settings);
   let state;
   try {
     state = stateSourceFor(settings.state);
   } catch (error) {
     exitWithProblems('tunnel-gateway', [(error as Error).message]);
   }
-  const { state: _state, ...config } = settings;
-  const gateway = new Gateway({ ...config, source: state.source, logger });
+  const { state: _state, workers: _workers, stopDrainMs, ...config } = settings;
+  // A worker's health is answered by its primary, for all workers at once.
+  const gateway = new Gateway({ ...config, ...(cluster.isWorker ? { health: null } : {}), source: state.source, logger });
   await gateway.start();
-  logger.info({ source: state.description, health: gateway.healthUrl }, 'tunnel-gateway started');
-  stopOnSignals(gateway, logger);
+  if (cluster.isWorker) answerStatusRequests(() => gateway.status());
+  logger.info({ source: state.description, health: gateway.healthUrl, pid: process.pid }, cluster.isWorker ? 'tunnel-gateway worker started' : 'tunnel-gateway started');
+  // SIGTERM: open transfers may finish, for the settings' drain time but at most GATEWAY_STOP_DRAIN_MS.
+  stopOnSignals({ stop: () => gateway.stop(Math.min(gateway.drainMs, stopDrainMs)) }, logger);
+}
+
+async function startWorkers(settings: GatewaySettings): Promise<void> {
+  const pool = new WorkerPool({
+    count: settings.workers,
+    replica: settings.replica,
+    health: settings.health,
+    // Each worker drains for at most GATEWAY_STOP_DRAIN_MS; a little more for its own stop.
+    stopTimeoutMs: settings.stopDrainMs + 5000,
+    logger,
+  });
+  await pool.start();
+  stopOnSignals(pool, logger);
 }
 
 main().catch((error) => {

@@ -46,12 +46,29 @@ export class Reconciler {
     return this.applying;
   }
 
-  /** Waits for the map being applied, then closes every listener at once. */
-  async closeAll(): Promise<void> {
+  /**
+   * Waits for the map being applied, then closes every listener: at once
+   * (drainMs 0), or gracefully: HTTPS and FTPS control ports stop accepting
+   * and their connections get until the deadline to end (`closingControl`
+   * asks control sessions to end once idle); passive data ports keep
+   * admitting leased connections meanwhile (a session may still be about to
+   * start a transfer) and close last, with the time left.
+   */
+  async closeAll(drainMs = 0, closingControl: () => void = () => undefined): Promise<void> {
     await this.applying;
     const listeners = [...this.running.values()];
     this.running.clear();
-    await Promise.all(listeners.map((listener) => listener.close(0)));
+    if (drainMs === 0) {
+      await Promise.all(listeners.map((listener) => listener.close(0)));
+      return;
+    }
+    const deadline = Date.now() + drainMs;
+    const data = listeners.filter((listener) => listener.spec.protocol === 'ftp-data');
+    const front = listeners.filter((listener) => listener.spec.protocol !== 'ftp-data');
+    const frontClosed = Promise.all(front.map((listener) => listener.close(drainMs)));
+    closingControl();
+    await frontClosed;
+    await Promise.all(data.map((listener) => listener.close(Math.max(0, deadline - Date.now()))));
   }
 
   private async reconcile(portMap: PortMap, from: string): Promise<boolean> {
@@ -63,7 +80,10 @@ export class Reconciler {
       this.failure = null;
       return true;
     }
-    const desired = portMap.tunnelEnabled ? portMap.listeners : [];
+    const bindHost = context.config.bindHost;
+    // A gateway told to listen on its own address (several on one host) keeps every port there.
+    const listeners = bindHost ? portMap.listeners.map((listener) => ({ ...listener, bindHost })) : portMap.listeners;
+    const desired = portMap.tunnelEnabled ? listeners : [];
     const plan = planListenerChanges(this.listeners.map((listener) => listener.spec), desired);
     const opened: RunningListener[] = [];
     const previous = this.applied;

@@ -10,16 +10,16 @@ export interface HaproxyForward {
   name: string;
   /** Where clients connect: one port or a range (`from-to`), on `bindAddress`. */
   listen: { from: number; to: number };
-  /** The gateway's address; with a range, each port forwards to the same port there. */
-  target: { host: string; port: number | null };
+  /** The gateways (round-robin between them); with a range, each port forwards to the same port there. */
+  targets: Array<{ host: string; port: number | null }>;
   /** PROXY protocol version HAProxy sends first. */
   proxyVersion: 1 | 2;
 }
 
 /**
- * HAProxy in TCP mode in front of a gateway, as operators run it: each
- * frontend forwards to the gateway with a PROXY protocol header naming the
- * client, from `sourceAddress` (the address the gateway trusts).
+ * HAProxy in TCP mode in front of gateways, as operators run it: each
+ * frontend forwards round-robin to the gateways with a PROXY protocol header
+ * naming the client, from `sourceAddress` (the address the gateways trust).
  */
 export function haproxyConfig(options: { bindAddress: string; sourceAddress: string; forwards: HaproxyForward[] }): string {
   const sections = options.forwards.map(
@@ -27,8 +27,10 @@ export function haproxyConfig(options: { bindAddress: string; sourceAddress: str
   bind ${options.bindAddress}:${forward.listen.from === forward.listen.to ? forward.listen.from : `${forward.listen.from}-${forward.listen.to}`}
   default_backend ${forward.name}-gateways
 backend ${forward.name}-gateways
-  server gateway ${forward.target.host}${forward.target.port === null ? '' : `:${forward.target.port}`} ${forward.proxyVersion === 2 ? 'send-proxy-v2' : 'send-proxy'} source ${options.sourceAddress}
-`,
+  balance roundrobin
+${forward.targets
+  .map((target, index) => `  server gateway${index + 1} ${target.host}${target.port === null ? '' : `:${target.port}`} ${forward.proxyVersion === 2 ? 'send-proxy-v2' : 'send-proxy'} source ${options.sourceAddress}\n`)
+  .join('')}`,
   );
   return `# Written by the Secure Transfers tests for one run.
 global

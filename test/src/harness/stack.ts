@@ -41,6 +41,14 @@ export interface StackOptions {
   shipLogs?: { exchange: string; queue: string };
 }
 
+export interface GatewayOverrides {
+  amqpUrl?: string;
+  cache?: GatewayConfig['cache'];
+  replica?: string;
+  bindHost?: string;
+  healthPort?: number;
+}
+
 export interface Stack {
   dir: string;
   filesDir: string;
@@ -48,7 +56,10 @@ export interface Stack {
   nginxAccessLog: string;
   cacheDir: string;
   redis: Redis;
+  redisUrl: string;
   redisPrefix: string;
+  /** The session-ticket secret every gateway of the stack shares (TLS_TICKET_KEYS for gateway processes). */
+  ticketKeysHex: string;
   settings: ServerSettings;
   caPem: string;
   caFile: string;
@@ -66,8 +77,13 @@ export interface Stack {
   stopConfigService(): Promise<void>;
   startCertService(): Promise<void>;
   stopCertService(): Promise<void>;
-  /** A gateway over this stack's services; `amqpUrl` lets a test route its bus link through a relay it can cut, `cache` slow down its disk cache. */
-  newGateway(overrides?: { amqpUrl?: string; cache?: GatewayConfig['cache'] }): Gateway;
+  /**
+   * A gateway over this stack's services; `amqpUrl` lets a test route its bus
+   * link through a relay it can cut, `cache` slow down its disk cache;
+   * `replica`, `bindHost` and `healthPort` make it another replica beside the
+   * stack's own (same Redis prefix and ticket keys).
+   */
+  newGateway(overrides?: GatewayOverrides): Gateway;
   amqpUrl: string;
   /** The stack's own events exchange (config.updated, cert.activated). */
   eventsExchange: string;
@@ -200,16 +216,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     shippingLoggers.push(shipping);
     return shipping;
   };
-  const newGateway = (overrides: { amqpUrl?: string; cache?: GatewayConfig['cache'] } = {}) =>
+  // Shared by every gateway of the stack, as by replicas: a data connection resumes on any of them.
+  const ticketKeys = randomBytes(48);
+  const newGateway = (overrides: GatewayOverrides = {}) =>
     new Gateway({
       ...(overrides.cache ? { cache: overrides.cache } : {}),
-      replica: 'test-gw',
+      ...(overrides.bindHost ? { bindHost: overrides.bindHost } : {}),
+      replica: overrides.replica ?? 'test-gw',
+      ticketKeys,
       ...(options.ticketRotationMs ? { ticketRotationMs: options.ticketRotationMs } : {}),
       redisUrl,
       redisPrefix,
       cacheDir,
       source: new ServiceStateSource(`http://127.0.0.1:${configPort}`, `http://127.0.0.1:${certPort}`, serviceToken),
-      health: { host: '127.0.0.1', port: ports.health },
+      health: { host: '127.0.0.1', port: overrides.healthPort ?? ports.health },
       refreshIntervalMs: 60_000,
       amqpUrl: overrides.amqpUrl ?? amqpUrl,
       eventsExchange,
@@ -221,7 +241,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
             destination: destination({ dest: logFile, sync: true }),
             shipping: { url: amqpUrl, exchange: options.shipLogs.exchange, queue: options.shipLogs.queue },
           }))
-        : logger.child({ service: 'tunnel-gateway' }),
+        : logger.child({ service: 'tunnel-gateway', ...(overrides.replica ? { replica: overrides.replica } : {}) }),
     });
 
   if (options.withServices !== false) {
@@ -235,7 +255,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     nginxAccessLog,
     cacheDir,
     redis,
+    redisUrl,
     redisPrefix,
+    ticketKeysHex: ticketKeys.toString('hex'),
     settings,
     caPem: '',
     caFile: join(certDataDir, 'active-cert-for-tests.pem'),

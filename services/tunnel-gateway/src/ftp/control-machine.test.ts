@@ -12,6 +12,7 @@ const u = (...lines: string[]): ControlEvent => upstreamReply(...lines)!;
 const leased = (publicPort: number): ControlEvent => ({ type: 'lease-acquired', publicPort });
 const refused = (cause: Failure): ControlEvent => ({ type: 'lease-refused', failure: cause });
 const claimed = (linkId: string, publicPort: number): ControlEvent => ({ type: 'data-link-claimed', linkId, publicPort });
+const unclaimed = (publicPort: number): ControlEvent => ({ type: 'lease-unclaimed', publicPort });
 const upstreamComplete = (linkId: string): ControlEvent => ({ type: 'data-link-upstream-complete', linkId });
 const result = (reason?: string): LinkResult => ({ ok: reason === undefined, ...(reason ? { reason } : {}), bytesToClient: 10, bytesToUpstream: 0, durationMs: 5 });
 const done = (linkId: string, reason?: string): ControlEvent => ({ type: 'data-link-done', linkId, result: result(reason) });
@@ -33,6 +34,8 @@ function summary(effect: ControlEffect): string | null {
       return `acquire lease for ${effect.upstreamPort} (PROT ${effect.protectionLevel})`;
     case 'release-lease':
       return `release lease ${effect.publicPort}`;
+    case 'settle-lease':
+      return `settle lease ${effect.publicPort}`;
     case 'abort-link':
       return `abort ${effect.linkId}: ${messageOf(effect.cause)}`;
     case 'close':
@@ -351,9 +354,46 @@ describe('transfers and their completion order', () => {
       expected: [...started, 'client: 550 No such file'],
     },
     {
-      desc: 'the client never connected: the lease is given back with the final reply',
-      events: [...epsvLeased, c('RETR a'), u('425 Failed to establish connection')],
-      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'release lease 4004', 'client: 425 Failed to establish connection'],
+      desc: 'the client never connected: the settle step releases the lease, then the final reply passes',
+      events: [...epsvLeased, c('RETR a'), u('425 Failed to establish connection'), unclaimed(4004)],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'settle lease 4004', 'client: 425 Failed to establish connection'],
+    },
+    {
+      desc: 'the final reply waits for the settle step; commands behind it wait too',
+      events: [...epsvLeased, c('RETR a'), u('550 No such file'), c('PWD')],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'settle lease 4004'],
+    },
+    {
+      desc: 'claimed in another process, its report late: the 226 waits for that data connection, which the settle step found',
+      events: [...epsvLeased, c('RETR a'), u('150 Opening'), u('226 Transfer complete'), claimed('dat_far', 4004), c('PWD')],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'client: 150 Opening', 'settle lease 4004'],
+    },
+    {
+      desc: '…and passes once that data connection is done; then the next command',
+      events: [...epsvLeased, c('RETR a'), u('150 Opening'), u('226 Transfer complete'), claimed('dat_far', 4004), c('PWD'), done('dat_far')],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'client: 150 Opening', 'settle lease 4004', 'client: 226 Transfer complete', 'upstream: PWD'],
+    },
+    {
+      desc: '…or becomes a 426 when it failed',
+      events: [...epsvLeased, c('RETR a'), u('226 Transfer complete'), claimed('dat_far', 4004), done('dat_far', 'the gateway process carrying the data connection (gw-b) stopped')],
+      expected: [
+        'upstream: EPSV',
+        'acquire lease for 3004 (PROT P)',
+        'client: 229 Entering Extended Passive Mode (|||4004|)',
+        'upstream: RETR a',
+        'settle lease 4004',
+        'client: 426 Transfer aborted: the gateway process carrying the data connection (gw-b) stopped.',
+      ],
+    },
+    {
+      desc: 'the same claim reported twice (report and settle step) counts once',
+      events: [...retrRunning, claimed('dat_1', 4004), u('226 Transfer complete'), done('dat_1')],
+      expected: [...started, 'client: 226 Transfer complete'],
+    },
+    {
+      desc: 'a settle answer for another port is ignored',
+      events: [...epsvLeased, c('RETR a'), u('550 No such file'), unclaimed(4005)],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'settle lease 4004'],
     },
     {
       desc: 'the upstream closes with a 226 held: the close waits for the data link',
@@ -366,6 +406,22 @@ describe('transfers and their completion order', () => {
       expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: STOR up.bin', 'client: 150 Ok to send data', 'client: 226 Transfer complete'],
     },
   ]);
+
+  it.each([
+    { desc: 'an idle session ends at once with a 421', events: [{ type: 'shutdown' } as ControlEvent], expected: ['client: 421 Service closing: this gateway is stopping; connect again to reach another one.', 'close: the gateway is stopping'] },
+    {
+      desc: 'a running transfer finishes and gets its 226 first; the command queued behind it is not started',
+      events: [...retrRunning, { type: 'shutdown' } as ControlEvent, c('PWD'), u('226 Transfer complete'), done('dat_1')],
+      expected: [...started, 'client: 226 Transfer complete', 'client: 421 Service closing: this gateway is stopping; connect again to reach another one.', 'close: the gateway is stopping'],
+    },
+    {
+      desc: 'a command waiting for its reply gets it first',
+      events: [c('PWD'), { type: 'shutdown' } as ControlEvent, u('257 "/"')],
+      expected: ['upstream: PWD', 'client: 257 "/"', 'client: 421 Service closing: this gateway is stopping; connect again to reach another one.', 'close: the gateway is stopping'],
+    },
+  ])('a stopping gateway: $desc', ({ events, expected }) => {
+    expect(run(events, afterLogin).lines).toEqual(expected);
+  });
 
   it('logs the transfer with its bytes and outcome', () => {
     const { effects } = run([...retrRunning, u('226 Transfer complete'), done('dat_1')], afterLogin);

@@ -90,6 +90,7 @@ class Draft {
   private user: string | null;
   private channel: ControlChannel;
   private commandsWithoutTransfer: number;
+  private draining: boolean;
 
   constructor(
     private readonly state: ControlState,
@@ -108,12 +109,14 @@ class Draft {
     this.user = state.user;
     this.channel = state.channel;
     this.commandsWithoutTransfer = state.commandsWithoutTransfer;
+    this.draining = state.draining;
   }
 
   result(): ControlState {
     return {
       channel: this.channel,
       commandsWithoutTransfer: this.commandsWithoutTransfer,
+      draining: this.draining,
       queue: this.queue,
       awaiting: this.awaiting,
       wait: this.wait,
@@ -129,7 +132,15 @@ class Draft {
   }
 
   handle(event: ControlEvent): void {
+    this.handleEvent(event);
+    if (this.draining) this.closeIfIdle();
+  }
+
+  private handleEvent(event: ControlEvent): void {
     switch (event.type) {
+      case 'shutdown':
+        this.draining = true;
+        return;
       case 'client-input':
         return this.clientInput(event.inputs);
       case 'upstream-reply':
@@ -160,6 +171,8 @@ class Draft {
         return this.leaseRefused(event.failure);
       case 'data-link-claimed':
         return this.linkClaimed(event.linkId, event.publicPort);
+      case 'lease-unclaimed':
+        return this.leaseUnclaimed(event.publicPort);
       case 'data-link-upstream-complete': {
         const link = this.links.get(event.linkId);
         if (link) link.upstreamComplete = true;
@@ -196,7 +209,8 @@ class Draft {
   }
 
   private processQueue(): void {
-    while (!this.closed && this.awaiting.length === 0 && this.wait === null && this.queue.length > 0) {
+    // A stopping gateway starts nothing new: the session ends instead (closeIfIdle).
+    while (!this.closed && !this.draining && this.awaiting.length === 0 && this.wait === null && this.queue.length > 0) {
       const next = this.queue.shift()!;
       if ('tooLong' in next) this.sendFailure(failure('COMMAND_TOO_LONG', { limit: next.tooLong }));
       else this.handleCommand(next.command);
@@ -407,9 +421,13 @@ class Draft {
 
   private transferReply(command: FtpCommand, reply: FtpReply): void {
     const passive = this.passive;
+    if (passive.kind === 'leased') {
+      // No data connection known: one may have been claimed in another process, its report still on the way.
+      this.wait = { kind: 'claim-check', publicPort: passive.publicPort, reply, command };
+      this.effects.push({ type: 'settle-lease', publicPort: passive.publicPort });
+      return;
+    }
     this.passive = { kind: 'none' };
-    // The passive port served this transfer; a client that never connected must not keep it.
-    if (passive.kind === 'leased') this.effects.push({ type: 'release-lease', publicPort: passive.publicPort });
     if (passive.kind !== 'linked') {
       this.transfer = null;
       return this.send(reply.raw);
@@ -419,6 +437,16 @@ class Draft {
     if (result) this.finishTransfer(passive.linkId, command, reply, result);
     // The completion reply must not reach the client before the data connection delivered every byte.
     else this.wait = { kind: 'link', linkId: passive.linkId, reply, command };
+  }
+
+  /** The client never connected to the lease (the settle step released it): the reply goes as it came. */
+  private leaseUnclaimed(publicPort: number): void {
+    const wait = this.wait;
+    if (this.closed || wait?.kind !== 'claim-check' || wait.publicPort !== publicPort) return;
+    this.passive = { kind: 'none' };
+    this.transfer = null;
+    this.send(wait.reply.raw);
+    this.resume();
   }
 
   private finishTransfer(linkId: string, command: FtpCommand, reply: FtpReply, result: LinkResult): void {
@@ -476,12 +504,14 @@ class Draft {
   private leaseRefused(cause: Failure): void {
     const wait = this.wait;
     if (this.closed || wait?.kind !== 'lease') return;
-    this.log('warn', { error: cause.code, reason: messageOf(cause), upstreamPort: wait.upstreamPort }, logReasonOf(cause));
+    const detail = (cause.details as { reason?: unknown } | undefined)?.reason;
+    this.log('warn', { error: cause.code, reason: messageOf(cause), ...(typeof detail === 'string' ? { detail } : {}), upstreamPort: wait.upstreamPort }, logReasonOf(cause));
     this.sendFailure(cause);
     this.resume();
   }
 
   private linkClaimed(linkId: string, publicPort: number): void {
+    if (this.passive.kind === 'linked' && this.passive.linkId === linkId) return;
     if (this.closed || this.passive.kind !== 'leased' || this.passive.publicPort !== publicPort) {
       this.abortLink(linkId, failure('DATA_NOT_EXPECTED'));
       return;
@@ -489,6 +519,13 @@ class Draft {
     this.passive = { kind: 'linked', linkId };
     this.links.set(linkId, { upstreamComplete: false, result: null });
     if (this.transfer?.abortRequested) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
+    const wait = this.wait;
+    if (wait?.kind === 'claim-check' && wait.publicPort === publicPort) {
+      // The transfer's reply was held for this: it now waits for the data connection's end.
+      this.wait = null;
+      this.transferReply(wait.command, wait.reply);
+      if (!this.wait) this.resume();
+    }
   }
 
   private linkDone(linkId: string, result: LinkResult): void {
@@ -528,6 +565,17 @@ class Draft {
 
   private log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
     this.effects.push({ type: 'log', level, fields, message });
+  }
+
+  /**
+   * Stopping gateway: a session ends once nothing is under way (no command
+   * waiting for its reply, no transfer, no wait), so a running transfer
+   * finishes and gets its 226 first. Commands queued behind are not started.
+   */
+  private closeIfIdle(): void {
+    if (this.closed || this.awaiting.length > 0 || this.wait || this.transfer) return;
+    this.sendFailure(failure('GATEWAY_STOPPING'));
+    this.close('the gateway is stopping');
   }
 
   /** The one end: the passive port is given back, a data link not yet used is cut, both connections end. */

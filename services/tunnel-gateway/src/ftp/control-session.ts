@@ -10,8 +10,11 @@ import type { TlsContextHolder } from '../tls-context.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 import { initialControlStateFor, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
 import type { DataLink } from './data-link.js';
+import type { LinkExchange } from './link-exchange.js';
+import type { LinkReport, RemoteLink } from './link-reports.js';
 import type { LoginGuard } from './login-guard.js';
 import type { PassiveLease, PassivePorts } from './passive-ports.js';
+import { RemoteLinks } from './remote-links.js';
 import type { DataLinkOwner, SessionRegistry } from './session-registry.js';
 
 export interface ControlSessionContext {
@@ -26,6 +29,8 @@ export interface ControlSessionContext {
   contexts: TlsContextHolder;
   /** Banned addresses are refused before the upstream hears of them; failed logins are counted. */
   loginGuard: LoginGuard;
+  /** Reports from data connections this session's clients made to other gateway processes. */
+  linkExchange: LinkExchange;
 }
 
 /** How long a closing connection may take to flush before it is destroyed. */
@@ -50,6 +55,8 @@ export class FtpControlSession implements DataLinkOwner {
   private readonly replies = new ReplyParser();
   private readonly env: ControlEnv;
   private readonly links = new Map<string, DataLink>();
+  /** Data connections of this session carried by other gateway processes. */
+  private readonly remoteLinks: RemoteLinks;
   private state: ControlState;
   /** Events raised while effects are applied (a link aborted synchronously reports done) wait their turn. */
   private readonly pending: ControlEvent[] = [];
@@ -84,6 +91,11 @@ export class FtpControlSession implements DataLinkOwner {
       // The configured public address, or else the address this client reached us at.
       pasvAddress: () => toIpv4(context.portMap().publicAddress ?? connection.localAddress),
     };
+    this.remoteLinks = new RemoteLinks(context.linkExchange, (port, linkId) => context.passivePorts.activeKey(port, linkId), {
+      done: (linkId, result) => this.dispatch({ type: 'data-link-done', linkId, result }),
+      replyHeld: (linkId) => this.state.wait?.kind === 'link' && this.state.wait.linkId === linkId,
+      abandoned: (link) => void context.passivePorts.dropActive(link.publicPort, link.linkId, this.id).catch(() => undefined),
+    });
     context.registry.add(this);
     this.logger.info(
       {
@@ -186,6 +198,25 @@ export class FtpControlSession implements DataLinkOwner {
     this.dispatch({ type: 'data-link-claimed', linkId: link.id, publicPort: lease.publicPort });
   }
 
+  /** The gateway is stopping: the session ends (421) once its command or transfer under way is done. */
+  shutdown(): void {
+    this.dispatch({ type: 'shutdown' });
+  }
+
+  /** A data connection of this session was claimed by another gateway process (its report, or the settle step). */
+  attachRemoteLink(link: RemoteLink): void {
+    if (this.closed || this.links.has(link.linkId) || !this.remoteLinks.add(link)) return;
+    this.logger.debug({ link: link.linkId, carrier: link.dataReplica }, 'data connection carried by another gateway process');
+    this.dispatch({ type: 'data-link-claimed', linkId: link.linkId, publicPort: link.publicPort });
+  }
+
+  /** What another gateway process reports about a data connection of this session. */
+  remoteLinkReport(report: Extract<LinkReport, { type: 'upstream-complete' | 'done' }>): void {
+    if (!this.remoteLinks.has(report.linkId)) return;
+    if (report.type === 'upstream-complete') this.dispatch({ type: 'data-link-upstream-complete', linkId: report.linkId });
+    else this.remoteLinks.reported(report.linkId, report.result);
+  }
+
   private clientData(chunk: Buffer): void {
     const inputs: ClientInput[] = [];
     for (const result of this.commands.push(chunk)) inputs.push(result.kind === 'too-long' ? { tooLong: result.maxLength } : { command: result.command });
@@ -242,12 +273,15 @@ export class FtpControlSession implements DataLinkOwner {
       case 'release-lease':
         this.context.passivePorts.releasePending(effect.publicPort, this.id).catch(() => undefined);
         return;
+      case 'settle-lease':
+        this.settleLease(effect.publicPort);
+        return;
       case 'start-tls':
         this.startTls();
         return;
       case 'abort-link':
-        this.links.get(effect.linkId)?.abort(effect.cause);
-        // A link this process does not hold (claimed too late, or elsewhere) has nothing to abort here.
+        // A link carried elsewhere is cut by its carrier; one nobody holds (claimed too late) has nothing to abort.
+        if (!this.remoteLinks.abort(effect.linkId, effect.cause)) this.links.get(effect.linkId)?.abort(effect.cause);
         return;
       case 'close':
         this.closeWithError(effect.reason);
@@ -278,6 +312,22 @@ export class FtpControlSession implements DataLinkOwner {
     );
   }
 
+  private settleLease(publicPort: number): void {
+    this.context.passivePorts.settle(publicPort, this.id).then(
+      (claim) => {
+        if (claim) this.attachRemoteLink(claim);
+        // Claimed here meanwhile, or by a link already known: the machine has it, or ignores the duplicate.
+        if (claim) this.dispatch({ type: 'data-link-claimed', linkId: claim.linkId, publicPort });
+        else this.dispatch({ type: 'lease-unclaimed', publicPort });
+      },
+      (error: Error) => {
+        // Nobody can say whether the client connected elsewhere: the reply goes on, as without replicas.
+        this.logger.warn({ err: error, publicPort }, 'could not ask Redis whether the passive port was used; passing the reply on');
+        this.dispatch({ type: 'lease-unclaimed', publicPort });
+      },
+    );
+  }
+
   /**
    * The one way a session ends (the machine decided it: client gone, upstream
    * gone, idle, broken upstream): both connections end after what was written
@@ -287,6 +337,7 @@ export class FtpControlSession implements DataLinkOwner {
     if (this.closed) return;
     this.closed = true;
     this.context.registry.remove(this);
+    this.remoteLinks.closeAll();
     const upstream = this.upstream;
     if (upstream) {
       if (!upstream.destroyed) upstream.end();

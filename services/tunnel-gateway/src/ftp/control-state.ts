@@ -27,8 +27,10 @@ export type ControlEvent =
   | { type: 'idle-timeout'; idleMs: number }
   | { type: 'lease-acquired'; publicPort: number }
   | { type: 'lease-refused'; failure: Failure }
-  /** The client's data connection claimed a lease of this session. */
+  /** The client's data connection claimed a lease of this session (in this process or another). */
   | { type: 'data-link-claimed'; linkId: string; publicPort: number }
+  /** The settle step found the lease unused: the client never connected (the lease is released). */
+  | { type: 'lease-unclaimed'; publicPort: number }
   /** The upstream side of the link ended cleanly: an ABOR has nothing left to stop. */
   | { type: 'data-link-upstream-complete'; linkId: string }
   | { type: 'data-link-done'; linkId: string; result: LinkResult }
@@ -39,13 +41,21 @@ export type ControlEvent =
   /** The login defender lets this client's password through. */
   | { type: 'login-allowed' }
   /** The login defender refuses this client (banned now or from before): the session ends with the failure's 421. */
-  | { type: 'login-refused'; failure: Failure };
+  | { type: 'login-refused'; failure: Failure }
+  /** The gateway is stopping: end the session with a 421 as soon as no command or transfer is under way. */
+  | { type: 'shutdown' };
 
 export type ControlEffect =
   | { type: 'send-client'; data: string | Buffer }
   | { type: 'send-upstream'; data: Buffer }
   | { type: 'acquire-lease'; upstreamPort: number; protectionLevel: ProtectionState['level'] }
   | { type: 'release-lease'; publicPort: number }
+  /**
+   * A transfer's final reply came while the lease had no data connection the
+   * session knew of: ask Redis whether one took it elsewhere (answered by
+   * data-link-claimed or lease-unclaimed).
+   */
+  | { type: 'settle-lease'; publicPort: number }
   | { type: 'abort-link'; linkId: string; cause: Failure }
   /** Explicit FTPS: after the 234 just sent is out, the client connection turns into TLS (server side). */
   | { type: 'start-tls' }
@@ -81,6 +91,8 @@ export type Awaiting =
 export type Wait =
   | { kind: 'lease'; verb: 'PASV' | 'EPSV'; address: string | null; upstreamPort: number }
   | { kind: 'link'; linkId: string; reply: FtpReply; command: FtpCommand }
+  /** The transfer's final reply waits until the settle step says whether a data connection took the lease. */
+  | { kind: 'claim-check'; publicPort: number; reply: FtpReply; command: FtpCommand }
   /** AUTH TLS was answered: nothing moves until the handshake is done. */
   | { kind: 'tls' }
   /** A password waits for the login defender's word before it goes upstream. */
@@ -124,6 +136,8 @@ export interface ControlState {
   readonly user: string | null;
   /** Commands since the last transfer command (or the start). */
   readonly commandsWithoutTransfer: number;
+  /** The gateway is stopping: the session ends at its next idle moment. */
+  readonly draining: boolean;
 }
 
 /** A new session: the upstream's greeting is the first reply it waits for. */
@@ -141,6 +155,7 @@ export const initialControlState: ControlState = Object.freeze<ControlState>({
   closed: false,
   user: null,
   commandsWithoutTransfer: 0,
+  draining: false,
 });
 
 /** A new session on an explicit FTPS port: plain text until AUTH TLS. */

@@ -3,11 +3,12 @@ import type { TLSSocket } from 'node:tls';
 import type { PortMap, PortRange } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import type { ConnectionLimits } from '../connection-limits.js';
-import { failure, logReasonOf, messageOf } from '../errors.js';
+import { failure, logReasonOf, messageOf, type Failure } from '../errors.js';
 import { TlsListener, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { TlsContextHolder } from '../tls-context.js';
 import { DataLink } from './data-link.js';
-import { dataListenerOf, type PassivePorts } from './passive-ports.js';
+import type { LinkExchange } from './link-exchange.js';
+import { dataListenerOf, type PassiveLease, type PassivePorts } from './passive-ports.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface PassiveDataContext {
@@ -16,6 +17,8 @@ export interface PassiveDataContext {
   contexts: TlsContextHolder;
   passivePorts: PassivePorts;
   registry: SessionRegistry;
+  /** Reports to the control session when it lives in another gateway process. */
+  linkExchange: LinkExchange;
   logger: Logger;
   connectionLimits: ConnectionLimits;
   /** Load balancers whose connections start with a PROXY protocol header. */
@@ -45,8 +48,8 @@ interface PortEntry {
  */
 export class PassiveDataListeners {
   private readonly ports = new Map<string, PortEntry>();
-  /** Data links of this process that have not closed (their leases are released on close). */
-  private readonly links = new Set<DataLink>();
+  /** Data links of this process that have not closed, by id (their leases are released on close). */
+  private readonly links = new Map<string, DataLink>();
   private readonly logger: Logger;
 
   constructor(private readonly context: PassiveDataContext) {
@@ -61,6 +64,11 @@ export class PassiveDataListeners {
   /** Data links of this process not yet closed. */
   get openLinks(): number {
     return this.links.size;
+  }
+
+  /** A control session in another process asked to cut one of our links (ABOR, a new PASV, its end). */
+  abortLink(linkId: string, cause: Failure): void {
+    this.links.get(linkId)?.abort(cause);
   }
 
   /**
@@ -130,10 +138,15 @@ export class PassiveDataListeners {
     const upstream = dataListenerOf(portMap)?.upstream;
     if (!upstream) return { refuse: 'passive data is not enabled on this gateway' };
     const linkId = `dat_${randomBytes(8).toString('hex')}`;
-    const claim = await this.context.passivePorts.claim(connection.localPort, connection.remoteAddress, linkId, portMap);
+    const exchange = this.context.linkExchange;
+    const claim = await this.context.passivePorts.claim(connection.localPort, connection.remoteAddress, linkId, portMap, exchange);
     if (claim.status === 'refused') return { refuse: messageOf(claim.failure) };
     const { lease, active, protection } = claim;
     const log = this.logger.child({ conn: linkId, session: lease.sessionId });
+    const remote = lease.replica !== exchange.replica;
+    // The control session elsewhere hears of the claim before the upstream hears of the data connection,
+    // so its completion reply cannot overtake the claim (if the report is lost, it finds the claim in Redis).
+    if (remote) await this.reportClaim(lease, linkId, log);
     const link = new DataLink({
       id: linkId,
       upstreamHost: upstream.host,
@@ -142,14 +155,17 @@ export class PassiveDataListeners {
       connectTimeoutMs: portMap.timeouts.handshakeMs,
       lingerMs,
     });
-    this.links.add(link);
+    this.links.set(linkId, link);
     link.once('closed', () => {
-      this.links.delete(link);
+      this.links.delete(linkId);
       active.release().catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
-    const session = this.context.registry.get(lease.sessionId);
-    if (session) session.attachDataLink(link, lease);
-    else log.debug('control session is on another replica');
+    if (remote) this.reportToRemoteSession(link, lease);
+    else {
+      const session = this.context.registry.get(lease.sessionId);
+      if (session) session.attachDataLink(link, lease);
+      else log.debug('control session already ended');
+    }
     log.info(
       { client: connection.remoteAddress, ...(connection.via ? { via: connection.via } : {}), port: connection.localPort, upstreamPort: lease.upstreamPort, encrypted: protection === 'tls' },
       'data connection admitted',
@@ -162,6 +178,27 @@ export class PassiveDataListeners {
       // Reuse required: the control session's own keys, so only its TLS session resumes here.
       ...(lease.ticketBinding !== undefined && portMap.tls.requireSessionReuse ? { ticketBinding: lease.ticketBinding } : {}),
     };
+  }
+
+  private async reportClaim(lease: PassiveLease, linkId: string, log: Logger): Promise<void> {
+    const exchange = this.context.linkExchange;
+    const heard = await exchange.send(lease.replica, {
+      type: 'claimed',
+      sessionId: lease.sessionId,
+      linkId,
+      publicPort: lease.publicPort,
+      dataReplica: exchange.replica,
+      dataIncarnation: exchange.incarnation,
+    });
+    if (heard) log.debug({ controlReplica: lease.replica }, 'control session is in another gateway process; told it of the data connection');
+    else log.warn({ controlReplica: lease.replica }, 'the control session\'s gateway process did not hear of this data connection; it will find the claim in Redis');
+  }
+
+  private reportToRemoteSession(link: DataLink, lease: PassiveLease): void {
+    const exchange = this.context.linkExchange;
+    const base = { sessionId: lease.sessionId, linkId: link.id };
+    link.once('upstream-complete', () => void exchange.send(lease.replica, { type: 'upstream-complete', ...base }));
+    link.once('done', (result) => void exchange.reportDone(lease.replica, { type: 'done', ...base, result }));
   }
 
   private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {

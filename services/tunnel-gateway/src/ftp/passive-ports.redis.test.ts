@@ -46,6 +46,9 @@ describe('dataProtection (decided in one place)', () => {
   });
 });
 
+/** The process carrying data connections in these tests. */
+const carrier = { replica: 'gw-data', incarnation: 'inc-1' };
+
 describe('PassivePorts against a real Redis', () => {
   let redis: Redis;
   let prefix: string;
@@ -129,7 +132,7 @@ describe('PassivePorts against a real Redis', () => {
   describe('the claim script', () => {
     it('the leased client claims: the pending key becomes an active one with the data TTL', async () => {
       const lease = await ports.acquire(request(), testPortMap());
-      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap());
+      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
       expect(claim).toMatchObject({ status: 'claimed', lease, protection: 'tls' });
       expect(await redis.exists(`${prefix}lease:4004`)).toBe(0);
       const activeTtl = await redis.pttl(`${prefix}lease-active:4004:dat_1`);
@@ -138,23 +141,31 @@ describe('PassivePorts against a real Redis', () => {
       expect(await redis.exists(`${prefix}lease-active:4004:dat_1`)).toBe(0);
     });
 
+    it('a claim leaves a marker under the session naming the link and its carrier; releasing the link removes both keys', async () => {
+      await ports.acquire(request(), testPortMap());
+      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
+      expect(JSON.parse((await redis.get(`${prefix}lease-claim:ses_a:4004`))!)).toEqual({ linkId: 'dat_1', publicPort: 4004, dataReplica: 'gw-data', dataIncarnation: 'inc-1' });
+      if (claim.status === 'claimed') await claim.active.release();
+      expect(await redis.keys(`${prefix}lease*`)).toEqual([]);
+    });
+
     it('another address is refused and the lease keeps waiting for the right client', async () => {
       await ports.acquire(request(), testPortMap());
-      const claim = await ports.claim(4004, '192.0.2.66', 'dat_x', testPortMap());
+      const claim = await ports.claim(4004, '192.0.2.66', 'dat_x', testPortMap(), carrier);
       expect(claim).toEqual({ status: 'refused', failure: { code: 'DATA_WRONG_CLIENT', details: { port: 4004, expected: '192.0.2.7', actual: '192.0.2.66' } } });
       expect(await redis.exists(`${prefix}lease:4004`)).toBe(1);
       expect(await redis.exists(`${prefix}lease-active:4004:dat_x`)).toBe(0);
     });
 
     it('no lease: refused, nothing written', async () => {
-      expect(await ports.claim(4001, '192.0.2.7', 'dat_2', testPortMap())).toEqual({ status: 'refused', failure: { code: 'DATA_NO_LEASE', details: { port: 4001 } } });
+      expect(await ports.claim(4001, '192.0.2.7', 'dat_2', testPortMap(), carrier)).toEqual({ status: 'refused', failure: { code: 'DATA_NO_LEASE', details: { port: 4001 } } });
       expect(await redis.keys(`${prefix}*`)).toEqual([]);
     });
 
     it('a lease is claimed once', async () => {
       await ports.acquire(request(), testPortMap());
-      const first = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap());
-      const second = await ports.claim(4004, '192.0.2.7', 'dat_2', testPortMap());
+      const first = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
+      const second = await ports.claim(4004, '192.0.2.7', 'dat_2', testPortMap(), carrier);
       expect([first.status, second.status]).toEqual(['claimed', 'refused']);
       if (first.status === 'claimed') await first.active.release();
     });
@@ -162,7 +173,7 @@ describe('PassivePorts against a real Redis', () => {
     it('a clear lease becomes TLS when the policy forbade clear data meanwhile', async () => {
       const allowClear = testPortMap((map) => (map.tls.allowClearData = true));
       await ports.acquire(request({ protectionLevel: 'C' }), allowClear);
-      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap());
+      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
       expect(claim).toMatchObject({ status: 'claimed', protection: 'tls' });
       if (claim.status === 'claimed') await claim.active.release();
     });
@@ -170,10 +181,10 @@ describe('PassivePorts against a real Redis', () => {
     it('the raw script answers no-lease, wrong-client with the leased address, and claimed with the lease', async () => {
       const pending = `${prefix}lease:4000`;
       const active = `${prefix}lease-active:4000:dat`;
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000)).toEqual(['no-lease']);
-      await redis.set(pending, JSON.stringify({ clientIp: '192.0.2.7' }));
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000, `${prefix}lease-client:`, 4000)).toEqual(['wrong-client', '192.0.2.7']);
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000)).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7' })]);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['no-lease']);
+      await redis.set(pending, JSON.stringify({ clientIp: '192.0.2.7', sessionId: 'ses_r' }));
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['wrong-client', '192.0.2.7']);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7', sessionId: 'ses_r' })]);
       const ttl = await redis.pttl(active);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(1000);
@@ -234,7 +245,7 @@ describe('PassivePorts against a real Redis', () => {
       const map = limited(2);
       const first = await ports.acquire(request({ sessionId: 'ses_1', upstreamPort: 3000 }), map);
       await ports.acquire(request({ sessionId: 'ses_2', upstreamPort: 3001 }), map);
-      expect((await ports.claim(first.publicPort, '192.0.2.7', 'dat_1', map)).status).toBe('claimed');
+      expect((await ports.claim(first.publicPort, '192.0.2.7', 'dat_1', map, carrier)).status).toBe('claimed');
       await ports.acquire(request({ sessionId: 'ses_3', upstreamPort: 3002 }), map);
       await ports.releasePending(4001, 'ses_2');
       await ports.acquire(request({ sessionId: 'ses_4', upstreamPort: 3003 }), map);
@@ -271,7 +282,7 @@ describe('PassivePorts against a real Redis', () => {
     try {
       const portMap = testPortMap((map) => (map.timeouts.dataIdleMs = 15_000));
       await ports.acquire(request(), portMap);
-      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', portMap);
+      const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', portMap, carrier);
       if (claim.status !== 'claimed') throw new Error('not claimed');
       const key = `${prefix}lease-active:4004:dat_1`;
       await redis.pexpire(key, 500);
@@ -283,6 +294,52 @@ describe('PassivePorts against a real Redis', () => {
       await claim.active.release();
     } finally {
       jest.useRealTimers();
+    }
+  });
+
+  describe('settle (a transfer reply came while the lease had no known data connection)', () => {
+    it('nobody came: the pending lease and its place in the address set are released', async () => {
+      await ports.acquire(request(), testPortMap());
+      expect(await ports.settle(4004, 'ses_a')).toBeNull();
+      expect(await redis.keys(`${prefix}lease*`)).toEqual([]);
+    });
+
+    it('claimed by another process: the claim says which link and carrier, the active lease stays', async () => {
+      await ports.acquire(request(), testPortMap());
+      const claim = await ports.claim(4004, '192.0.2.7', 'dat_9', testPortMap(), carrier);
+      expect(await ports.settle(4004, 'ses_a')).toEqual({ linkId: 'dat_9', publicPort: 4004, dataReplica: 'gw-data', dataIncarnation: 'inc-1' });
+      expect(await redis.exists(`${prefix}lease-active:4004:dat_9`)).toBe(1);
+      if (claim.status === 'claimed') await claim.active.release();
+    });
+
+    it("another session's pending lease on the port is left alone", async () => {
+      await ports.acquire(request({ sessionId: 'ses_other' }), testPortMap());
+      expect(await ports.settle(4004, 'ses_a')).toBeNull();
+      expect(await redis.exists(`${prefix}lease:4004`)).toBe(1);
+    });
+  });
+
+  it('an active lease and its claim marker come back after Redis lost them (a restart that kept nothing)', async () => {
+    await ports.acquire(request(), testPortMap());
+    const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
+    if (claim.status !== 'claimed') throw new Error('not claimed');
+    await redis.del(`${prefix}lease-active:4004:dat_1`, `${prefix}lease-claim:ses_a:4004`);
+    await new Promise((resolve) => setTimeout(resolve, 2300));
+    expect(await redis.exists(`${prefix}lease-active:4004:dat_1`, `${prefix}lease-claim:ses_a:4004`)).toBe(2);
+    await claim.active.release();
+    expect(await redis.keys(`${prefix}lease*`)).toEqual([]);
+  });
+
+  it('while Redis is not connected a lease is refused at once, in plain words (no queueing behind the client\'s retries)', async () => {
+    // Never connected, offline queue on (as the gateway's client): without the check the command would wait.
+    const down = new Redis(redisUrl, { lazyConnect: true });
+    try {
+      const error = await new PassivePorts(down, prefix).acquire(request(), testPortMap()).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(GatewayError);
+      expect((error as GatewayError).message).toBe('the gateway cannot reach its shared store of passive ports (Redis); try again in a moment');
+      expect(down.status).toBe('wait');
+    } finally {
+      down.disconnect();
     }
   });
 

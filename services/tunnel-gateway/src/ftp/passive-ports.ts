@@ -16,11 +16,11 @@ import { failure, GatewayError, type Failure } from '../errors.js';
  * it ends). Every replica and worker process shares these keys, so whichever
  * accepts the data connection can relay it.
  *
- * Completion order across replicas (a data replica telling the control
- * session's replica how the transfer ended) is to live here too: the lease
- * records the control session's replica for it. Until then a data connection
- * accepted by another replica is relayed, and the control session relays the
- * upstream's completion reply as it comes.
+ * A claim also leaves a marker under the control session's name (which
+ * link, carried by which process): a control session whose transfer reply
+ * comes before the report of a claim made elsewhere finds it there (settle),
+ * so its final reply still waits for that data connection's end
+ * (link-exchange.ts carries the reports between processes).
  */
 
 /** What a control session promises about one public passive port (stored as JSON in Redis). */
@@ -158,8 +158,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
 addWaiting(clientKey, port, ttl)
 return tonumber(port)`;
 
-// Atomically checks the client address and turns the pending lease into an active one.
-// A wrong client leaves the lease untouched so the right client can still connect.
+// Atomically checks the client address and turns the pending lease into an active one, leaving a
+// marker of the claim under the session's name. A wrong client leaves the lease untouched so the
+// right client can still connect.
 export const claimScript = `${clientLeaseFunctions}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {'no-lease'} end
@@ -168,7 +169,21 @@ if lease.clientIp ~= ARGV[1] then return {'wrong-client', lease.clientIp} end
 redis.call('DEL', KEYS[1])
 forgetWaiting(ARGV[3], raw, ARGV[4])
 redis.call('SET', KEYS[2], raw, 'PX', tonumber(ARGV[2]))
+redis.call('SET', ARGV[5] .. lease.sessionId .. ':' .. ARGV[4], ARGV[6], 'PX', tonumber(ARGV[2]))
 return {'claimed', raw}`;
+
+// A transfer's final reply came while the session's lease had no data connection it knew of: the
+// lease is released if still pending (nobody came), else the claim marker says who took it.
+export const settleScript = `${clientLeaseFunctions}
+local raw = redis.call('GET', KEYS[1])
+if raw and cjson.decode(raw).sessionId == ARGV[1] then
+  forgetWaiting(ARGV[2], raw, ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return {'unused'}
+end
+local claim = redis.call('GET', KEYS[2])
+if claim then return {'claimed', claim} end
+return {'unused'}`;
 
 // Deletes a pending lease only if it still belongs to the given session.
 export const releaseOwnScript = `${clientLeaseFunctions}
@@ -179,6 +194,9 @@ if lease.sessionId ~= ARGV[1] then return 0 end
 forgetWaiting(ARGV[2], raw, ARGV[3])
 return redis.call('DEL', KEYS[1])`;
 
+/** How often an active lease is written again: a Redis that restarted empty has it back within this. */
+const activeRefreshMs = 2000;
+
 /** A claimed lease, kept alive while its data connection runs. */
 export class ActiveLease {
   private readonly timer: NodeJS.Timeout;
@@ -187,12 +205,21 @@ export class ActiveLease {
   constructor(
     private readonly redis: Redis,
     readonly key: string,
+    /** The claim marker under the control session's name. */
+    private readonly claimKey: string,
+    private readonly value: { lease: string; claim: string },
     private readonly ttlMs: number,
     private readonly track: <T>(operation: Promise<T>) => Promise<T> = (operation) => operation,
   ) {
+    // Written again, not only given more time: after a Redis restart the keys must come back.
     this.timer = setInterval(() => {
-      this.redis.pexpire(this.key, this.ttlMs).catch(() => undefined);
-    }, Math.floor(ttlMs / 3));
+      this.redis
+        .multi()
+        .set(this.key, this.value.lease, 'PX', this.ttlMs)
+        .set(this.claimKey, this.value.claim, 'PX', this.ttlMs)
+        .exec()
+        .catch(() => undefined);
+    }, Math.min(activeRefreshMs, Math.floor(ttlMs / 3)));
     this.timer.unref();
   }
 
@@ -201,8 +228,16 @@ export class ActiveLease {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    await this.track(this.redis.del(this.key));
+    await this.track(this.redis.del(this.key, this.claimKey));
   }
+}
+
+/** Which data connection took a session's lease, and which process carries it. */
+export interface LeaseClaim {
+  linkId: string;
+  publicPort: number;
+  dataReplica: string;
+  dataIncarnation: string;
 }
 
 export class PassivePorts {
@@ -215,7 +250,7 @@ export class PassivePorts {
   ) {}
 
   /** Resolves once every release under way has finished, or after timeoutMs. */
-  async settle(timeoutMs: number): Promise<void> {
+  async releasesDone(timeoutMs: number): Promise<void> {
     if (this.releasing.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -246,6 +281,11 @@ export class PassivePorts {
 
   activeKey(publicPort: number, linkId: string): string {
     return `${this.prefix}lease-active:${publicPort}:${linkId}`;
+  }
+
+  /** Prefix of the claim markers (session id and public port follow). */
+  get claimPrefix(): string {
+    return `${this.prefix}lease-claim:`;
   }
 
   /**
@@ -295,23 +335,46 @@ export class PassivePorts {
    * active if it is for this client, and says how the connection is protected.
    * Rejects when Redis cannot be asked (the listener refuses the connection).
    */
-  async claim(publicPort: number, clientIp: string, linkId: string, portMap: PortMap): Promise<ClaimResult> {
+  async claim(publicPort: number, clientIp: string, linkId: string, portMap: PortMap, carrier: { replica: string; incarnation: string }): Promise<ClaimResult> {
     const activeKey = this.activeKey(publicPort, linkId);
     const ttlMs = activeLeaseTtlMs(portMap);
-    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs, this.clientLeasesPrefix, publicPort)) as string[];
+    const marker = JSON.stringify({ linkId, publicPort, dataReplica: carrier.replica, dataIncarnation: carrier.incarnation } satisfies LeaseClaim);
+    this.ensureConnected();
+    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs, this.clientLeasesPrefix, publicPort, this.claimPrefix, marker)) as string[];
     if (result[0] === 'claimed' && result[1]) {
       const lease = JSON.parse(result[1]) as PassiveLease;
+      const claimKey = `${this.claimPrefix}${lease.sessionId}:${publicPort}`;
       return {
         status: 'claimed',
         lease,
         protection: dataProtection(lease.encryptData ? 'P' : 'C', portMap.tls),
-        active: new ActiveLease(this.redis, activeKey, ttlMs, (operation) => this.track(operation)),
+        active: new ActiveLease(this.redis, activeKey, claimKey, { lease: result[1], claim: marker }, ttlMs, (operation) => this.track(operation)),
       };
     }
     if (result[0] === 'wrong-client') {
       return { status: 'refused', failure: failure('DATA_WRONG_CLIENT', { port: publicPort, expected: result[1] ?? '', actual: clientIp }) };
     }
     return { status: 'refused', failure: failure('DATA_NO_LEASE', { port: publicPort }) };
+  }
+
+  /**
+   * The session's transfer reply came while its lease had no data connection
+   * it knew of: releases the lease if nobody came, else says which data
+   * connection (carried elsewhere, its report still on the way) took it.
+   * Rejects when Redis cannot be asked.
+   */
+  async settle(publicPort: number, sessionId: string): Promise<LeaseClaim | null> {
+    this.ensureConnected();
+    const result = (await this.track(
+      this.redis.eval(settleScript, 2, this.pendingKey(publicPort), `${this.claimPrefix}${sessionId}:${publicPort}`, sessionId, this.clientLeasesPrefix, publicPort),
+    )) as string[];
+    if (result[0] !== 'claimed' || !result[1]) return null;
+    return JSON.parse(result[1]) as LeaseClaim;
+  }
+
+  /** A link whose carrier died (its process cannot release it): its active lease and claim marker go now, not at their TTL. */
+  async dropActive(publicPort: number, linkId: string, sessionId: string): Promise<void> {
+    await this.track(this.redis.del(this.activeKey(publicPort, linkId), `${this.claimPrefix}${sessionId}:${publicPort}`));
   }
 
   /** A pending lease the session no longer needs; one that another session took meanwhile is left alone. */
@@ -321,9 +384,24 @@ export class PassivePorts {
 
   private async store<T>(operation: () => Promise<T>): Promise<T> {
     try {
+      this.ensureConnected();
       return await operation();
     } catch (error) {
+      if (error instanceof GatewayError) throw error;
       throw new GatewayError(failure('LEASE_STORE_UNAVAILABLE', { reason: (error as Error).message }));
     }
   }
+
+  /**
+   * A client waits for nothing while Redis is away: between reconnection
+   * attempts (or before the first) the answer is immediate; ioredis would
+   * otherwise queue the command and fail it only after its retries. An
+   * attempt under way is waited for (bounded by the command timeout).
+   */
+  private ensureConnected(): void {
+    if (unreachableStates.has(this.redis.status)) throw new GatewayError(failure('LEASE_STORE_UNAVAILABLE', { reason: `Redis connection ${this.redis.status}` }));
+  }
 }
+
+/** ioredis connection states in which a command would only wait in its offline queue. */
+const unreachableStates = new Set(['wait', 'reconnecting', 'close', 'end']);

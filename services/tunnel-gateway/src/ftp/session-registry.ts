@@ -1,10 +1,15 @@
 import type { DataLink } from './data-link.js';
+import type { LinkReport, RemoteLink } from './link-reports.js';
 import type { PassiveLease } from './passive-ports.js';
 
-/** What a data listener needs from the control session a lease belongs to. */
+/** What a data listener (or another process's report) needs from the control session a lease belongs to. */
 export interface DataLinkOwner {
   readonly id: string;
   attachDataLink(link: DataLink, lease: PassiveLease): void;
+  attachRemoteLink(link: RemoteLink): void;
+  remoteLinkReport(report: Extract<LinkReport, { type: 'upstream-complete' | 'done' }>): void;
+  /** The gateway is stopping: end once idle. */
+  shutdown(): void;
 }
 
 /** Control sessions of this replica, by session id, so a claimed lease finds its session. */
@@ -21,6 +26,11 @@ export class SessionRegistry {
 
   get(id: string): DataLinkOwner | undefined {
     return this.sessions.get(id);
+  }
+
+  /** Every session of this process (a snapshot: sessions may end while it is walked). */
+  all(): DataLinkOwner[] {
+    return [...this.sessions.values()];
   }
 
   get size(): number {

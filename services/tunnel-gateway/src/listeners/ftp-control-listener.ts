@@ -23,6 +23,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
       logger,
       contexts: context.contexts,
       loginGuard: context.loginGuard,
+      linkExchange: context.linkExchange,
     });
   };
   const running: RunningListener = {
