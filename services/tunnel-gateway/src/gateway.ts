@@ -87,6 +87,7 @@ export class Gateway {
     await this.reconciler.closeAll(drainMs, () => {
       for (const session of this.context.registry.all()) session.shutdown();
     });
+    this.context.logger.debug({ controlSessions: this.context.registry.size, dataConnections: this.context.dataPorts.openLinks }, 'stopping: every listener closed');
     // Leases of the connections just closed are given back before Redis goes, not left to their TTL.
     const { registry, dataPorts, passivePorts } = this.context;
     const deadline = Date.now() + 2000;
@@ -95,6 +96,7 @@ export class Gateway {
     await this.context.linkExchange.stop();
     await this.healthServer?.close();
     this.context.redis.disconnect();
+    this.context.logger.info('gateway stopped');
   }
 
   /** A report from another gateway process about a data connection: to the control session, or to the link it cuts. */

@@ -93,11 +93,16 @@ export async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Runs Debian's lftp (GnuTLS) against the gateway with a script of commands (explicit: AUTH TLS, forced). */
-export function lftp(stack: Stack, commands: string[], settings: string[] = [], timeoutMs = 60_000, kind: FtpsKind = 'implicit'): Promise<CurlResult> {
+/**
+ * Runs Debian's lftp (GnuTLS) against the gateway with a script of commands
+ * (explicit: AUTH TLS, forced); `host`: another address to reach it at (a
+ * balancer), the certificate's name then not checked.
+ */
+export function lftp(stack: Stack, commands: string[], settings: string[] = [], timeoutMs = 60_000, kind: FtpsKind = 'implicit', host = '127.0.0.1'): Promise<CurlResult> {
   const forceTls = kind === 'explicit' ? ['set ftp:ssl-force true', 'set ftp:ssl-protect-data true'] : [];
-  const script = [...(process.env.LFTP_DEBUG ? ['debug -t 5'] : []), `set ssl:ca-file ${stack.caFile}`, 'set net:max-retries 1', 'set net:timeout 20', ...forceTls, ...settings, ...commands, 'bye'].join('; ');
-  const url = ftpsUrl(stack, '', kind).replace(/\/$/, '');
+  const hostSettings = host === '127.0.0.1' ? [] : ['set ssl:check-hostname false'];
+  const script = [...(process.env.LFTP_DEBUG ? ['debug -t 5'] : []), `set ssl:ca-file ${stack.caFile}`, 'set net:max-retries 1', 'set net:timeout 20', ...forceTls, ...hostSettings, ...settings, ...commands, 'bye'].join('; ');
+  const url = ftpsUrl(stack, '', kind).replace(/\/$/, '').replace('@127.0.0.1:', `@${host}:`);
   const child = spawn('lftp', ['-e', script, url], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

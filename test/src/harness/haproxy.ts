@@ -37,6 +37,9 @@ global
   maxconn 1000
 defaults
   mode tcp
+  # A gateway that stopped accepting (draining, restarting): the connection goes to another.
+  retries 3
+  option redispatch
   timeout connect 5s
   timeout client 60s
   timeout server 60s

@@ -453,7 +453,12 @@ describe('ABOR in each phase', () => {
       expected: [...leasedLines, 'upstream: RETR a', 'upstream: ABOR', 'abort dat_1: client sent ABOR'],
     },
     {
-      desc: 'data flowing: the link is cut and ABOR goes at once; 426 (after the link ended), then 226',
+      desc: 'data flowing: ABOR reaches the file server only once the cut link is done (told first, it would end the data cleanly)',
+      events: [...retrRunning, c('ABOR')],
+      expected: [...leasedLines, 'upstream: RETR big.bin', 'client: 150 Opening data connection', 'abort dat_1: client sent ABOR'],
+    },
+    {
+      desc: 'data flowing: the link is cut, then ABOR goes; 426 (after the link ended), then 226',
       events: [...retrRunning, c('ABOR'), done('dat_1', 'client sent ABOR'), u('426 Transfer aborted'), u('226 ABOR successful')],
       expected: [...leasedLines, 'upstream: RETR big.bin', 'client: 150 Opening data connection', 'abort dat_1: client sent ABOR', 'upstream: ABOR', 'client: 426 Transfer aborted: client sent ABOR.', 'client: 226 ABOR successful'],
     },

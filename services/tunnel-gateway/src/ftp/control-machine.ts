@@ -91,6 +91,7 @@ class Draft {
   private channel: ControlChannel;
   private commandsWithoutTransfer: number;
   private draining: boolean;
+  private deferredAbort: ControlState['deferredAbort'];
 
   constructor(
     private readonly state: ControlState,
@@ -110,6 +111,7 @@ class Draft {
     this.channel = state.channel;
     this.commandsWithoutTransfer = state.commandsWithoutTransfer;
     this.draining = state.draining;
+    this.deferredAbort = state.deferredAbort;
   }
 
   result(): ControlState {
@@ -117,6 +119,7 @@ class Draft {
       channel: this.channel,
       commandsWithoutTransfer: this.commandsWithoutTransfer,
       draining: this.draining,
+      deferredAbort: this.deferredAbort,
       queue: this.queue,
       awaiting: this.awaiting,
       wait: this.wait,
@@ -347,7 +350,12 @@ class Draft {
     const link = linkId ? this.links.get(linkId) : undefined;
     this.log('debug', { link: linkId, upstreamComplete: link?.upstreamComplete ?? null, done: link ? link.result !== null : null }, 'ABOR during a transfer');
     // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
-    if (linkId && link && !link.upstreamComplete && !link.result) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
+    if (linkId && link && !link.upstreamComplete && !link.result) {
+      this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
+      // The file server hears of ABOR once the link is cut (see deferredAbort).
+      this.deferredAbort = { linkId, command };
+      return;
+    }
     this.forward(command, { kind: 'relay', verb: command.verb });
   }
 
@@ -529,6 +537,11 @@ class Draft {
   }
 
   private linkDone(linkId: string, result: LinkResult): void {
+    if (this.deferredAbort?.linkId === linkId && !this.closed) {
+      const { command } = this.deferredAbort;
+      this.deferredAbort = null;
+      this.forward(command, { kind: 'relay', verb: command.verb });
+    }
     const link = this.links.get(linkId);
     if (!link) return;
     link.result = result;

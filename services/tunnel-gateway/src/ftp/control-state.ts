@@ -138,6 +138,13 @@ export interface ControlState {
   readonly commandsWithoutTransfer: number;
   /** The gateway is stopping: the session ends at its next idle moment. */
   readonly draining: boolean;
+  /**
+   * ABOR waits to go upstream until the data link it cut is done: told first,
+   * the file server would close its data connection cleanly and the link
+   * (carried by another process, the abort still on its way) could pass that
+   * on as a complete stream.
+   */
+  readonly deferredAbort: { linkId: string; command: FtpCommand } | null;
 }
 
 /** A new session: the upstream's greeting is the first reply it waits for. */
@@ -156,6 +163,7 @@ export const initialControlState: ControlState = Object.freeze<ControlState>({
   user: null,
   commandsWithoutTransfer: 0,
   draining: false,
+  deferredAbort: null,
 });
 
 /** A new session on an explicit FTPS port: plain text until AUTH TLS. */

@@ -220,7 +220,8 @@ export class DataLink extends EventEmitter {
   }
 
   private fail(cause: Failure): void {
-    if (this.finished) return;
+    // The first cause stands: tearing the sockets down below makes them report their own end.
+    if (this.finished || this.failure) return;
     this.failure = cause;
     // Reset, not end: the peer must see an error, not a clean end of a truncated stream.
     if (this.clientRaw) resetSocket(this.clientRaw);

@@ -160,7 +160,7 @@ export class PassiveDataListeners {
       this.links.delete(linkId);
       active.release().catch((error) => log.warn({ err: error }, 'could not release lease'));
     });
-    if (remote) this.reportToRemoteSession(link, lease);
+    if (remote) this.reportToRemoteSession(link, lease, log);
     else {
       const session = this.context.registry.get(lease.sessionId);
       if (session) session.attachDataLink(link, lease);
@@ -194,11 +194,15 @@ export class PassiveDataListeners {
     else log.warn({ controlReplica: lease.replica }, 'the control session\'s gateway process did not hear of this data connection; it will find the claim in Redis');
   }
 
-  private reportToRemoteSession(link: DataLink, lease: PassiveLease): void {
+  private reportToRemoteSession(link: DataLink, lease: PassiveLease, log: Logger): void {
     const exchange = this.context.linkExchange;
     const base = { sessionId: lease.sessionId, linkId: link.id };
     link.once('upstream-complete', () => void exchange.send(lease.replica, { type: 'upstream-complete', ...base }));
-    link.once('done', (result) => void exchange.reportDone(lease.replica, { type: 'done', ...base, result }));
+    link.once('done', (result) => {
+      // The control session's process logs the transfer; this process says what it carried.
+      log.info({ ...result, controlReplica: lease.replica }, result.ok ? 'data connection ended' : 'data connection failed');
+      void exchange.reportDone(lease.replica, { type: 'done', ...base, result });
+    });
   }
 
   private onSecure(socket: TLSSocket, connection: AcceptedConnection, { link, log }: AdmittedData): void {
