@@ -221,7 +221,8 @@ docker restart -t 3 "$victim" >/dev/null
 wait
 sleep 2
 logs "service=tunnel-gateway&from=$phase_start&limit=1000" >"$work/restart.json"
-touched=$(jq -r --arg r "$victim_replica" '[.records[] | select(.session and .replica == $r) | .session] | unique | length' "$work/restart.json")
+# A replica's worker processes record as <replica>-w<N>.
+touched=$(jq -r --arg r "$victim_replica" '[.records[] | select(.session and (.replica == $r or (.replica | startswith($r + "-w")))) | .session] | unique | length' "$work/restart.json")
 succeeded=$(grep -c '^ok' "$results") corrupt=$(grep -c '^corrupt' "$results")
 say "downloads: $succeeded completed intact, $(grep -c '^fail' "$results") ended with an error, $corrupt corrupt; sessions on the restarted replica: $touched"
 check "no download completed with wrong bytes" test "$corrupt" = 0

@@ -184,6 +184,8 @@ describe('scripts/start.sh', () => {
       CONFIG_PORT: String(ports.config),
       CERT_PORT: String(ports.cert),
       GATEWAY_HEALTH_PORT: String(ports.health),
+      // Two gateway worker processes (the default is one per CPU), each a replica of its own.
+      GATEWAY_WORKERS: '2',
       LOG_SERVICE_PORT: String(ports.logs),
       CONSOLE_PORT: String(ports.console),
       HTTPS_PORT: String(ports.https),
@@ -306,9 +308,9 @@ describe('scripts/start.sh', () => {
     });
     const change = (await patched.json()) as { version: number; gateways: { applied: Array<{ replica: string }>; failed: unknown[] } };
     expect(patched.status).toBe(201);
-    // config-service heard from the gateway this script started that it applied the change.
+    // config-service heard from both workers of the gateway this script started that they applied the change.
     expect(change.gateways.failed).toEqual([]);
-    expect(change.gateways.applied.map((entry) => entry.replica)).toEqual([hostname()]);
+    expect(change.gateways.applied.map((entry) => entry.replica).sort()).toEqual([`${hostname()}-w1`, `${hostname()}-w2`]);
     const generated = await fetch(`http://127.0.0.1:${ports.cert}${certApi.selfSigned}`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },

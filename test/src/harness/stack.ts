@@ -37,6 +37,8 @@ export interface StackOptions {
   ticketRotationMs?: number;
   /** Redis key prefix; another stack given the same one shares its leases and login bans, like a second replica. */
   redisPrefix?: string;
+  /** A Redis of the test's own (one it stops and starts again); the shared test Redis otherwise. */
+  redisUrl?: string;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
   shipLogs?: { exchange: string; queue: string };
 }
@@ -180,7 +182,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const certDataDir = join(dir, 'cert-service');
   const configDataDir = join(dir, 'config-service');
 
-  const redisUrl = await testRedisUrl();
+  const redisUrl = options.redisUrl ?? (await testRedisUrl());
   const redis = new Redis(redisUrl);
   const redisPrefix = options.redisPrefix ?? `sttest:${randomBytes(4).toString('hex')}:`;
   const startConfigService = async () => {
