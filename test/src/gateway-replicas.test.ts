@@ -120,6 +120,26 @@ suite('three gateway replicas behind HAProxy', () => {
     return client;
   }
 
+  /**
+   * EPSV on `client`, then its data connection made straight to `host` (one
+   * replica's own address), read slowly so a transfer on it is still running
+   * when the test acts.
+   */
+  async function slowDataConnection(client: Client, host: string) {
+    const port = Number(/\|\|\|(\d+)\|/.exec((await client.send('EPSV')).message)![1]);
+    const socket = tls.connect({ host, port, ca: stack.caPem, session: (client.ftp.socket as tls.TLSSocket).getSession(), checkServerIdentity: () => undefined });
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      socket.pause();
+      setTimeout(() => socket.resume(), 20);
+    });
+    socket.on('error', () => undefined);
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    return { socket, closed, received: () => received };
+  }
+
   /** One FTPS session through the balancer by one of three clients; resolves with what it checked. */
   async function session(index: number): Promise<string> {
     const kind = index % 5;
@@ -241,29 +261,18 @@ suite('three gateway replicas behind HAProxy', () => {
     // Control on gw-a, data on gw-b, each reached at its own address.
     const client = await basicFtp(replicaHosts['gw-a']);
     try {
-      const port = Number(/\|\|\|(\d+)\|/.exec((await client.send('EPSV')).message)![1]);
-      const data = tls.connect({ host: replicaHosts['gw-b'], port, ca: stack.caPem, session: (client.ftp.socket as tls.TLSSocket).getSession(), checkServerIdentity: () => undefined });
-      let received = 0;
-      data.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        // Read slowly: the transfer is still running when ABOR comes.
-        data.pause();
-        setTimeout(() => data.resume(), 20);
-      });
-      data.on('error', () => undefined);
-      const dataClosed = new Promise((resolve) => data.once('close', resolve));
-      await new Promise((resolve) => data.once('secureConnect', resolve));
+      const data = await slowDataConnection(client, replicaHosts['gw-b']);
       const replies: string[] = [];
       const listen = (chunk: Buffer) => replies.push(chunk.toString());
       client.ftp.socket.on('data', listen);
       client.ftp.socket.write('RETR abort.bin\r\n');
-      await waitFor(() => received > 256 * 1024, 20_000, 'download under way');
+      await waitFor(() => data.received() > 256 * 1024, 20_000, 'download under way');
       client.ftp.socket.write('ABOR\r\n');
       // 426 for the transfer (the reason we know), then the file server's answer to ABOR (225 or 226).
       await waitFor(() => /^426 [^\n]*\n22[56] /m.test(replies.join('')), 20_000, 'the replies to ABOR');
-      await dataClosed;
+      await data.closed;
       expect(replies.join('')).toMatch(/^426 Transfer aborted: client sent ABOR\.\r$/m);
-      expect(received).toBeLessThan(64 * 1024 * 1024);
+      expect(data.received()).toBeLessThan(64 * 1024 * 1024);
       client.ftp.socket.off('data', listen);
       // The session goes on.
       expect((await client.list()).length).toBeGreaterThan(0);
@@ -281,21 +290,12 @@ suite('three gateway replicas behind HAProxy', () => {
     const client = await basicFtp(replicaHosts['gw-a']);
     const bystander = await basicFtp(replicaHosts['gw-b']);
     try {
-      const port = Number(/\|\|\|(\d+)\|/.exec((await client.send('EPSV')).message)![1]);
-      const data = tls.connect({ host: replicaHosts['gw-c'], port, ca: stack.caPem, session: (client.ftp.socket as tls.TLSSocket).getSession(), checkServerIdentity: () => undefined });
-      let received = 0;
-      data.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        data.pause();
-        setTimeout(() => data.resume(), 20);
-      });
-      data.on('error', () => undefined);
-      await new Promise((resolve) => data.once('secureConnect', resolve));
+      const data = await slowDataConnection(client, replicaHosts['gw-c']);
       const final = client.ftp.handle('RETR victim.bin', (response, task) => {
         if (response instanceof Error) task.reject(response);
         else if (response.code >= 200) task.resolve(response);
       });
-      await waitFor(() => received > 256 * 1024, 20_000, 'download under way');
+      await waitFor(() => data.received() > 256 * 1024, 20_000, 'download under way');
       const killedAt = Date.now();
       await victim.kill();
       const reply = await final.catch((error: { code?: number; message: string }) => error);
@@ -303,7 +303,7 @@ suite('three gateway replicas behind HAProxy', () => {
       expect(reply.message).toMatch(/gw-c/);
       // Bounded: the carrier's liveness lapses within 6 s, the watchdog looks every second.
       expect(Date.now() - killedAt).toBeLessThan(20_000);
-      data.destroy();
+      data.socket.destroy();
       // The control session goes on, and another client never noticed.
       expect((await client.list()).length).toBeGreaterThan(0);
       const transfer = await orderedDownload(bystander, 'shared.bin', { mode: 'EPSV', dataHost: replicaHosts['gw-b'], ca: stack.caPem });

@@ -27,9 +27,9 @@ describe('a stopping gateway', () => {
     const idle = await connectBasicFtp(stack, 'EPSV');
     try {
       await idle.send('EPSV');
-      // An active lease (the download's), a pending one (the idle session's) and the set of ports its address waits on.
-      const kinds = (keys: string[]) => keys.map((key) => /lease(-active|-client)?:/.exec(key)?.[0]).sort();
-      await waitFor(async () => kinds(await stack.leaseKeys()).join() === 'lease-active:,lease-client:,lease:', 10_000, 'an active and a pending lease');
+      // An active lease (the download's) with its claim marker, a pending one (the idle session's) and the set of ports its address waits on.
+      const kinds = (keys: string[]) => keys.map((key) => /lease(-active|-claim|-client)?:/.exec(key)?.[0]).sort();
+      await waitFor(async () => kinds(await stack.leaseKeys()).join() === 'lease-active:,lease-claim:,lease-client:,lease:', 10_000, 'an active and a pending lease');
       await stack.gateway.stop();
       expect(await stack.leaseKeys()).toEqual([]);
     } finally {

@@ -112,6 +112,7 @@ const leftToDefaults: Record<string, Record<string, string>> = {
     REPLICA_ID: 'each container is named by its host name, unique per replica',
     REDIS_PREFIX: 'one deployment per Redis',
     GATEWAY_HEALTH_HOST: 'API_BIND_HOST is the setting compose uses',
+    GATEWAY_BIND_HOST: 'each container has its own network address; the settings bind every replica the same',
     GATEWAY_REFRESH_INTERVAL_MS: 'one minute',
     GATEWAY_HEARTBEAT_MS: 'fifteen seconds between status reports',
     EVENTS_EXCHANGE: 'one deployment per broker: the contract exchange',

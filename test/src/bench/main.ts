@@ -20,7 +20,7 @@ import { ProcessRegistry, sleep, type ManagedProcess } from './processes.js';
 import { openIdleTls } from './idle-connections.js';
 import { pollPeakRss, TreeCpuTracker, treeRssBytes } from './proc-stats.js';
 import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
-import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps } from './servers.js';
+import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps, type PortRange } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -240,11 +240,13 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   };
 
   const passivePorts = config.memStreams + 10;
-  const ports = await PortAllocator.create(2 * passivePorts + 20 + 16);
+  const ports = await PortAllocator.create(3 * passivePorts + 20 + 24);
   const nginxPort = ports.one();
   const upstreamFtpPort = ports.one();
   const upstreamPassive = ports.range(passivePorts);
   const publicPassive = ports.range(passivePorts);
+  // The 2-worker gateway's own public passive ports (the same upstream ones, another offset).
+  const publicPassive2w = ports.range(passivePorts);
   const nativePassive = ports.range(20);
 
   // Upstreams.
@@ -268,34 +270,46 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   onRedisPrefix(redisPrefix);
   const https: Record<KeyKind, HttpsTerminator[]> = { rsa: [], ecdsa: [] };
   let gatewayRsa: Server | undefined;
+  let gateway2wRsa: Server | undefined;
   let ftpsPort = 0;
+  let ftps2wPort = 0;
   for (const kind of ['rsa', 'ecdsa'] as const) {
     const cert = certs[kind];
     log(`starting terminators with the ${cert.label} certificate`);
-    const gatewayPort = ports.one();
-    const ftp = kind === 'rsa' ? { ftps: ports.one(), publicPassive, upstreamFtp: upstreamFtpPort, upstreamPassive } : undefined;
-    const healthPort = ports.one();
-    const gateway = await Server.start(
-      `gateway-${kind}`,
-      () =>
-        startGateway(registry, {
-          repoRoot,
-          dir: join(dir, `gateway-${kind}`),
-          name: `gateway-${kind}`,
-          cert,
-          upstreamWebPort: nginxPort,
-          ports: { https: gatewayPort, health: healthPort, ...(ftp ? { ftp } : {}) },
-          redisUrl: config.redisUrl,
-          redisPrefix,
-          ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
-          ...(config.cpuProfileDir ? { cpuProfileDir: config.cpuProfileDir } : {}),
-          ...(config.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: config.upstreamKeepAliveMs } : {}),
-        }),
-      note,
-    );
+    const startGatewayOf = async (name: string, workers: number, passive: PortRange) => {
+      const port = ports.one();
+      const ftp = kind === 'rsa' ? { ftps: ports.one(), publicPassive: passive, upstreamFtp: upstreamFtpPort, upstreamPassive } : undefined;
+      const healthPort = ports.one();
+      const server = await Server.start(
+        name,
+        () =>
+          startGateway(registry, {
+            repoRoot,
+            dir: join(dir, name),
+            name,
+            cert,
+            upstreamWebPort: nginxPort,
+            ports: { https: port, health: healthPort, ...(ftp ? { ftp } : {}) },
+            redisUrl: config.redisUrl,
+            redisPrefix,
+            workers,
+            ...(config.gatewayLogLevel ? { logLevel: config.gatewayLogLevel } : {}),
+            ...(config.cpuProfileDir && workers === 1 ? { cpuProfileDir: config.cpuProfileDir } : {}),
+            ...(config.upstreamKeepAliveMs !== undefined ? { upstreamKeepAliveMs: config.upstreamKeepAliveMs } : {}),
+          }),
+        note,
+      );
+      return { server, port, ftps: ftp?.ftps ?? 0 };
+    };
+    const one = await startGatewayOf(`gateway-${kind}`, 1, publicPassive);
+    const two = await startGatewayOf(`gateway2w-${kind}`, 2, publicPassive2w);
+    const gateway = one.server;
+    const gatewayPort = one.port;
     if (kind === 'rsa') {
       gatewayRsa = gateway;
-      ftpsPort = ftp!.ftps;
+      ftpsPort = one.ftps;
+      gateway2wRsa = two.server;
+      ftps2wPort = two.ftps;
     }
     const stunnelPort = ports.one();
     const stunnel = await Server.start(
@@ -311,6 +325,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     );
     https[kind] = [
       { id: 'gateway', kind, port: gatewayPort, server: gateway },
+      { id: 'gateway2w', kind, port: two.port, server: two.server },
       { id: 'stunnel', kind, port: stunnelPort, server: stunnel },
       { id: 'relay', kind, port: relayPort, server: relay },
     ];
@@ -333,6 +348,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   );
   const ftps: FtpsTerminator[] = [
     { id: 'gateway', port: ftpsPort, server: gatewayRsa! },
+    { id: 'gateway2w', port: ftps2wPort, server: gateway2wRsa! },
     { id: 'vsftpd', port: nativeFtpsPort, server: vsftpdFtps },
   ];
 
@@ -387,6 +403,8 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
     addSample(samples, 'keepAliveRps', t.id, result.requestsPerSecond);
     addSample(samples, 'keepAliveCpuPct', t.id, cpuPct);
+    // CPU per request: the terminator's share of a core over its request rate.
+    addSample(samples, 'keepAliveCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} req/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
   const measureHandshakes = async (t: HttpsTerminator, round: number) => {
@@ -399,6 +417,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
     addSample(samples, t.kind === 'rsa' ? 'handshakesRsa' : 'handshakesEcdsa', t.id, result.requestsPerSecond);
     if (t.kind === 'rsa') addSample(samples, 'handshakesRsaCpuPct', t.id, cpuPct);
+    addSample(samples, t.kind === 'rsa' ? 'handshakesRsaCpuUs' : 'handshakesEcdsaCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} handshakes/s (${result.complete} requests), terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
 

@@ -1,10 +1,11 @@
 /** Pure: samples in, markdown out. */
 
-export const terminators = ['gateway', 'stunnel', 'relay', 'vsftpd'] as const;
+export const terminators = ['gateway', 'gateway2w', 'stunnel', 'relay', 'vsftpd'] as const;
 export type Terminator = (typeof terminators)[number];
 
 export const terminatorTitles: Record<Terminator, string> = {
   gateway: 'gateway',
+  gateway2w: 'gateway, 2 workers',
   stunnel: 'stunnel',
   relay: 'bare node relay',
   vsftpd: 'vsftpd FTPS',
@@ -21,6 +22,9 @@ export const metrics = [
   'peakRssMB',
   'keepAliveCpuPct',
   'handshakesRsaCpuPct',
+  'keepAliveCpuUs',
+  'handshakesRsaCpuUs',
+  'handshakesEcdsaCpuUs',
 ] as const;
 export type Metric = (typeof metrics)[number];
 
@@ -102,51 +106,54 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'HTTPS bulk download, MB/s',
     decimals: 0,
-    cells: { gateway: cell('httpsBulkMBps', 'gateway'), stunnel: cell('httpsBulkMBps', 'stunnel'), relay: cell('httpsBulkMBps', 'relay') },
-    targets: [{ text: '≥ 1.0× stunnel', of: cell('httpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' }],
+    cells: { gateway: cell('httpsBulkMBps', 'gateway'), gateway2w: cell('httpsBulkMBps', 'gateway2w'), stunnel: cell('httpsBulkMBps', 'stunnel'), relay: cell('httpsBulkMBps', 'relay') },
+    targets: [{ text: '≥ 1.0× stunnel', of: cell('httpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('httpsBulkMBps', 'gateway2w'), against: cell('httpsBulkMBps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'HTTPS bulk, terminator CPU-s/GiB',
     decimals: 2,
-    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
-    targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }],
+    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('httpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
+    targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }, { text: '2 workers ≤ 1.05× one process', of: cell('httpsBulkCpuPerGiB', 'gateway2w'), against: cell('httpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' }],
   },
   {
     label: 'FTPS passive bulk download, MB/s',
     decimals: 0,
-    cells: { gateway: cell('ftpsBulkMBps', 'gateway'), stunnel: cell('httpsBulkMBps', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkMBps', 'vsftpd') },
+    cells: { gateway: cell('ftpsBulkMBps', 'gateway'), gateway2w: cell('ftpsBulkMBps', 'gateway2w'), stunnel: cell('httpsBulkMBps', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkMBps', 'vsftpd') },
     targets: [
       { text: '≥ 1.0× stunnel HTTPS', of: cell('ftpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' },
       { text: '≥ 0.9× vsftpd FTPS', of: cell('ftpsBulkMBps', 'gateway'), against: cell('ftpsBulkMBps', 'vsftpd'), threshold: 0.9, direction: 'atLeast' },
+      { text: '2 workers ≥ 0.97× one process', of: cell('ftpsBulkMBps', 'gateway2w'), against: cell('ftpsBulkMBps', 'gateway'), threshold: 0.97, direction: 'atLeast' },
     ],
   },
   {
     label: 'FTPS bulk, terminator CPU-s/GiB',
     decimals: 2,
-    cells: { gateway: cell('ftpsBulkCpuPerGiB', 'gateway'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkCpuPerGiB', 'vsftpd') },
+    cells: { gateway: cell('ftpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('ftpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkCpuPerGiB', 'vsftpd') },
     targets: [
       { text: '≤ 1.0× stunnel HTTPS', of: cell('ftpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' },
+      { text: '2 workers ≤ 1.05× one process', of: cell('ftpsBulkCpuPerGiB', 'gateway2w'), against: cell('ftpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' },
     ],
   },
   {
     label: 'HTTPS keep-alive requests/s (1 KiB, 64 conns)',
     decimals: 0,
-    cells: { gateway: cell('keepAliveRps', 'gateway'), stunnel: cell('keepAliveRps', 'stunnel'), relay: cell('keepAliveRps', 'relay') },
-    targets: [{ text: '≥ 0.5× stunnel', of: cell('keepAliveRps', 'gateway'), against: cell('keepAliveRps', 'stunnel'), threshold: 0.5, direction: 'atLeast' }],
+    cells: { gateway: cell('keepAliveRps', 'gateway'), gateway2w: cell('keepAliveRps', 'gateway2w'), stunnel: cell('keepAliveRps', 'stunnel'), relay: cell('keepAliveRps', 'relay') },
+    targets: [{ text: '≥ 0.5× stunnel', of: cell('keepAliveRps', 'gateway'), against: cell('keepAliveRps', 'stunnel'), threshold: 0.5, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('keepAliveRps', 'gateway2w'), against: cell('keepAliveRps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, RSA-2048',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsa', 'gateway'), stunnel: cell('handshakesRsa', 'stunnel'), relay: cell('handshakesRsa', 'relay') },
-    targets: [{ text: '≥ 0.9× bare node relay', of: cell('handshakesRsa', 'gateway'), against: cell('handshakesRsa', 'relay'), threshold: 0.9, direction: 'atLeast' }],
+    cells: { gateway: cell('handshakesRsa', 'gateway'), gateway2w: cell('handshakesRsa', 'gateway2w'), stunnel: cell('handshakesRsa', 'stunnel'), relay: cell('handshakesRsa', 'relay') },
+    targets: [{ text: '≥ 0.9× bare node relay', of: cell('handshakesRsa', 'gateway'), against: cell('handshakesRsa', 'relay'), threshold: 0.9, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('handshakesRsa', 'gateway2w'), against: cell('handshakesRsa', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, ECDSA P-256',
     decimals: 0,
-    cells: { gateway: cell('handshakesEcdsa', 'gateway'), stunnel: cell('handshakesEcdsa', 'stunnel'), relay: cell('handshakesEcdsa', 'relay') },
+    cells: { gateway: cell('handshakesEcdsa', 'gateway'), gateway2w: cell('handshakesEcdsa', 'gateway2w'), stunnel: cell('handshakesEcdsa', 'stunnel'), relay: cell('handshakesEcdsa', 'relay') },
     targets: [
       { text: '≥ 0.9× bare node relay', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesEcdsa', 'relay'), threshold: 0.9, direction: 'atLeast' },
       { text: '≥ 1.0× stunnel RSA', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesRsa', 'stunnel'), threshold: 1, direction: 'atLeast' },
+      { text: '2 workers ≥ 1.0× one process', of: cell('handshakesEcdsa', 'gateway2w'), against: cell('handshakesEcdsa', 'gateway'), threshold: 1, direction: 'atLeast' },
     ],
   },
   {
@@ -159,6 +166,24 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
         ? { text: '< 300 MB', of: cell('peakRssMB', 'gateway'), threshold: 300, direction: 'below' }
         : { text: '< 200 MB', of: cell('peakRssMB', 'gateway'), threshold: 200, direction: 'below' },
     ],
+  },
+  {
+    label: 'CPU µs per keep-alive request',
+    decimals: 1,
+    cells: { gateway: cell('keepAliveCpuUs', 'gateway'), gateway2w: cell('keepAliveCpuUs', 'gateway2w'), stunnel: cell('keepAliveCpuUs', 'stunnel'), relay: cell('keepAliveCpuUs', 'relay') },
+    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('keepAliveCpuUs', 'gateway2w'), against: cell('keepAliveCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+  },
+  {
+    label: 'CPU µs per full handshake, RSA-2048',
+    decimals: 0,
+    cells: { gateway: cell('handshakesRsaCpuUs', 'gateway'), gateway2w: cell('handshakesRsaCpuUs', 'gateway2w'), stunnel: cell('handshakesRsaCpuUs', 'stunnel'), relay: cell('handshakesRsaCpuUs', 'relay') },
+    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('handshakesRsaCpuUs', 'gateway2w'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+  },
+  {
+    label: 'CPU µs per full handshake, ECDSA P-256',
+    decimals: 0,
+    cells: { gateway: cell('handshakesEcdsaCpuUs', 'gateway'), gateway2w: cell('handshakesEcdsaCpuUs', 'gateway2w'), stunnel: cell('handshakesEcdsaCpuUs', 'stunnel'), relay: cell('handshakesEcdsaCpuUs', 'relay') },
+    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('handshakesEcdsaCpuUs', 'gateway2w'), against: cell('handshakesEcdsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
   },
   {
     label: 'terminator CPU during keep-alive run, % of a core',

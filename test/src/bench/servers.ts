@@ -100,6 +100,8 @@ export interface GatewayOptions {
   cpuProfileDir?: string;
   /** timeouts.upstreamKeepAliveMs when not the default. */
   upstreamKeepAliveMs?: number;
+  /** GATEWAY_WORKERS (1: the one-process gateway; the default there would be one per CPU). */
+  workers?: number;
 }
 
 /** The settings an operator would give config-service for this layout; the port map is derived from them the same way. */
@@ -152,6 +154,7 @@ export async function startGateway(registry: ProcessRegistry, options: GatewayOp
     GATEWAY_HEALTH_PORT: String(options.ports.health),
     GATEWAY_CACHE_DIR: cacheDir,
     REPLICA_ID: options.name,
+    GATEWAY_WORKERS: String(options.workers ?? 1),
   };
   if (options.logLevel) env.LOG_LEVEL = options.logLevel;
   const nodeArgs = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir, '--cpu-prof-name', `${options.name}.cpuprofile`] : [];
