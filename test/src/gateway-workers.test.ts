@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import tls from 'node:tls';
 import { connectBasicFtp, curl, ftpsUrl, lftp, sha256File, writeRandomFile } from './harness/clients.js';
 import { orderedDownload } from './harness/ftp-ordering.js';
 import { startGatewayProcess, type GatewayProcess } from './harness/gateway-process.js';
@@ -97,6 +98,32 @@ describe('a gateway of four worker processes', () => {
     expect(log.filter((record) => record.msg === 'data connection secured').every((record) => record.resumed === true)).toBe(true);
     expect(log.filter((record) => record.msg === 'transfer finished' && record.ok !== true)).toEqual([]);
     await waitFor(async () => (await stack.leaseKeys()).length === 0, 15_000, 'no lease left');
+  });
+
+  it('the data-IP check holds on every worker: 127.0.0.2 is refused a lease of 127.0.0.1 before TLS, whichever worker it reaches', async () => {
+    const client = await connectBasicFtp(stack, 'EPSV');
+    try {
+      const port = Number(/\|\|\|(\d+)\|/.exec((await client.send('EPSV')).message)![1]);
+      // Eight tries: the primary hands connections to the workers in turn, so each worker sees two.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const thief = await new Promise<{ secured: boolean; bytes: number }>((resolve) => {
+          const socket = tls.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', ca: stack.caPem });
+          socket.once('secureConnect', () => resolve({ secured: true, bytes: socket.bytesRead }));
+          socket.once('error', () => resolve({ secured: false, bytes: socket.bytesRead }));
+          socket.once('close', () => resolve({ secured: false, bytes: socket.bytesRead }));
+        });
+        expect(thief).toEqual({ secured: false, bytes: 0 });
+      }
+      const transfer = await orderedDownload(client, 'shared.bin', { mode: 'EPSV', dataHost: '127.0.0.1', ca: stack.caPem });
+      expect(createHash('sha256').update(transfer.bytes).digest('hex')).toBe(sharedHash);
+    } finally {
+      client.close();
+    }
+    await waitFor(
+      async () => new Set((await records()).filter((record) => record.msg === 'connection refused' && record.client === '127.0.0.2').map((record) => record.replica)).size === 4,
+      10_000,
+      'a refusal by every worker',
+    );
   });
 
   it('a worker killed is replaced; the others serve meanwhile and after', async () => {
