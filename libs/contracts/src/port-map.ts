@@ -82,17 +82,28 @@ export const limitsSchema = z.object({
 });
 export type Limits = z.infer<typeof limitsSchema>;
 
+/** A PROXY protocol header the gateway sends the file server first: none, version 1 (text) or 2 (binary). */
+export const upstreamProxyVersions = ['off', 'v1', 'v2'] as const;
+export type UpstreamProxyVersion = (typeof upstreamProxyVersions)[number];
+const upstreamProxyVersion = z.enum(upstreamProxyVersions, { message: 'must be off, v1 or v2' });
+
 /**
- * The PROXY protocol (HAProxy's, versions 1 and 2) from load balancers in
- * front of the gateways: connections from these addresses and ranges must
- * start with a PROXY header, and the client address it names is the one
- * every check, limit, record and X-Forwarded-For uses. Empty: off.
+ * The PROXY protocol (HAProxy's, versions 1 and 2). `trustedProxies`: load
+ * balancers in front of the gateways whose connections must start with a
+ * PROXY header; the client address it names is the one every check, limit,
+ * record and X-Forwarded-For uses (empty: off). `toUpstream`: the gateway
+ * itself names the client to a file server that understands the header
+ * (nginx `listen … proxy_protocol`, ProFTPD's mod_proxy_protocol), per
+ * upstream: on every web connection, on every FTP control connection (FTP
+ * data connections carry none: servers read it only on the control port).
  */
 export const proxyProtocolSchema = z.object({
   trustedProxies: z.array(z.string().min(1).max(64)).max(100),
+  // Absent from settings and port maps of versions before it: off.
+  toUpstream: z.object({ web: upstreamProxyVersion, ftp: upstreamProxyVersion }).default({ web: 'off', ftp: 'off' }),
 });
 export type ProxyProtocolSettings = z.infer<typeof proxyProtocolSchema>;
-export const defaultProxyProtocol: ProxyProtocolSettings = { trustedProxies: [] };
+export const defaultProxyProtocol: ProxyProtocolSettings = { trustedProxies: [], toUpstream: { web: 'off', ftp: 'off' } };
 
 /**
  * One socket (or one range of sockets) the gateway opens. For ftp-data the

@@ -1,4 +1,4 @@
-import { parseBoolean, parseInteger, parsePortRange, parseTlsVersion } from './env-values.js';
+import { parseBoolean, parseInteger, parsePortRange, parseProxyVersion, parseTlsVersion } from './env-values.js';
 
 describe('parseInteger', () => {
   it.each([
@@ -69,5 +69,22 @@ describe('parseTlsVersion', () => {
 
   it.each(['TLSv1.1', 'SSLv3', '1.0', 'latest'])('rejects %j', (raw) => {
     expect(parseTlsVersion(raw).ok).toBe(false);
+  });
+});
+
+describe('parseProxyVersion', () => {
+  it.each([
+    ['off', 'off'],
+    ['', 'off'],
+    ['none', 'off'],
+    ['V1', 'v1'],
+    ['1', 'v1'],
+    [' v2 ', 'v2'],
+    ['2', 'v2'],
+  ])('%j → %s', (raw, value) => {
+    expect(parseProxyVersion(raw)).toEqual({ ok: true, value });
+  });
+  it.each(['v3', 'yes', 'proxy'])('%j is refused, naming the choices', (raw) => {
+    expect(parseProxyVersion(raw)).toEqual({ ok: false, message: `"${raw}" is not a PROXY protocol version (use off, v1 or v2)` });
   });
 });

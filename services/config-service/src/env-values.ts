@@ -44,6 +44,15 @@ export function parseTlsVersion(raw: string): Parsed<'TLSv1.2' | 'TLSv1.3'> {
   return { ok: false, message: `"${raw}" is not a TLS version (use TLSv1.2 or TLSv1.3)` };
 }
 
+/** off, v1 or v2 (also 1, 2, none, false), for a PROXY protocol header the gateway sends. */
+export function parseProxyVersion(raw: string): Parsed<'off' | 'v1' | 'v2'> {
+  const text = raw.trim().toLowerCase();
+  if (['off', 'none', 'false', 'no', '0', ''].includes(text)) return { ok: true, value: 'off' };
+  if (text === 'v1' || text === '1') return { ok: true, value: 'v1' };
+  if (text === 'v2' || text === '2') return { ok: true, value: 'v2' };
+  return { ok: false, message: `"${raw}" is not a PROXY protocol version (use off, v1 or v2)` };
+}
+
 export function parseText(raw: string): Parsed<string> {
   return { ok: true, value: raw.trim() };
 }

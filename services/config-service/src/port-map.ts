@@ -84,7 +84,7 @@ export function derivePortMap(settings: ServerSettings, version: number, generat
     timeouts: { ...settings.timeouts },
     limits: { ...settings.limits },
     loginDefender: { ...settings.loginDefender, allowList: [...settings.loginDefender.allowList] },
-    proxyProtocol: { trustedProxies: [...settings.proxyProtocol.trustedProxies] },
+    proxyProtocol: { trustedProxies: [...settings.proxyProtocol.trustedProxies], toUpstream: { ...settings.proxyProtocol.toUpstream } },
     listeners: deriveListeners(settings),
   };
 }

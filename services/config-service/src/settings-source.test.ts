@@ -91,6 +91,8 @@ describe('settingsFromSources: layering', () => {
         LOGIN_MAX_BAN_MS: '3600000',
         LOGIN_ALLOW_LIST: '10.0.0.0/8, 192.0.2.7 2001:db8::/32',
         TRUSTED_PROXIES: '172.16.0.0/12',
+        UPSTREAM_WEB_PROXY_PROTOCOL: 'v1',
+        UPSTREAM_FTP_PROXY_PROTOCOL: '2',
         TUNNEL_ENABLED: 'off',
       },
       expected: {
@@ -112,7 +114,7 @@ describe('settingsFromSources: layering', () => {
         timeouts: { handshakeMs: 5000, controlIdleMs: 60000, dataIdleMs: 30000, passiveLeaseMs: 15000, drainMs: 0, upstreamKeepAliveMs: 750 },
         limits: { maxCommandLength: 1024, maxConnectionsPerClient: 40, maxConnectionsPerListener: 900, maxPassiveLeasesPerClient: 16, maxCommandsWithoutTransfer: 300 },
         loginDefender: { enabled: false, maxFailures: 8, windowMs: 120_000, banMs: 30_000, maxBanMs: 3_600_000, allowList: ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32'] },
-        proxyProtocol: { trustedProxies: ['172.16.0.0/12'] },
+        proxyProtocol: { trustedProxies: ['172.16.0.0/12'], toUpstream: { web: 'v1', ftp: 'v2' } },
         tunnelEnabled: false,
       },
     },

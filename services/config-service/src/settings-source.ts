@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { defaultServerSettings, serverSettingsSchema, type ServerSettings } from '@st/contracts';
-import { parseAddressList, parseBoolean, parseInteger, parsePortRange, parseText, parseTlsVersion, type Parsed } from './env-values.js';
+import { parseAddressList, parseBoolean, parseInteger, parsePortRange, parseProxyVersion, parseText, parseTlsVersion, type Parsed } from './env-values.js';
 import { isJsonObject, type JsonObject } from './json-object.js';
 import { validateSettings, type SettingsProblem } from './validate-settings.js';
 
@@ -55,6 +55,8 @@ export const settingsEnvBindings: readonly EnvBinding[] = [
   { name: 'LOGIN_MAX_BAN_MS', field: 'loginDefender.maxBanMs', parse: parseInteger },
   { name: 'LOGIN_ALLOW_LIST', field: 'loginDefender.allowList', parse: parseAddressList },
   { name: 'TRUSTED_PROXIES', field: 'proxyProtocol.trustedProxies', parse: parseAddressList },
+  { name: 'UPSTREAM_WEB_PROXY_PROTOCOL', field: 'proxyProtocol.toUpstream.web', parse: parseProxyVersion },
+  { name: 'UPSTREAM_FTP_PROXY_PROTOCOL', field: 'proxyProtocol.toUpstream.ftp', parse: parseProxyVersion },
   { name: 'TUNNEL_ENABLED', field: 'tunnelEnabled', parse: parseBoolean },
 ];
 

@@ -99,6 +99,8 @@ export class HttpsConnection implements UpstreamUser {
     private readonly options: HttpsConnectionOptions,
     private readonly pool: UpstreamPool,
     onClosed: () => void,
+    /** Sent first on every upstream connection (a PROXY header): those connections are this client's alone. */
+    private readonly upstreamPreface: Buffer | null = null,
   ) {
     this.reader = new RequestReader({
       head: (head) => this.sendHead(head),
@@ -309,7 +311,7 @@ export class HttpsConnection implements UpstreamUser {
   /** The upstream target is read now, so a changed port map applies to new connections. */
   private connectUpstream(fresh: boolean): UpstreamConnection {
     const { host, ports } = this.options.listener().upstream;
-    const link = this.pool.acquire(host, ports.from, this, fresh);
+    const link = this.pool.acquire(host, ports.from, this, fresh, this.upstreamPreface);
     this.link = link;
     this.upstreamAddress = link.address;
     if (link.socket.connecting) this.connectDeadline = performance.now() + upstreamConnectTimeoutMs;

@@ -50,9 +50,11 @@ export class HttpsProxy {
   /**
    * `forwarded` is what the listener already learnt about the peer (without it
    * the socket is asked); `conn` names the connection in every record about
-   * it, as in the "HTTPS connection opened" record.
+   * it, as in the "HTTPS connection opened" record; `upstreamPreface` (a PROXY
+   * header naming the client) goes first on each of its upstream connections,
+   * which are then its own, never kept for another client.
    */
-  handle(socket: TLSSocket, forwarded?: ForwardedFor, conn?: string): void {
+  handle(socket: TLSSocket, forwarded?: ForwardedFor, conn?: string, upstreamPreface: Buffer | null = null): void {
     const connection = new HttpsConnection(
       socket,
       forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },
@@ -60,6 +62,7 @@ export class HttpsProxy {
       this.options,
       this.pool,
       () => this.connections.delete(connection),
+      upstreamPreface,
     );
     this.connections.add(connection, deadlineCheckMs);
   }

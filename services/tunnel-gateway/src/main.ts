@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger } from '@st/logging';
+import { closeLogger, createLogger } from '@st/logging';
 import { exitWithProblems, stopOnSignals } from '@st/service-kit';
 import { gatewaySettingsFromEnv, replicaIdFromEnv, type GatewaySettings } from './config.js';
 import { readGatewayEnv } from './env.js';
@@ -13,13 +13,14 @@ async function main(): Promise<void> {
   const result = gatewaySettingsFromEnv(readGatewayEnv());
   if (!result.ok) exitWithProblems('tunnel-gateway', result.errors);
   const { settings } = result;
-  if (cluster.isPrimary && settings.workers > 1) return startWorkers(settings);
   let state;
   try {
+    // Also in a primary that runs no gateway itself: a bad state source stops it here, not in every worker.
     state = stateSourceFor(settings.state);
   } catch (error) {
     exitWithProblems('tunnel-gateway', [(error as Error).message]);
   }
+  if (cluster.isPrimary && settings.workers > 1) return startWorkers(settings);
   const { state: _state, workers: _workers, stopDrainMs, ...config } = settings;
   // A worker's health is answered by its primary, for all workers at once.
   const gateway = new Gateway({ ...config, ...(cluster.isWorker ? { health: null } : {}), source: state.source, logger });
@@ -35,9 +36,12 @@ async function startWorkers(settings: GatewaySettings): Promise<void> {
     count: settings.workers,
     replica: settings.replica,
     health: settings.health,
-    // Each worker drains for at most GATEWAY_STOP_DRAIN_MS; a little more for its own stop.
-    stopTimeoutMs: settings.stopDrainMs + 5000,
+    // Each worker drains for at most GATEWAY_STOP_DRAIN_MS, then releases its leases and says goodbye (a few seconds).
+    stopTimeoutMs: settings.stopDrainMs + 8000,
     logger,
+    // exitWithProblems' code: a worker that cannot use its configuration.
+    fatalExitCode: 2,
+    onFatal: (code) => void closeLogger(logger).finally(() => process.exit(code)),
   });
   await pool.start();
   stopOnSignals(pool, logger);

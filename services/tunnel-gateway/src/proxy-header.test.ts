@@ -1,5 +1,5 @@
 import { Command, IPv4Address, IPv4ProxyAddress, IPv6Address, IPv6ProxyAddress, TransportProtocol, UnspecProxyAddress, V2ProxyProtocol } from 'proxy-protocol-js';
-import { ProxyHeaderReader, readProxyHeader } from './proxy-header.js';
+import { ProxyHeaderReader, readProxyHeader, buildProxyHeader } from './proxy-header.js';
 
 const v2 = (command: Command, address: IPv4ProxyAddress | IPv6ProxyAddress | UnspecProxyAddress): Buffer => Buffer.from(new V2ProxyProtocol(command, TransportProtocol.STREAM, address).build());
 const v2Ipv4 = v2(Command.PROXY, new IPv4ProxyAddress(IPv4Address.createFrom([198, 51, 100, 7]), 50123, IPv4Address.createFrom([203, 0, 113, 9]), 990));
@@ -50,5 +50,22 @@ describe('readProxyHeader', () => {
         expect(done).toMatchObject({ kind: 'header', rest: tlsHello });
       }
     }
+  });
+});
+
+describe('buildProxyHeader (what the gateway tells a file server about the client)', () => {
+  it.each([
+    { desc: 'v1, IPv4', version: 1 as const, source: { address: '198.51.100.7', port: 50123 }, destination: { address: '203.0.113.9', port: 990 }, text: 'PROXY TCP4 198.51.100.7 203.0.113.9 50123 990\r\n', read: '198.51.100.7' },
+    { desc: 'v1, IPv6', version: 1 as const, source: { address: '2001:db8::7', port: 50123 }, destination: { address: '2001:db8::1', port: 443 }, text: 'PROXY TCP6 2001:db8::7 2001:db8::1 50123 443\r\n', read: '2001:db8::7' },
+    { desc: 'v1, an IPv4 client on an IPv6 address: both as IPv6', version: 1 as const, source: { address: '198.51.100.7', port: 1 }, destination: { address: '2001:db8::1', port: 443 }, text: 'PROXY TCP6 ::ffff:198.51.100.7 2001:db8::1 1 443\r\n', read: '198.51.100.7' },
+    { desc: 'v2, IPv4', version: 2 as const, source: { address: '198.51.100.7', port: 50123 }, destination: { address: '203.0.113.9', port: 990 }, text: null, read: '198.51.100.7' },
+    { desc: 'v2, IPv6', version: 2 as const, source: { address: '2001:db8::7', port: 50123 }, destination: { address: '2001:db8::1', port: 443 }, text: null, read: '2001:db8::7' },
+    { desc: 'v2, an IPv4 client on an IPv6 address: mapped, read back as IPv4', version: 2 as const, source: { address: '198.51.100.7', port: 7 }, destination: { address: '::1', port: 443 }, text: null, read: '198.51.100.7' },
+  ])('$desc', ({ version, source, destination, text, read }) => {
+    const header = buildProxyHeader(version, source, destination);
+    if (text !== null) expect(header.toString('latin1')).toBe(text);
+    // What a reader makes of it (our own, which follows the spec and is tested against HAProxy's headers above).
+    const parsed = readProxyHeader(Buffer.concat([header, Buffer.from('USER x\r\n')]));
+    expect(parsed).toEqual({ kind: 'header', source: { address: read, port: source.port }, version, rest: Buffer.from('USER x\r\n') });
   });
 });

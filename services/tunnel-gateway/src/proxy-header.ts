@@ -1,11 +1,24 @@
 import { isIP } from 'node:net';
-import { Command, IPv4ProxyAddress, IPv6ProxyAddress, INETProtocol, V1ProxyProtocol, V2ProxyProtocol } from 'proxy-protocol-js';
+import ipaddr from 'ipaddr.js';
+import {
+  Command,
+  INETProtocol,
+  IPv4Address,
+  IPv4ProxyAddress,
+  IPv6Address,
+  IPv6ProxyAddress,
+  Peer,
+  TransportProtocol,
+  V1ProxyProtocol,
+  V2ProxyProtocol,
+} from 'proxy-protocol-js';
 
 /**
- * The PROXY protocol header a trusted load balancer puts before the client's
- * bytes (HAProxy's proxy-protocol.txt, versions 1 and 2). Framing is ours
- * (how many bytes the header is, so nothing after it is taken); the parsing
- * of a complete header is proxy-protocol-js's.
+ * The PROXY protocol header (HAProxy's proxy-protocol.txt, versions 1 and 2):
+ * read from a trusted load balancer before the client's bytes, and written
+ * by the gateway itself before its own bytes to a file server that wants to
+ * know the client. Framing is ours (how many bytes the header is, so nothing
+ * after it is taken); parsing and building a header is proxy-protocol-js's.
  */
 
 /** Where the client really is; null: the balancer speaks for itself (a health check: LOCAL, UNKNOWN). */
@@ -75,7 +88,9 @@ function parseV1(line: string): { kind: 'header'; source: ProxySource; version: 
   const { ipAddress, port } = header.source;
   if (isIP(ipAddress) !== family || isIP(header.destination.ipAddress) !== family) return { kind: 'invalid', reason: `a version 1 header with addresses that are not ${header.inetProtocol}` };
   if (!(port >= 0 && port <= 65535) || !(header.destination.port >= 0 && header.destination.port <= 65535)) return { kind: 'invalid', reason: 'a version 1 header with a port out of range' };
-  return { kind: 'header', source: { address: ipAddress, port }, version: 1 };
+  // An IPv4 client of a dual-stack balancer (::ffff:a.b.c.d): the same client as its IPv4 address, as in version 2.
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ipAddress)?.[1];
+  return { kind: 'header', source: { address: mapped ?? ipAddress, port }, version: 1 };
 }
 
 function parseV2(bytes: Buffer): { kind: 'header'; source: ProxySource; version: 2 } | { kind: 'invalid'; reason: string } {
@@ -102,4 +117,38 @@ function ipv6Text(bytes: readonly number[]): string {
   const full = groups.join(':');
   // The URL parser compresses as Node's sockets report addresses.
   return new URL(`http://[${full}]/`).hostname.slice(1, -1);
+}
+
+/** An endpoint of a connection, as a header names it. */
+export interface ProxyEndpoint {
+  address: string;
+  port: number;
+}
+
+/**
+ * The header the gateway sends first on a connection to the file server:
+ * `source` is the client, `destination` the address and port the client
+ * reached. Both IPv4, or both written as IPv6 (an IPv4 one as ::ffff:a.b.c.d),
+ * since a header has one address family.
+ */
+export function buildProxyHeader(version: 1 | 2, source: ProxyEndpoint, destination: ProxyEndpoint): Buffer {
+  const v4 = isIP(source.address) === 4 && isIP(destination.address) === 4;
+  if (version === 1) {
+    const text = (address: string) => (v4 ? address : ipaddr.parse(address).kind() === 'ipv4' ? `::ffff:${address}` : ipaddr.parse(address).toString());
+    const header = new V1ProxyProtocol(v4 ? INETProtocol.TCP4 : INETProtocol.TCP6, new Peer(text(source.address), source.port), new Peer(text(destination.address), destination.port));
+    return Buffer.from(header.build(), 'latin1');
+  }
+  const bytes = (address: string): number[] => {
+    const parsed = ipaddr.parse(address);
+    return v4 || parsed.kind() === 'ipv6' ? parsed.toByteArray() : (parsed as ipaddr.IPv4).toIPv4MappedAddress().toByteArray();
+  };
+  const addresses = v4
+    ? new IPv4ProxyAddress(IPv4Address.createFrom(bytes(source.address)), source.port, IPv4Address.createFrom(bytes(destination.address)), destination.port)
+    : new IPv6ProxyAddress(IPv6Address.createFrom(bytes(source.address)), source.port, IPv6Address.createFrom(bytes(destination.address)), destination.port);
+  return Buffer.from(new V2ProxyProtocol(Command.PROXY, TransportProtocol.STREAM, addresses).build());
+}
+
+/** The header for a connection the gateway opens to the file server on behalf of an accepted client. */
+export function upstreamProxyHeader(version: 'v1' | 'v2', client: { remoteAddress: string; remotePort: number; localAddress: string; localPort: number }): Buffer {
+  return buildProxyHeader(version === 'v1' ? 1 : 2, { address: client.remoteAddress, port: client.remotePort }, { address: client.localAddress, port: client.localPort });
 }

@@ -24,6 +24,8 @@ export class UpstreamConnection {
   private user: UpstreamUser | null;
   /** Waiting in the pool for the next client. */
   inPool = false;
+  /** False when it speaks for one client only (it began with a PROXY header naming that client). */
+  readonly shareable: boolean;
   /**
    * The last byte either way (performance.now() ms): what the upstream's own
    * idle timeout counts from. A client that kept its connection idle before
@@ -39,8 +41,11 @@ export class UpstreamConnection {
     user: UpstreamUser,
     /** Told when the connection ends while it waits in the pool. */
     private readonly onIdleGone: (connection: UpstreamConnection) => void,
+    /** Written first (a PROXY header naming one client): the connection is then never handed to another. */
+    preface: Buffer | null = null,
   ) {
     this.user = user;
+    this.shareable = preface === null;
     this.socket = connectWithPooledReads({ host, port, noDelay: true }, (buffer, bytes) => {
       this.lastActivity = performance.now();
       if (this.user) this.user.upstreamData(buffer, bytes);
@@ -48,6 +53,7 @@ export class UpstreamConnection {
       // close) is not to be trusted with the next request.
       else this.socket.destroy();
     });
+    if (preface) this.socket.write(preface);
     this.socket.on('end', () => this.ended(null));
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.ended(error));
     this.socket.on('close', () => this.ended(null));
@@ -141,10 +147,10 @@ export class UpstreamPool {
    * one in any case (for a request whose body could not be sent again if a
    * kept connection turned out closed).
    */
-  acquire(host: string, port: number, user: UpstreamUser, fresh = false): UpstreamConnection {
+  acquire(host: string, port: number, user: UpstreamUser, fresh = false, preface: Buffer | null = null): UpstreamConnection {
     const address = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     const waiting = this.idle.get(address);
-    if (!fresh && waiting) {
+    if (!fresh && !preface && waiting) {
       for (let connection = waiting.pop(); connection; connection = waiting.pop()) {
         this.expiry.delete(connection);
         if (waiting.length === 0) this.idle.delete(address);
@@ -155,7 +161,7 @@ export class UpstreamPool {
         connection.destroy();
       }
     }
-    return new UpstreamConnection(address, host, port, user, (gone) => this.drop(gone));
+    return new UpstreamConnection(address, host, port, user, (gone) => this.drop(gone), preface);
   }
 
   /** The user is done with `connection`: kept for the next one when `clean` and there is room, else closed. */
@@ -163,7 +169,7 @@ export class UpstreamPool {
     const keepMs = this.options.keepMs();
     let waiting = this.idle.get(connection.address);
     const idleFor = performance.now() - connection.lastActivity;
-    if (!clean || keepMs <= 0 || idleFor >= keepMs || !connection.reusable || (waiting?.length ?? 0) >= this.maxIdle) {
+    if (!clean || !connection.shareable || keepMs <= 0 || idleFor >= keepMs || !connection.reusable || (waiting?.length ?? 0) >= this.maxIdle) {
       connection.destroy();
       return;
     }

@@ -1,8 +1,9 @@
 import type { GatewayStatus } from './health.js';
 import { combineWorkerStatuses } from './worker-status.js';
 
-const worker = (index: number, overrides: Partial<GatewayStatus> = {}): { index: number; status: GatewayStatus } => ({
+const worker = (index: number, overrides: Partial<GatewayStatus> = {}): { index: number; running: boolean; status: GatewayStatus } => ({
   index,
+  running: true,
   status: {
     ready: true,
     status: 'ready',
@@ -40,13 +41,13 @@ describe('one status for a gateway of several worker processes', () => {
   it.each([
     {
       desc: 'a worker that does not answer: not ready, saying which',
-      views: [worker(1), { index: 2, status: null }],
+      views: [worker(1), { index: 2, running: true, status: null }],
       expected: { ready: false, status: 'not-ready', reasons: ['worker 2: not answering'] },
     },
     {
       desc: 'a worker missing (being replaced): not ready, saying how many',
-      views: [worker(1)],
-      expected: { ready: false, status: 'not-ready', reasons: ['1 of 2 worker processes not running'] },
+      views: [worker(1), { index: 2, running: false, status: null }],
+      expected: { ready: false, status: 'not-ready', reasons: ['worker 2: not running (being started again)'], workers: [{ index: 1, status: 'ready' }, { index: 2, status: 'not-running' }] },
     },
     {
       desc: 'a worker degraded: the whole is degraded (still serving), its reason named',

@@ -1,12 +1,14 @@
 import type { GatewayStatus } from './health.js';
 
-/** A worker as the primary sees it: its index, and its status unless it did not answer. */
+/** A worker as the primary sees it: its index, whether it runs, and its status unless it did not answer. */
 export interface WorkerView {
   index: number;
+  /** False between a worker's death and its replacement. */
+  running: boolean;
   status: GatewayStatus | null;
 }
 
-export type CombinedStatus = GatewayStatus & { workers: Array<{ index: number; replica: string | null; pid: number | null; status: GatewayStatus['status'] | 'not-answering' }> };
+export type CombinedStatus = GatewayStatus & { workers: Array<{ index: number; replica: string | null; pid: number | null; status: GatewayStatus['status'] | 'not-answering' | 'not-running' }> };
 
 const rank: Record<GatewayStatus['status'], number> = { ready: 0, degraded: 1, stopped: 2, 'not-ready': 3, offline: 4 };
 
@@ -18,15 +20,15 @@ const rank: Record<GatewayStatus['status'], number> = { ready: 0, degraded: 1, s
  * version N" holds for all of them). Pure, for the primary process.
  */
 export function combineWorkerStatuses(replica: string, pid: number, expected: number, views: readonly WorkerView[]): CombinedStatus {
-  const answered = views.filter((view): view is { index: number; status: GatewayStatus } => view.status !== null);
+  const answered = views.filter((view): view is WorkerView & { status: GatewayStatus } => view.status !== null);
   const reasons: string[] = [];
   for (const view of views) {
-    if (!view.status) reasons.push(`worker ${view.index}: not answering`);
+    if (!view.running) reasons.push(`worker ${view.index}: not running (being started again)`);
+    else if (!view.status) reasons.push(`worker ${view.index}: not answering`);
     else for (const reason of view.status.reasons) reasons.push(`worker ${view.index}: ${reason}`);
   }
-  if (views.length < expected) reasons.push(`${expected - views.length} of ${expected} worker processes not running`);
   const worst = answered.reduce<GatewayStatus['status']>((state, view) => (rank[view.status.status] > rank[state] ? view.status.status : state), 'ready');
-  const complete = answered.length === expected && views.length === expected;
+  const complete = answered.length === expected;
   const status: GatewayStatus['status'] = complete ? worst : 'not-ready';
   const first = answered[0]?.status ?? null;
   const versions = answered.map((view) => view.status.portMapVersion);
@@ -56,6 +58,6 @@ export function combineWorkerStatuses(replica: string, pid: number, expected: nu
     listeners: [...listeners.values()],
     listenerErrors: [...new Set(answered.flatMap((view) => view.status.listenerErrors))],
     controlSessions: answered.reduce((sum, view) => sum + view.status.controlSessions, 0),
-    workers: views.map((view) => ({ index: view.index, replica: view.status?.replica ?? null, pid: view.status?.pid ?? null, status: view.status?.status ?? 'not-answering' })),
+    workers: views.map((view) => ({ index: view.index, replica: view.status?.replica ?? null, pid: view.status?.pid ?? null, status: view.status?.status ?? (view.running ? 'not-answering' : 'not-running') })),
   };
 }

@@ -13,6 +13,8 @@ export interface NginxOptions {
   accessLog?: string;
   /** Accept WebDAV PUT, DELETE and MKCOL under the root (uploads through the gateway). */
   webdav?: boolean;
+  /** Every connection starts with a PROXY protocol header (v1 or v2); the access log adds the client it names. */
+  proxyProtocol?: boolean;
 }
 
 /**
@@ -21,8 +23,9 @@ export interface NginxOptions {
  * the integration tests run it from this one configuration.
  */
 export function nginxConfig(options: NginxOptions): string {
+  const proxied = options.proxyProtocol ? '|$proxy_protocol_addr|$proxy_protocol_port|$proxy_protocol_server_port' : '';
   const accessLog = options.accessLog
-    ? `log_format forwarded '$request|$status|$http_x_forwarded_for|$http_x_forwarded_proto|$http_x_forwarded_port|$http_forwarded';
+    ? `log_format forwarded '$request|$status|$http_x_forwarded_for|$http_x_forwarded_proto|$http_x_forwarded_port|$http_forwarded${proxied}';
   access_log ${options.accessLog} forwarded;`
     : 'access_log off;';
   const webdav = options.webdav ? 'dav_methods PUT DELETE MKCOL; create_full_put_path on; dav_access user:rw group:r all:r;' : '';
@@ -45,7 +48,7 @@ http {
   client_max_body_size 0;
   client_body_temp_path ${join(options.dir, 'temp')};
   server {
-    listen 127.0.0.1:${options.port} backlog=4096;
+    listen 127.0.0.1:${options.port} backlog=4096${options.proxyProtocol ? ' proxy_protocol' : ''};
     root ${options.rootDir};
     autoindex on;
     location / { ${webdav} }

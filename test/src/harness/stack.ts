@@ -29,6 +29,8 @@ export interface StackOptions {
    * headers at `nginxAccessLog`); the demo file browser when absent.
    */
   webUpstream?: Server | 'nginx';
+  /** nginx as the upstream reads a PROXY protocol header first on every connection (and logs the client it names). */
+  nginxProxyProtocol?: boolean;
   /** Also open an explicit FTPS port (AUTH TLS) at ports.explicitFtps. */
   explicitFtps?: boolean;
   /** Start config-service and cert-service (default true). */
@@ -146,7 +148,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const nginxAccessLog = join(dir, 'nginx', 'access.log');
   const nginx =
     options.webUpstream === 'nginx'
-      ? await startNginx({ dir: join(dir, 'nginx'), rootDir: filesDir, port: ports.upstreamWeb, accessLog: nginxAccessLog, webdav: true })
+      ? await startNginx({ dir: join(dir, 'nginx'), rootDir: filesDir, port: ports.upstreamWeb, accessLog: nginxAccessLog, webdav: true, ...(options.nginxProxyProtocol ? { proxyProtocol: true } : {}) })
       : null;
   const web = options.webUpstream === 'nginx' ? null : (options.webUpstream ?? createFileBrowser({ rootDir: filesDir }));
   if (web) await new Promise<void>((resolve) => web.listen(ports.upstreamWeb, '127.0.0.1', resolve));

@@ -391,6 +391,11 @@ describe('transfers and their completion order', () => {
       expected: [...started, 'client: 226 Transfer complete'],
     },
     {
+      desc: 'the claim found by the settle step and its late report: the link is never aborted as unexpected',
+      events: [...epsvLeased, c('RETR a'), u('150 Opening'), u('226 Transfer complete'), claimed('dat_far', 4004), claimed('dat_far', 4004), done('dat_far')],
+      expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'client: 150 Opening', 'settle lease 4004', 'client: 226 Transfer complete'],
+    },
+    {
       desc: 'a settle answer for another port is ignored',
       events: [...epsvLeased, c('RETR a'), u('550 No such file'), unclaimed(4005)],
       expected: ['upstream: EPSV', 'acquire lease for 3004 (PROT P)', 'client: 229 Entering Extended Passive Mode (|||4004|)', 'upstream: RETR a', 'settle lease 4004'],
@@ -456,6 +461,21 @@ describe('ABOR in each phase', () => {
       desc: 'data flowing: ABOR reaches the file server only once the cut link is done (told first, it would end the data cleanly)',
       events: [...retrRunning, c('ABOR')],
       expected: [...leasedLines, 'upstream: RETR big.bin', 'client: 150 Opening data connection', 'abort dat_1: client sent ABOR'],
+    },
+    {
+      desc: 'two ABORs while the link is being cut: both reach the file server once it is, each gets its reply',
+      events: [...retrRunning, c('ABOR'), c('ABOR'), done('dat_1', 'client sent ABOR'), u('426 Transfer aborted'), u('225 ABOR ok'), u('225 No transfer to ABOR')],
+      expected: [
+        ...leasedLines,
+        'upstream: RETR big.bin',
+        'client: 150 Opening data connection',
+        'abort dat_1: client sent ABOR',
+        'upstream: ABOR',
+        'upstream: ABOR',
+        'client: 426 Transfer aborted: client sent ABOR.',
+        'client: 225 ABOR ok',
+        'client: 225 No transfer to ABOR',
+      ],
     },
     {
       desc: 'data flowing: the link is cut, then ABOR goes; 426 (after the link ended), then 226',

@@ -350,10 +350,15 @@ class Draft {
     const link = linkId ? this.links.get(linkId) : undefined;
     this.log('debug', { link: linkId, upstreamComplete: link?.upstreamComplete ?? null, done: link ? link.result !== null : null }, 'ABOR during a transfer');
     // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
+    if (this.deferredAbort && this.deferredAbort.linkId === linkId) {
+      // Another ABOR while the first waits: each gets its reply, in order.
+      this.deferredAbort = { linkId, commands: [...this.deferredAbort.commands, command] };
+      return;
+    }
     if (linkId && link && !link.upstreamComplete && !link.result) {
       this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
       // The file server hears of ABOR once the link is cut (see deferredAbort).
-      this.deferredAbort = { linkId, command };
+      this.deferredAbort = { linkId, commands: [command] };
       return;
     }
     this.forward(command, { kind: 'relay', verb: command.verb });
@@ -519,7 +524,8 @@ class Draft {
   }
 
   private linkClaimed(linkId: string, publicPort: number): void {
-    if (this.passive.kind === 'linked' && this.passive.linkId === linkId) return;
+    // Reported twice (its report and the settle step): the link is known already, in use or finished.
+    if (this.links.has(linkId) || this.transfer?.linkId === linkId || (this.passive.kind === 'linked' && this.passive.linkId === linkId)) return;
     if (this.closed || this.passive.kind !== 'leased' || this.passive.publicPort !== publicPort) {
       this.abortLink(linkId, failure('DATA_NOT_EXPECTED'));
       return;
@@ -538,9 +544,9 @@ class Draft {
 
   private linkDone(linkId: string, result: LinkResult): void {
     if (this.deferredAbort?.linkId === linkId && !this.closed) {
-      const { command } = this.deferredAbort;
+      const { commands } = this.deferredAbort;
       this.deferredAbort = null;
-      this.forward(command, { kind: 'relay', verb: command.verb });
+      for (const command of commands) this.forward(command, { kind: 'relay', verb: command.verb });
     }
     const link = this.links.get(linkId);
     if (!link) return;

@@ -6,6 +6,7 @@ import type { Logger } from '@st/logging';
 import { CommandSplitter, ReplyParser, toIpv4, type FtpReply } from '@st/ftp-protocol';
 import { GatewayError, failure, logReasonOf, messageOf, type Failure } from '../errors.js';
 import { classifyHandshakeError } from '../handshake-errors.js';
+import { upstreamProxyHeader } from '../proxy-header.js';
 import type { TlsContextHolder } from '../tls-context.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 import { initialControlStateFor, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
@@ -93,7 +94,7 @@ export class FtpControlSession implements DataLinkOwner {
     };
     this.remoteLinks = new RemoteLinks(context.linkExchange, (port, linkId) => context.passivePorts.activeKey(port, linkId), {
       done: (linkId, result) => this.dispatch({ type: 'data-link-done', linkId, result }),
-      replyHeld: (linkId) => this.state.wait?.kind === 'link' && this.state.wait.linkId === linkId,
+      replyHeld: (linkId) => (this.state.wait?.kind === 'link' && this.state.wait.linkId === linkId) || this.state.deferredAbort?.linkId === linkId,
       abandoned: (link) => void context.passivePorts.dropActive(link.publicPort, link.linkId, this.id).catch(() => undefined),
     });
     context.registry.add(this);
@@ -122,6 +123,9 @@ export class FtpControlSession implements DataLinkOwner {
     const upstreamAddress = `${target.host}:${target.ports.from}`;
     const upstream = net.connect({ host: target.host, port: target.ports.from, noDelay: true });
     this.upstream = upstream;
+    // A file server that wants to know the client (ProFTPD's mod_proxy_protocol) hears it first.
+    const version = this.context.portMap().proxyProtocol.toUpstream.ftp;
+    if (version !== 'off') upstream.write(upstreamProxyHeader(version, this.connection));
     upstream.on('data', (chunk: Buffer) => this.onUpstreamData(chunk));
     upstream.on('error', (error) => this.dispatch({ type: 'upstream-failed', reason: `${upstreamAddress}: ${error.message}` }));
     upstream.on('close', () => this.dispatch({ type: 'upstream-closed' }));
@@ -204,10 +208,13 @@ export class FtpControlSession implements DataLinkOwner {
   }
 
   /** A data connection of this session was claimed by another gateway process (its report, or the settle step). */
-  attachRemoteLink(link: RemoteLink): void {
-    if (this.closed || this.links.has(link.linkId) || !this.remoteLinks.add(link)) return;
+  attachRemoteLink(link: RemoteLink): boolean {
+    const own = link.dataReplica === this.context.linkExchange.replica && link.dataIncarnation === this.context.linkExchange.incarnation;
+    // A link of this process is attached by the data listener itself; one known or ended already is not new.
+    if (this.closed || own || this.links.has(link.linkId) || !this.remoteLinks.add(link)) return false;
     this.logger.debug({ link: link.linkId, carrier: link.dataReplica }, 'data connection carried by another gateway process');
     this.dispatch({ type: 'data-link-claimed', linkId: link.linkId, publicPort: link.publicPort });
+    return true;
   }
 
   /** What another gateway process reports about a data connection of this session. */
@@ -315,10 +322,10 @@ export class FtpControlSession implements DataLinkOwner {
   private settleLease(publicPort: number): void {
     this.context.passivePorts.settle(publicPort, this.id).then(
       (claim) => {
-        if (claim) this.attachRemoteLink(claim);
-        // Claimed here meanwhile, or by a link already known: the machine has it, or ignores the duplicate.
-        if (claim) this.dispatch({ type: 'data-link-claimed', linkId: claim.linkId, publicPort });
-        else this.dispatch({ type: 'lease-unclaimed', publicPort });
+        // A new link carried elsewhere: the machine hears of it and holds the reply for it. Nobody came, or a
+        // link it knows already or one that ended (the report came meanwhile, or the claim is an earlier link's):
+        // the reply goes on (the machine ignores this unless it still waits on the settle step).
+        if (!claim || !this.attachRemoteLink(claim)) this.dispatch({ type: 'lease-unclaimed', publicPort });
       },
       (error: Error) => {
         // Nobody can say whether the client connected elsewhere: the reply goes on, as without replicas.

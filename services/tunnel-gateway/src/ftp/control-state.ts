@@ -6,7 +6,10 @@ import type { Failure } from '../errors.js';
 /** How a data link ended (DataLink's result). */
 export interface LinkResult {
   ok: boolean;
+  /** Why it failed: told to the client in the 426, so never an internal name. */
   reason?: string;
+  /** Which gateway process carried it, when another one did (for the records only). */
+  carrier?: string;
   error?: Failure['code'];
   bytesToClient: number;
   bytesToUpstream: number;
@@ -144,7 +147,7 @@ export interface ControlState {
    * (carried by another process, the abort still on its way) could pass that
    * on as a complete stream.
    */
-  readonly deferredAbort: { linkId: string; command: FtpCommand } | null;
+  readonly deferredAbort: { linkId: string; commands: readonly FtpCommand[] } | null;
 }
 
 /** A new session: the upstream's greeting is the first reply it waits for. */

@@ -69,8 +69,12 @@ export class LinkExchange {
       if (report) handle(report);
       else this.logger.warn({ length: raw.length }, 'an undecodable data connection report was dropped');
     });
-    // ioredis subscribes again by itself after a reconnection.
-    subscriber.subscribe(this.channelOf(this.replica)).catch((error: Error) => this.logger.warn({ err: error }, 'could not listen for data connection reports yet; retrying'));
+    // On every (re)connection: ioredis renews only subscriptions Redis had confirmed, and a first one
+    // asked while Redis was away is dropped with the command, not retried.
+    subscriber.on('ready', () => {
+      subscriber.subscribe(this.channelOf(this.replica)).catch((error: Error) => this.logger.warn({ err: error }, 'could not listen for data connection reports; trying again on the next connection'));
+    });
+    subscriber.connect().catch(() => undefined);
     const refresh = () => {
       this.redis.set(this.aliveKey(this.replica), this.incarnation, 'PX', aliveTtlMs).catch(() => undefined);
     };

@@ -15,6 +15,11 @@ describe('link reports on the wire', () => {
     expect(decodeLinkReport(encodeLinkReport(report))).toEqual(report);
   });
 
+  it('a reason with line breaks arrives as one line (it goes into an FTP reply)', () => {
+    const raw = JSON.stringify({ type: 'done', sessionId: 's', linkId: 'd', result: { ...ok, ok: false, reason: 'reset\r\n226 Transfer complete' } });
+    expect(decodeLinkReport(raw)).toMatchObject({ result: { reason: 'reset  226 Transfer complete' } });
+  });
+
   it.each([
     { desc: 'not JSON', raw: 'hello' },
     { desc: 'JSON but not an object', raw: '42' },
@@ -46,15 +51,15 @@ describe('the watchdog of a data connection carried by another process', () => {
       probe: { kind: 'vanished' },
       state: missing(missingProbesToGiveUp - 1),
       held: true,
-      expected: { kind: 'done', result: { ok: false, reason: 'the gateway process carrying the data connection (gw-b) did not report how it ended', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
+      expected: { kind: 'done', result: { ok: false, reason: 'the gateway process carrying the data connection did not report how it ended', carrier: 'gw-b', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
     },
     { desc: 'vanished as often but no reply held (the transfer may still run): wait', probe: { kind: 'vanished' }, state: missing(5), held: false, expected: { kind: 'wait', state: missing(6) } },
     {
-      desc: 'carrier gone with the reply held: fails naming the carrier',
+      desc: 'carrier gone with the reply held: fails, the carrier named for the records only',
       probe: { kind: 'carrier-gone' },
       state: missing(missingProbesToGiveUp - 1),
       held: true,
-      expected: { kind: 'done', result: { ok: false, reason: 'the gateway process carrying the data connection (gw-b) stopped', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
+      expected: { kind: 'done', result: { ok: false, reason: 'the gateway process carrying the data connection stopped', carrier: 'gw-b', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
     },
     { desc: 'Redis fails: the outage starts counting', probe: { kind: 'store-error' }, state: initialWatchState, held: true, expected: { kind: 'wait', state: failingSince(now) } },
     { desc: 'Redis still failing, not yet long enough', probe: { kind: 'store-error' }, state: failingSince(now - storeOutageToGiveUpMs + 1), held: true, expected: { kind: 'wait', state: failingSince(now - storeOutageToGiveUpMs + 1) } },
@@ -63,7 +68,7 @@ describe('the watchdog of a data connection carried by another process', () => {
       probe: { kind: 'store-error' },
       state: failingSince(now - storeOutageToGiveUpMs),
       held: true,
-      expected: { kind: 'done', result: { ok: false, reason: 'the gateways lost their shared store (Redis), so how the data connection ended is unknown', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
+      expected: { kind: 'done', result: { ok: false, reason: 'the gateway lost its shared store, so how the data connection ended is unknown', carrier: 'gw-b', bytesToClient: 0, bytesToUpstream: 0, durationMs: 1000 } },
     },
     { desc: 'Redis failing long but no reply held: the transfer continues', probe: { kind: 'store-error' }, state: failingSince(0), held: false, expected: { kind: 'wait', state: failingSince(0) } },
   ])('$desc', ({ probe, state, held, expected }) => {

@@ -74,16 +74,19 @@ export function decodeLinkReport(raw: string): LinkReport | null {
 
 export function decodeResult(value: unknown): LinkResult | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { ok, reason, error, bytesToClient, bytesToUpstream, durationMs } = value as Record<string, unknown>;
+  const { ok, reason, error, carrier, bytesToClient, bytesToUpstream, durationMs } = value as Record<string, unknown>;
   if (typeof ok !== 'boolean' || !count(bytesToClient) || !count(bytesToUpstream) || !count(durationMs)) return null;
   if (reason !== undefined && !text(reason, 1000)) return null;
   if (error !== undefined && !text(error, 100)) return null;
+  if (carrier !== undefined && !text(carrier)) return null;
   return {
     ok,
     bytesToClient,
     bytesToUpstream,
     durationMs,
-    ...(reason !== undefined ? { reason } : {}),
+    // It ends up in an FTP reply: one line, whatever another process sent.
+    ...(reason !== undefined ? { reason: reason.replace(/[\x00-\x1f\x7f]/g, ' ') } : {}),
+    ...(carrier !== undefined ? { carrier } : {}),
     ...(error !== undefined ? { error: error as LinkResult['error'] } : {}),
   };
 }
@@ -149,7 +152,11 @@ export type WatchDecision = { kind: 'wait'; state: WatchState } | { kind: 'done'
  * that died makes the upstream answer soon enough.
  */
 export function judgeRemoteLink(probe: LinkProbe, state: WatchState, link: RemoteLink, replyHeld: boolean, now: number, startedAt: number): WatchDecision {
-  const lost = (reason: string): WatchDecision => ({ kind: 'done', result: { ok: false, reason, bytesToClient: 0, bytesToUpstream: 0, durationMs: Math.max(0, now - startedAt) } });
+  // The reason reaches the client in the 426: the carrier's name stays in the records.
+  const lost = (reason: string): WatchDecision => ({
+    kind: 'done',
+    result: { ok: false, reason, carrier: link.dataReplica, bytesToClient: 0, bytesToUpstream: 0, durationMs: Math.max(0, now - startedAt) },
+  });
   switch (probe.kind) {
     case 'result':
       return { kind: 'done', result: probe.result };
@@ -159,17 +166,13 @@ export function judgeRemoteLink(probe: LinkProbe, state: WatchState, link: Remot
     case 'carrier-gone': {
       const missing = state.missing + 1;
       if (replyHeld && missing >= missingProbesToGiveUp) {
-        return lost(
-          probe.kind === 'carrier-gone'
-            ? `the gateway process carrying the data connection (${link.dataReplica}) stopped`
-            : `the gateway process carrying the data connection (${link.dataReplica}) did not report how it ended`,
-        );
+        return lost(probe.kind === 'carrier-gone' ? 'the gateway process carrying the data connection stopped' : 'the gateway process carrying the data connection did not report how it ended');
       }
       return { kind: 'wait', state: { missing, storeFailingSince: null } };
     }
     case 'store-error': {
       const since = state.storeFailingSince ?? now;
-      if (replyHeld && now - since >= storeOutageToGiveUpMs) return lost('the gateways lost their shared store (Redis), so how the data connection ended is unknown');
+      if (replyHeld && now - since >= storeOutageToGiveUpMs) return lost('the gateway lost its shared store, so how the data connection ended is unknown');
       return { kind: 'wait', state: { missing: state.missing, storeFailingSince: since } };
     }
   }

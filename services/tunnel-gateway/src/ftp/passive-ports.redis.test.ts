@@ -144,7 +144,7 @@ describe('PassivePorts against a real Redis', () => {
     it('a claim leaves a marker under the session naming the link and its carrier; releasing the link removes both keys', async () => {
       await ports.acquire(request(), testPortMap());
       const claim = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
-      expect(JSON.parse((await redis.get(`${prefix}lease-claim:ses_a:4004`))!)).toEqual({ linkId: 'dat_1', publicPort: 4004, dataReplica: 'gw-data', dataIncarnation: 'inc-1' });
+      expect(JSON.parse((await redis.hget(`${prefix}lease-claim:ses_a:4004`, 'dat_1'))!)).toEqual({ linkId: 'dat_1', publicPort: 4004, dataReplica: 'gw-data', dataIncarnation: 'inc-1', claimedAt: expect.any(Number) });
       if (claim.status === 'claimed') await claim.active.release();
       expect(await redis.keys(`${prefix}lease*`)).toEqual([]);
     });
@@ -181,10 +181,12 @@ describe('PassivePorts against a real Redis', () => {
     it('the raw script answers no-lease, wrong-client with the leased address, and claimed with the lease', async () => {
       const pending = `${prefix}lease:4000`;
       const active = `${prefix}lease-active:4000:dat`;
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['no-lease']);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, 'dat', 'gw', 'inc')).toEqual(['no-lease']);
       await redis.set(pending, JSON.stringify({ clientIp: '192.0.2.7', sessionId: 'ses_r' }));
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['wrong-client', '192.0.2.7']);
-      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, '{}')).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7', sessionId: 'ses_r' })]);
+      expect(await redis.eval(claimScript, 2, pending, active, '192.0.2.8', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, 'dat', 'gw', 'inc')).toEqual(['wrong-client', '192.0.2.7']);
+      const claimed = (await redis.eval(claimScript, 2, pending, active, '192.0.2.7', 1000, `${prefix}lease-client:`, 4000, `${prefix}lease-claim:`, 'dat', 'gw', 'inc')) as string[];
+      expect(claimed.slice(0, 2)).toEqual(['claimed', JSON.stringify({ clientIp: '192.0.2.7', sessionId: 'ses_r' })]);
+      expect(JSON.parse(claimed[2]!)).toEqual({ linkId: 'dat', publicPort: 4000, dataReplica: 'gw', dataIncarnation: 'inc', claimedAt: expect.any(Number) });
       const ttl = await redis.pttl(active);
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(1000);
@@ -310,6 +312,23 @@ describe('PassivePorts against a real Redis', () => {
       expect(await ports.settle(4004, 'ses_a')).toEqual({ linkId: 'dat_9', publicPort: 4004, dataReplica: 'gw-data', dataIncarnation: 'inc-1' });
       expect(await redis.exists(`${prefix}lease-active:4004:dat_9`)).toBe(1);
       if (claim.status === 'claimed') await claim.active.release();
+    });
+
+    it('two data connections of the session on one port (the first still closing): the newest claim is found, and the first one\'s refresh and release leave it alone', async () => {
+      await ports.acquire(request(), testPortMap());
+      const first = await ports.claim(4004, '192.0.2.7', 'dat_1', testPortMap(), carrier);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await ports.acquire(request(), testPortMap());
+      const second = await ports.claim(4004, '192.0.2.7', 'dat_2', testPortMap(), { replica: 'gw-other', incarnation: 'inc-2' });
+      const newest = { linkId: 'dat_2', publicPort: 4004, dataReplica: 'gw-other', dataIncarnation: 'inc-2' };
+      expect(await ports.settle(4004, 'ses_a')).toEqual(newest);
+      // The first link's refresh (every 2 s) writes only its own field.
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      expect(await ports.settle(4004, 'ses_a')).toEqual(newest);
+      if (first.status === 'claimed') await first.active.release();
+      expect(await ports.settle(4004, 'ses_a')).toEqual(newest);
+      if (second.status === 'claimed') await second.active.release();
+      expect(await redis.keys(`${prefix}lease*`)).toEqual([]);
     });
 
     it("another session's pending lease on the port is left alone", async () => {

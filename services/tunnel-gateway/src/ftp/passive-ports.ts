@@ -16,11 +16,13 @@ import { failure, GatewayError, type Failure } from '../errors.js';
  * it ends). Every replica and worker process shares these keys, so whichever
  * accepts the data connection can relay it.
  *
- * A claim also leaves a marker under the control session's name (which
- * link, carried by which process): a control session whose transfer reply
- * comes before the report of a claim made elsewhere finds it there (settle),
- * so its final reply still waits for that data connection's end
- * (link-exchange.ts carries the reports between processes).
+ * A claim also leaves a marker under the control session's name and the
+ * port (a hash, one field per data connection: the previous one on the same
+ * port may still be closing): which link, carried by which process, claimed
+ * when. A control session whose transfer reply comes before the report of a
+ * claim made elsewhere finds the newest there (settle), so its final reply
+ * still waits for that data connection's end (link-exchange.ts carries the
+ * reports between processes).
  */
 
 /** What a control session promises about one public passive port (stored as JSON in Redis). */
@@ -159,8 +161,8 @@ addWaiting(clientKey, port, ttl)
 return tonumber(port)`;
 
 // Atomically checks the client address and turns the pending lease into an active one, leaving a
-// marker of the claim under the session's name. A wrong client leaves the lease untouched so the
-// right client can still connect.
+// marker of the claim (stamped with Redis's clock) under the session's name and the port. A wrong
+// client leaves the lease untouched so the right client can still connect.
 export const claimScript = `${clientLeaseFunctions}
 local raw = redis.call('GET', KEYS[1])
 if not raw then return {'no-lease'} end
@@ -168,9 +170,13 @@ local lease = cjson.decode(raw)
 if lease.clientIp ~= ARGV[1] then return {'wrong-client', lease.clientIp} end
 redis.call('DEL', KEYS[1])
 forgetWaiting(ARGV[3], raw, ARGV[4])
-redis.call('SET', KEYS[2], raw, 'PX', tonumber(ARGV[2]))
-redis.call('SET', ARGV[5] .. lease.sessionId .. ':' .. ARGV[4], ARGV[6], 'PX', tonumber(ARGV[2]))
-return {'claimed', raw}`;
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[2], raw, 'PX', ttl)
+local marker = cjson.encode({linkId = ARGV[6], publicPort = tonumber(ARGV[4]), dataReplica = ARGV[7], dataIncarnation = ARGV[8], claimedAt = nowMs()})
+local claimKey = ARGV[5] .. lease.sessionId .. ':' .. ARGV[4]
+redis.call('HSET', claimKey, ARGV[6], marker)
+redis.call('PEXPIRE', claimKey, ttl)
+return {'claimed', raw, marker}`;
 
 // A transfer's final reply came while the session's lease had no data connection it knew of: the
 // lease is released if still pending (nobody came), else the claim marker says who took it.
@@ -181,8 +187,13 @@ if raw and cjson.decode(raw).sessionId == ARGV[1] then
   redis.call('DEL', KEYS[1])
   return {'unused'}
 end
-local claim = redis.call('GET', KEYS[2])
-if claim then return {'claimed', claim} end
+local newest = nil
+local newestAt = -1
+for _, marker in ipairs(redis.call('HVALS', KEYS[2])) do
+  local at = tonumber(cjson.decode(marker).claimedAt) or 0
+  if at > newestAt then newest, newestAt = marker, at end
+end
+if newest then return {'claimed', newest} end
 return {'unused'}`;
 
 // Deletes a pending lease only if it still belongs to the given session.
@@ -205,8 +216,9 @@ export class ActiveLease {
   constructor(
     private readonly redis: Redis,
     readonly key: string,
-    /** The claim marker under the control session's name. */
+    /** The claim markers of the control session's port; this link's is the field named by its id. */
     private readonly claimKey: string,
+    private readonly linkId: string,
     private readonly value: { lease: string; claim: string },
     private readonly ttlMs: number,
     private readonly track: <T>(operation: Promise<T>) => Promise<T> = (operation) => operation,
@@ -216,7 +228,8 @@ export class ActiveLease {
       this.redis
         .multi()
         .set(this.key, this.value.lease, 'PX', this.ttlMs)
-        .set(this.claimKey, this.value.claim, 'PX', this.ttlMs)
+        .hset(this.claimKey, this.linkId, this.value.claim)
+        .pexpire(this.claimKey, this.ttlMs)
         .exec()
         .catch(() => undefined);
     }, Math.min(activeRefreshMs, Math.floor(ttlMs / 3)));
@@ -228,7 +241,8 @@ export class ActiveLease {
     if (this.released) return;
     this.released = true;
     clearInterval(this.timer);
-    await this.track(this.redis.del(this.key, this.claimKey));
+    // This link's marker only: the next data connection on the port may have claimed it already.
+    await this.track(this.redis.multi().del(this.key).hdel(this.claimKey, this.linkId).exec());
   }
 }
 
@@ -338,17 +352,24 @@ export class PassivePorts {
   async claim(publicPort: number, clientIp: string, linkId: string, portMap: PortMap, carrier: { replica: string; incarnation: string }): Promise<ClaimResult> {
     const activeKey = this.activeKey(publicPort, linkId);
     const ttlMs = activeLeaseTtlMs(portMap);
-    const marker = JSON.stringify({ linkId, publicPort, dataReplica: carrier.replica, dataIncarnation: carrier.incarnation } satisfies LeaseClaim);
     this.ensureConnected();
-    const result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs, this.clientLeasesPrefix, publicPort, this.claimPrefix, marker)) as string[];
-    if (result[0] === 'claimed' && result[1]) {
+    let result: string[];
+    try {
+      result = (await this.redis.eval(claimScript, 2, this.pendingKey(publicPort), activeKey, clientIp, ttlMs, this.clientLeasesPrefix, publicPort, this.claimPrefix, linkId, carrier.replica, carrier.incarnation)) as string[];
+    } catch (error) {
+      // The script may have run with its answer lost (a command timeout): no link will refresh or release
+      // the active lease, so it goes now (a control session that finds the marker sees the link vanished).
+      this.redis.del(activeKey).catch(() => undefined);
+      throw error;
+    }
+    if (result[0] === 'claimed' && result[1] && result[2]) {
       const lease = JSON.parse(result[1]) as PassiveLease;
       const claimKey = `${this.claimPrefix}${lease.sessionId}:${publicPort}`;
       return {
         status: 'claimed',
         lease,
         protection: dataProtection(lease.encryptData ? 'P' : 'C', portMap.tls),
-        active: new ActiveLease(this.redis, activeKey, claimKey, { lease: result[1], claim: marker }, ttlMs, (operation) => this.track(operation)),
+        active: new ActiveLease(this.redis, activeKey, claimKey, linkId, { lease: result[1], claim: result[2] }, ttlMs, (operation) => this.track(operation)),
       };
     }
     if (result[0] === 'wrong-client') {
@@ -369,12 +390,13 @@ export class PassivePorts {
       this.redis.eval(settleScript, 2, this.pendingKey(publicPort), `${this.claimPrefix}${sessionId}:${publicPort}`, sessionId, this.clientLeasesPrefix, publicPort),
     )) as string[];
     if (result[0] !== 'claimed' || !result[1]) return null;
-    return JSON.parse(result[1]) as LeaseClaim;
+    const { linkId, publicPort: port, dataReplica, dataIncarnation } = JSON.parse(result[1]) as LeaseClaim;
+    return { linkId, publicPort: port, dataReplica, dataIncarnation };
   }
 
   /** A link whose carrier died (its process cannot release it): its active lease and claim marker go now, not at their TTL. */
   async dropActive(publicPort: number, linkId: string, sessionId: string): Promise<void> {
-    await this.track(this.redis.del(this.activeKey(publicPort, linkId), `${this.claimPrefix}${sessionId}:${publicPort}`));
+    await this.track(this.redis.multi().del(this.activeKey(publicPort, linkId)).hdel(`${this.claimPrefix}${sessionId}:${publicPort}`, linkId).exec());
   }
 
   /** A pending lease the session no longer needs; one that another session took meanwhile is left alone. */

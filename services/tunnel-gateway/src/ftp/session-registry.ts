@@ -6,7 +6,8 @@ import type { PassiveLease } from './passive-ports.js';
 export interface DataLinkOwner {
   readonly id: string;
   attachDataLink(link: DataLink, lease: PassiveLease): void;
-  attachRemoteLink(link: RemoteLink): void;
+  /** True when the link is new to the session (it now waits on it). */
+  attachRemoteLink(link: RemoteLink): boolean;
   remoteLinkReport(report: Extract<LinkReport, { type: 'upstream-complete' | 'done' }>): void;
   /** The gateway is stopping: end once idle. */
   shutdown(): void;

@@ -3,6 +3,7 @@ import type { Listener } from '@st/contracts';
 import { logDeferred } from '@st/logging';
 import type { GatewayContext } from '../gateway-context.js';
 import { HttpsProxy } from '../https-proxy.js';
+import { upstreamProxyHeader } from '../proxy-header.js';
 import { TlsListener, admitAll } from '../tls-listener.js';
 import type { RunningListener } from './running-listener.js';
 
@@ -59,7 +60,10 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
           },
           'HTTPS connection opened',
         );
-        proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort }, conn);
+        // A web server that wants to know the client (nginx `listen … proxy_protocol`) hears it first on every upstream connection.
+        const version = context.portMap?.proxyProtocol.toUpstream.web ?? 'off';
+        const preface = version === 'off' ? null : upstreamProxyHeader(version, connection);
+        proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort }, conn, preface);
       },
     },
   });
