@@ -32,7 +32,7 @@ suite('behind HAProxy with the PROXY protocol', () => {
         ...settings,
         // Passive replies send clients back through the balancer.
         public: { ...settings.public, address: balancerFront },
-        proxyProtocol: { trustedProxies: [`${balancerSource}/32`] },
+        proxyProtocol: { ...settings.proxyProtocol, trustedProxies: [`${balancerSource}/32`] },
         loginDefender: { ...settings.loginDefender, maxFailures: 3 },
       }),
     });

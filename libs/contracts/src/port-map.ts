@@ -99,8 +99,7 @@ const upstreamProxyVersion = z.enum(upstreamProxyVersions, { message: 'must be o
  */
 export const proxyProtocolSchema = z.object({
   trustedProxies: z.array(z.string().min(1).max(64)).max(100),
-  // Absent from settings and port maps of versions before it: off.
-  toUpstream: z.object({ web: upstreamProxyVersion, ftp: upstreamProxyVersion }).default({ web: 'off', ftp: 'off' }),
+  toUpstream: z.object({ web: upstreamProxyVersion, ftp: upstreamProxyVersion }),
 });
 export type ProxyProtocolSettings = z.infer<typeof proxyProtocolSchema>;
 export const defaultProxyProtocol: ProxyProtocolSettings = { trustedProxies: [], toUpstream: { web: 'off', ftp: 'off' } };
@@ -146,7 +145,8 @@ export const portMapSchema = z.object({
   }),
   // Absent from port maps older than the login defender: the defaults then apply.
   loginDefender: loginDefenderSchema.default(defaultLoginDefender),
-  proxyProtocol: proxyProtocolSchema.default(defaultProxyProtocol),
+  // Port maps of a config-service from before `toUpstream` (a gateway upgraded first, or its disk cache): off.
+  proxyProtocol: proxyProtocolSchema.extend({ toUpstream: proxyProtocolSchema.shape.toUpstream.default(defaultProxyProtocol.toUpstream) }).default(defaultProxyProtocol),
   listeners: z.array(listenerSchema),
 });
 export type PortMap = z.infer<typeof portMapSchema>;

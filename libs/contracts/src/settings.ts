@@ -79,6 +79,10 @@ export function withSettingsAddedLater(stored: unknown): unknown {
   }
   if (!('loginDefender' in settings)) settings = { ...settings, loginDefender: defaultServerSettings.loginDefender };
   if (!('proxyProtocol' in settings)) settings = { ...settings, proxyProtocol: defaultServerSettings.proxyProtocol };
+  const proxyProtocol = settings.proxyProtocol;
+  if (typeof proxyProtocol === 'object' && proxyProtocol !== null && !('toUpstream' in proxyProtocol)) {
+    settings = { ...settings, proxyProtocol: { ...proxyProtocol, toUpstream: defaultServerSettings.proxyProtocol.toUpstream } };
+  }
   const pub = settings.public;
   if (typeof pub === 'object' && pub !== null && !('explicitFtpsPort' in pub)) {
     settings = { ...settings, public: { ...pub, explicitFtpsPort: defaultServerSettings.public.explicitFtpsPort } };

@@ -4,11 +4,17 @@ import { join } from 'node:path';
 import { defaultServerSettings } from '@st/contracts';
 import { createFileSettingsStore, settingsStorePaths, SettingsStoreError } from './settings-store.js';
 
-/** The defaults as an older config-service stored them: before timeouts.upstreamKeepAliveMs and public.explicitFtpsPort existed. */
+/** The defaults as an older config-service stored them: before timeouts.upstreamKeepAliveMs, public.explicitFtpsPort and proxyProtocol.toUpstream existed. */
 function olderSettings(timeouts: Record<string, unknown> = {}): unknown {
   const { upstreamKeepAliveMs: _added, ...before } = defaultServerSettings.timeouts;
   const { explicitFtpsPort: _addedToo, ...publicBefore } = defaultServerSettings.public;
-  return { ...defaultServerSettings, public: publicBefore, limits: { maxCommandLength: 4096 }, timeouts: { ...before, ...timeouts } };
+  return {
+    ...defaultServerSettings,
+    public: publicBefore,
+    limits: { maxCommandLength: 4096 },
+    timeouts: { ...before, ...timeouts },
+    proxyProtocol: { trustedProxies: ['10.0.0.0/8'] },
+  };
 }
 
 let dataDir: string;
@@ -40,6 +46,7 @@ describe('file settings store', () => {
     expect(versions[0]?.settings.public.explicitFtpsPort).toBeNull();
     expect(versions[0]?.settings.limits).toEqual(defaultServerSettings.limits);
     expect((await store.loadSeed())?.public.explicitFtpsPort).toBeNull();
+    expect(versions[0]?.settings.proxyProtocol).toEqual({ trustedProxies: ['10.0.0.0/8'], toUpstream: { web: 'off', ftp: 'off' } });
   });
 
   it('still refuses a stored version that is wrong in another way', async () => {

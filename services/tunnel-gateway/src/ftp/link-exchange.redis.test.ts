@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import { Redis } from 'ioredis';
 import { capturingLogger } from '@st/test-kit';
 import { failure } from '../errors.js';
@@ -86,6 +87,41 @@ describe('link reports between two gateway processes, through a real Redis', () 
     while (heard.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(heard).toEqual([{ type: 'abort', linkId: 'dat_1', cause: { code: 'DATA_ABORTED_BY_CLIENT', details: undefined } }]);
+  });
+
+  it('a process started while Redis is unreachable hears reports once Redis answers', async () => {
+    // A front for Redis that refuses connections for a while, then lets them through.
+    let open = false;
+    const front = net.createServer((socket) => {
+      if (!open) return socket.destroy();
+      const upstream = net.connect(new URL(redisUrl).port ? Number(new URL(redisUrl).port) : 6379, new URL(redisUrl).hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+      socket.on('close', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    const late = new Redis(`redis://127.0.0.1:${(front.address() as net.AddressInfo).port}`, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    late.on('error', () => undefined);
+    const lateHeard: LinkReport[] = [];
+    const starter = new LinkExchange(late, prefix, 'gw-late', capturingLogger('tunnel-gateway').logger);
+    try {
+      starter.start((report) => lateHeard.push(report));
+      late.connect().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      open = true;
+      const deadline = Date.now() + 10_000;
+      while (!(await carrier.send('gw-late', { type: 'upstream-complete', sessionId: 'ses_9', linkId: 'dat_9' }))) {
+        if (Date.now() > deadline) throw new Error('the late process never listened');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      while (lateHeard.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(lateHeard[0]).toEqual({ type: 'upstream-complete', sessionId: 'ses_9', linkId: 'dat_9' });
+    } finally {
+      await starter.stop();
+      late.disconnect();
+      await new Promise<void>((resolve) => front.close(() => resolve()));
+    }
   });
 
   it('Redis unreachable: a probe says so instead of throwing', async () => {
