@@ -52,6 +52,16 @@ describe('strict policy and short timeouts', () => {
     expect(await readFile(stack.logFile, 'utf8')).toMatch(/"resumed":true.*data connection secured/);
   });
 
+  it('curl on TLS 1.2, which turns session tickets off and resumes by session id, resumes too (sessions kept by id in Redis)', async () => {
+    for (const passive of [[], ['--disable-epsv']]) {
+      const result = await curl(stack, ['--ssl-reqd', '--tlsv1.2', '--tls-max', '1.2', ...passive, ftpsUrl(stack, 'small.txt')]);
+      expect(result).toMatchObject({ code: 0, stdout: 'small file\n' });
+    }
+    const secured = (await readFile(stack.logFile, 'utf8')).split('\n').filter((line) => line.includes('"tls":"TLSv1.2"') && line.includes('data connection secured'));
+    expect(secured.length).toBeGreaterThanOrEqual(2);
+    expect(secured.every((line) => line.includes('"resumed":true'))).toBe(true);
+  });
+
   it('a data connection that does not resume the TLS session is refused and the transfer fails at once', async () => {
     const client = await connectBasicFtp(stack);
     try {

@@ -11,6 +11,7 @@ import { SessionRegistry } from './ftp/session-registry.js';
 import { StateCache, type StateSource } from './gateway-state.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { TlsContextHolder } from './tls-context.js';
+import { TlsSessionCache } from './tls-session-cache.js';
 
 export interface GatewayConfig {
   replica: string;
@@ -56,6 +57,8 @@ export interface GatewayContext {
   readonly registry: SessionRegistry;
   /** Data connection reports between this process and the other gateway processes (replicas, workers). */
   readonly linkExchange: LinkExchange;
+  /** FTP control connections' TLS sessions by id, for data connections of clients that resume by id (curl on TLS 1.2). */
+  readonly sessionCache: TlsSessionCache;
   readonly cache: GatewayCache;
   /** Public passive ports, one socket each, shared by the ftp-data listeners that name them. */
   readonly dataPorts: PassiveDataListeners;
@@ -73,7 +76,8 @@ export interface GatewayContext {
 
 export function createGatewayContext(config: GatewayConfig): GatewayContext {
   const logger = config.logger;
-  const contexts = new TlsContextHolder({ secret: config.ticketKeys ?? randomBytes(48), ...(config.ticketRotationMs ? { rotationMs: config.ticketRotationMs } : {}) });
+  const ticketSecret = config.ticketKeys ?? randomBytes(48);
+  const contexts = new TlsContextHolder({ secret: ticketSecret, ...(config.ticketRotationMs ? { rotationMs: config.ticketRotationMs } : {}) });
   const redis = new Redis(config.redisUrl, {
     maxRetriesPerRequest: 1,
     commandTimeout: 3000,
@@ -84,6 +88,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
   const passivePorts = new PassivePorts(redis, config.redisPrefix);
   const registry = new SessionRegistry();
   const linkExchange = new LinkExchange(redis, config.redisPrefix, config.replica, logger);
+  const sessionCache = new TlsSessionCache(redis, config.redisPrefix, ticketSecret);
   // Only listeners opened from a port map count connections: there is one by then.
   const connectionLimits = new ConnectionLimits(() => context.portMap!.limits);
   // Asked on every accept: built again only when the port map names other balancers.
@@ -101,6 +106,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
     passivePorts,
     registry,
     linkExchange,
+    sessionCache,
     cache: config.cache ?? new StateCache(config.cacheDir),
     dataPorts: new PassiveDataListeners({
       // Only listeners opened from a port map accept: there is one by then.
@@ -109,6 +115,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
       passivePorts,
       registry,
       linkExchange,
+      sessionCache,
       logger,
       connectionLimits,
       trustedProxies,

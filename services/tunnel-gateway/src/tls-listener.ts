@@ -5,6 +5,7 @@ import type { ListenerProtocol } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import type { ConnectionLimits } from './connection-limits.js';
 import type { TlsContextHolder } from './tls-context.js';
+import type { TlsSessionCache } from './tls-session-cache.js';
 import { failure, messageOf, type Failure } from './errors.js';
 import { classifyHandshakeError } from './handshake-errors.js';
 import { PeriodicCheck } from './periodic-check.js';
@@ -96,6 +97,8 @@ export interface TlsListenerOptions<State> {
   limits?: { counter: ConnectionLimits; kind: ListenerProtocol; answerOverLimit?: boolean };
   /** Load balancers whose connections start with a PROXY protocol header naming the client (none: every connection is direct). */
   trustedProxies?: () => { has(address: string): boolean };
+  /** TLS sessions by id shared by the gateway processes: control connections store theirs, data connections resume them. */
+  sessionCache?: { cache: TlsSessionCache; role: 'store' | 'resume' };
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -309,11 +312,13 @@ export class TlsListener<State = undefined> {
     const picked = this.options.contexts.pick('tls' in admission ? admission.ticketGeneration : undefined, binding);
     connection.ticketGeneration = picked.ticketGeneration;
     if (binding !== undefined) connection.ticketBinding = binding;
-    const socket = new TLSSocket(raw, {
+    const sessions = this.options.sessionCache;
+    const socket: TLSSocket = new TLSSocket(raw, {
       isServer: true,
       secureContext: picked.context,
       requestCert: false,
       rejectUnauthorized: false,
+      ...(sessions ? { server: sessions.cache.eventsFor(sessions.role, () => connection.ticketBinding, () => socket.getProtocol()) as unknown as net.Server } : {}),
     });
     const onError = (error: Error & { code?: string }) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code);
     socket.on('error', onError);

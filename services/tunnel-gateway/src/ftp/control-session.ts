@@ -8,6 +8,7 @@ import { GatewayError, failure, logReasonOf, messageOf, type Failure } from '../
 import { classifyHandshakeError } from '../handshake-errors.js';
 import { upstreamProxyHeader } from '../proxy-header.js';
 import type { TlsContextHolder } from '../tls-context.js';
+import type { TlsSessionCache } from '../tls-session-cache.js';
 import type { AcceptedConnection } from '../tls-listener.js';
 import { initialControlStateFor, step, type ClientInput, type ControlEffect, type ControlEnv, type ControlEvent, type ControlState } from './control-machine.js';
 import type { DataLink } from './data-link.js';
@@ -32,6 +33,8 @@ export interface ControlSessionContext {
   loginGuard: LoginGuard;
   /** Reports from data connections this session's clients made to other gateway processes. */
   linkExchange: LinkExchange;
+  /** Where the TLS session of an explicit FTPS control connection is kept for its data connections (clients that resume by id). */
+  sessionCache: TlsSessionCache;
 }
 
 /** How long a closing connection may take to flush before it is destroyed. */
@@ -175,7 +178,13 @@ export class FtpControlSession implements DataLinkOwner {
       const picked = this.context.contexts.pick(undefined, binding);
       this.connection.ticketGeneration = picked.ticketGeneration;
       if (binding !== undefined) this.connection.ticketBinding = binding;
-      const secure = new TLSSocket(raw, { isServer: true, secureContext: picked.context, requestCert: false, rejectUnauthorized: false });
+      const secure: TLSSocket = new TLSSocket(raw, {
+        isServer: true,
+        secureContext: picked.context,
+        requestCert: false,
+        rejectUnauthorized: false,
+        server: this.context.sessionCache.eventsFor('store', () => this.connection.ticketBinding, () => secure.getProtocol()) as unknown as net.Server,
+      });
       secure.on('error', (error: Error & { code?: string }) => fail(classifyHandshakeError(error), error.code));
       secure.once('secure', () => {
         if (settled) return;

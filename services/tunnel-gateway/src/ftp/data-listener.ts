@@ -7,6 +7,7 @@ import { failure, logReasonOf, messageOf, type Failure } from '../errors.js';
 import { TlsListener, type AcceptedConnection, type Admission } from '../tls-listener.js';
 import type { TlsContextHolder } from '../tls-context.js';
 import { DataLink } from './data-link.js';
+import type { TlsSessionCache } from '../tls-session-cache.js';
 import type { LinkExchange } from './link-exchange.js';
 import { dataListenerOf, type PassiveLease, type PassivePorts } from './passive-ports.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -19,6 +20,8 @@ export interface PassiveDataContext {
   registry: SessionRegistry;
   /** Reports to the control session when it lives in another gateway process. */
   linkExchange: LinkExchange;
+  /** Control connections' TLS sessions by id: a data connection of a client without tickets resumes from there. */
+  sessionCache: TlsSessionCache;
   logger: Logger;
   connectionLimits: ConnectionLimits;
   /** Load balancers whose connections start with a PROXY protocol header. */
@@ -117,6 +120,7 @@ export class PassiveDataListeners {
       logger: this.logger,
       limits: { counter: this.context.connectionLimits, kind: 'ftp-data' },
       ...(this.context.trustedProxies ? { trustedProxies: this.context.trustedProxies } : {}),
+      sessionCache: { cache: this.context.sessionCache, role: 'resume' },
       handlers: {
         admit: (connection) => this.admit(connection),
         onSecure: (socket, connection, admitted) => this.onSecure(socket, connection, admitted),

@@ -24,6 +24,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
       contexts: context.contexts,
       loginGuard: context.loginGuard,
       linkExchange: context.linkExchange,
+      sessionCache: context.sessionCache,
     });
   };
   const running: RunningListener = {
@@ -39,6 +40,7 @@ export async function openFtpControlListener(spec: Listener, context: GatewayCon
     logger,
     limits: { counter: context.connectionLimits, kind: spec.protocol },
     trustedProxies: context.trustedProxies,
+    sessionCache: { cache: context.sessionCache, role: 'store' },
     handlers: {
       admit: spec.tlsMode === 'explicit' ? admitPlain : () => (context.portMap?.tls.requireSessionReuse ? admitBound() : admitAll()),
       onSecure: startSession,
