@@ -73,8 +73,9 @@ export function parseWrk(stdout: string): Omit<WrkResult, 'ok' | 'problem'> | un
 }
 
 /** Keep-alive load: wrk's HTTP/1.1 connections stay open for the whole run. */
-export async function wrk(registry: ProcessRegistry, url: string, options: { connections: number; threads: number; seconds: number }): Promise<WrkResult> {
-  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '--timeout', '5s', url];
+export async function wrk(registry: ProcessRegistry, url: string, options: { connections: number; threads: number; seconds: number; headers?: string[] }): Promise<WrkResult> {
+  const headers = (options.headers ?? []).flatMap((header) => ['-H', header]);
+  const args = ['-t', String(options.threads), '-c', String(options.connections), '-d', `${options.seconds}s`, '--timeout', '5s', ...headers, url];
   const result = await registry.run('wrk', args, (options.seconds + 30) * 1000);
   const parsed = parseWrk(result.stdout);
   if (result.code !== 0 || !parsed) {

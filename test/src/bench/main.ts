@@ -21,11 +21,12 @@ import { openIdleTls } from './idle-connections.js';
 import { pollPeakRss, TreeCpuTracker, treeRssBytes } from './proc-stats.js';
 import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
 import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps, type PortRange } from './servers.js';
+import { haproxyInstalled, resumes, startHaproxyTls, startNginxTls } from './tls-terminators.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
 
-const phases = ['https-bulk', 'ftps-bulk', 'keepalive', 'handshakes', 'memory'] as const;
+const phases = ['https-bulk', 'ftps-bulk', 'keepalive', 'handshakes', 'resumed', 'memory'] as const;
 type Phase = (typeof phases)[number];
 
 interface BenchConfig {
@@ -240,7 +241,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
   };
 
   const passivePorts = config.memStreams + 10;
-  const ports = await PortAllocator.create(3 * passivePorts + 20 + 24);
+  const ports = await PortAllocator.create(3 * passivePorts + 20 + 32);
   const nginxPort = ports.one();
   const upstreamFtpPort = ports.one();
   const upstreamPassive = ports.range(passivePorts);
@@ -323,10 +324,23 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
       () => startRelay(registry, { dir, name: `relay-${kind}`, script: join(here, 'node-relay.js'), port: relayPort, upstreamPort: nginxPort, cert }),
       note,
     );
+    const nginxTlsPort = ports.one();
+    const nginxTls = await Server.start(
+      `nginx-${kind}`,
+      () => startNginxTls(registry, { dir, name: `nginx-tls-${kind}`, port: nginxTlsPort, upstreamPort: nginxPort, cert, workers: config.nginxWorkers }),
+      note,
+    );
+    const haproxyPort = ports.one();
+    const haproxy = haproxyInstalled
+      ? await Server.start(`haproxy-${kind}`, () => startHaproxyTls(registry, { dir, name: `haproxy-${kind}`, port: haproxyPort, upstreamPort: nginxPort, cert, threads: null }), note)
+      : null;
+    if (!haproxy) note('haproxy is not installed: its column stays empty');
     https[kind] = [
       { id: 'gateway', kind, port: gatewayPort, server: gateway },
       { id: 'gateway2w', kind, port: two.port, server: two.server },
       { id: 'stunnel', kind, port: stunnelPort, server: stunnel },
+      { id: 'nginx', kind, port: nginxTlsPort, server: nginxTls },
+      ...(haproxy ? [{ id: 'haproxy' as const, kind, port: haproxyPort, server: haproxy }] : []),
       { id: 'relay', kind, port: relayPort, server: relay },
     ];
   }
@@ -421,6 +435,23 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} handshakes/s (${result.complete} requests), terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
 
+  // A new TLS connection per request that resumes its session: wrk keeps each connection's session (SSL_clear)
+  // and offers it when it connects again after the server's Connection: close.
+  const resumedBy = new Map<Terminator, boolean>();
+  const measureResumed = async (t: HttpsTerminator, round: number) => {
+    if (!(await t.server.ensureRunning())) return;
+    if (!resumedBy.has(t.id)) resumedBy.set(t.id, await resumes(registry, t.port, certs[t.kind].certFile, dir));
+    const cpu = trackCpu(t.server.pid);
+    const started = Date.now();
+    const result = await wrk(registry, httpsUrl(t, 'small.bin'), { connections: config.wrkConnections, threads: config.wrkThreads, seconds: config.wrkSeconds, headers: ['Connection: close'] });
+    const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
+    const what = `round ${round} resumed connections via ${terminatorTitles[t.id]}`;
+    if (!result.ok) return note(`${what} not counted: ${result.problem}`);
+    addSample(samples, 'resumedRps', t.id, result.requestsPerSecond);
+    addSample(samples, 'resumedCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
+    log(`${what}: ${result.requestsPerSecond.toFixed(0)} connections/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
+  };
+
   const warmHttps = async (t: HttpsTerminator) => {
     await ab(registry, httpsUrl(t, 'small.bin'), { requests: 300, concurrency: 8, maxSeconds: 10 });
     if (t.kind === 'rsa') {
@@ -449,6 +480,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     if (config.phases.has('https-bulk')) for (const t of rotate(https.rsa, round - 1)) await measureHttpsBulk(t, round);
     if (config.phases.has('ftps-bulk')) for (const t of rotate(ftps, round - 1)) await measureFtpsBulk(t, round);
     if (config.phases.has('keepalive')) for (const t of rotate(https.rsa, round - 1)) await measureKeepAlive(t, round);
+    if (config.phases.has('resumed')) for (const t of rotate(https.rsa, round - 1)) await measureResumed(t, round);
     if (config.phases.has('handshakes')) {
       for (const kind of rotate(['rsa', 'ecdsa'] as KeyKind[], round - 1)) {
         for (const t of rotate(https[kind], round - 1)) await measureHandshakes(t, round);
@@ -509,6 +541,8 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     `parameters: ${config.rounds} round(s), terminators interleaved; bulk ${config.bulkMiB} MiB (curl, one stream); keep-alive wrk -t ${config.wrkThreads} -c ${config.wrkConnections} -d ${config.wrkSeconds}s on 1 KiB; handshakes ab -c ${config.abConcurrency} -n ${config.abRequests} (≤ ${config.abSeconds} s) on 1 KiB; memory ${config.memStreams}×${config.memMiB} MiB FTPS (curl)${config.upstreamKeepAliveMs !== undefined ? `; gateway upstreamKeepAliveMs ${config.upstreamKeepAliveMs}` : ''}${config.phases.size < phases.length ? `; phases: ${[...config.phases].join(', ')}` : ''}`,
     `upstream: nginx (${config.nginxWorkers} workers, sendfile, keep-alive) and vsftpd (plain FTP, passive); all on 127.0.0.1`,
     `negotiated (openssl s_client, same OpenSSL defaults as curl/wrk/ab): ${tlsSeen.join('; ')}`,
+    `nginx as terminator: worker_processes ${config.nginxWorkers}, session cache and tickets; HAProxy: mode http, nbthread default (one per CPU), http-reuse always`,
+    ...(resumedBy.size > 0 ? [`sessions resumed (openssl s_client -sess_in): ${[...resumedBy].map(([id, yes]) => `${terminatorTitles[id]} ${yes ? 'yes' : 'NO'}`).join(', ')}`] : []),
   ];
   const report = renderReport({
     title: 'Secure Transfers gateway benchmark',

@@ -1,12 +1,14 @@
 /** Pure: samples in, markdown out. */
 
-export const terminators = ['gateway', 'gateway2w', 'stunnel', 'relay', 'vsftpd'] as const;
+export const terminators = ['gateway', 'gateway2w', 'stunnel', 'nginx', 'haproxy', 'relay', 'vsftpd'] as const;
 export type Terminator = (typeof terminators)[number];
 
 export const terminatorTitles: Record<Terminator, string> = {
   gateway: 'gateway',
   gateway2w: 'gateway, 2 workers',
   stunnel: 'stunnel',
+  nginx: 'nginx',
+  haproxy: 'HAProxy',
   relay: 'bare node relay',
   vsftpd: 'vsftpd FTPS',
 };
@@ -25,6 +27,8 @@ export const metrics = [
   'keepAliveCpuUs',
   'handshakesRsaCpuUs',
   'handshakesEcdsaCpuUs',
+  'resumedRps',
+  'resumedCpuUs',
 ] as const;
 export type Metric = (typeof metrics)[number];
 
@@ -106,14 +110,14 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'HTTPS bulk download, MB/s',
     decimals: 0,
-    cells: { gateway: cell('httpsBulkMBps', 'gateway'), gateway2w: cell('httpsBulkMBps', 'gateway2w'), stunnel: cell('httpsBulkMBps', 'stunnel'), relay: cell('httpsBulkMBps', 'relay') },
+    cells: { gateway: cell('httpsBulkMBps', 'gateway'), gateway2w: cell('httpsBulkMBps', 'gateway2w'), stunnel: cell('httpsBulkMBps', 'stunnel'), nginx: cell('httpsBulkMBps', 'nginx'), haproxy: cell('httpsBulkMBps', 'haproxy'), relay: cell('httpsBulkMBps', 'relay') },
     targets: [{ text: '≥ 1.0× stunnel', of: cell('httpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('httpsBulkMBps', 'gateway2w'), against: cell('httpsBulkMBps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'HTTPS bulk, terminator CPU-s/GiB',
     decimals: 2,
-    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('httpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
-    targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }, { text: '2 workers ≤ 1.05× one process', of: cell('httpsBulkCpuPerGiB', 'gateway2w'), against: cell('httpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('httpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), nginx: cell('httpsBulkCpuPerGiB', 'nginx'), haproxy: cell('httpsBulkCpuPerGiB', 'haproxy'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
+    targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }, { text: '≤ 1.0× nginx', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'nginx'), threshold: 1, direction: 'atMost' }, { text: '2 workers ≤ 1.05× one process', of: cell('httpsBulkCpuPerGiB', 'gateway2w'), against: cell('httpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' }],
   },
   {
     label: 'FTPS passive bulk download, MB/s',
@@ -131,25 +135,26 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
     cells: { gateway: cell('ftpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('ftpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel', 'HTTPS: '), vsftpd: cell('ftpsBulkCpuPerGiB', 'vsftpd') },
     targets: [
       { text: '≤ 1.0× stunnel HTTPS', of: cell('ftpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' },
+      { text: '≤ 1.0× nginx HTTPS', of: cell('ftpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'nginx'), threshold: 1, direction: 'atMost' },
       { text: '2 workers ≤ 1.05× one process', of: cell('ftpsBulkCpuPerGiB', 'gateway2w'), against: cell('ftpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' },
     ],
   },
   {
     label: 'HTTPS keep-alive requests/s (1 KiB, 64 conns)',
     decimals: 0,
-    cells: { gateway: cell('keepAliveRps', 'gateway'), gateway2w: cell('keepAliveRps', 'gateway2w'), stunnel: cell('keepAliveRps', 'stunnel'), relay: cell('keepAliveRps', 'relay') },
+    cells: { gateway: cell('keepAliveRps', 'gateway'), gateway2w: cell('keepAliveRps', 'gateway2w'), stunnel: cell('keepAliveRps', 'stunnel'), nginx: cell('keepAliveRps', 'nginx'), haproxy: cell('keepAliveRps', 'haproxy'), relay: cell('keepAliveRps', 'relay') },
     targets: [{ text: '≥ 0.5× stunnel', of: cell('keepAliveRps', 'gateway'), against: cell('keepAliveRps', 'stunnel'), threshold: 0.5, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('keepAliveRps', 'gateway2w'), against: cell('keepAliveRps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, RSA-2048',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsa', 'gateway'), gateway2w: cell('handshakesRsa', 'gateway2w'), stunnel: cell('handshakesRsa', 'stunnel'), relay: cell('handshakesRsa', 'relay') },
+    cells: { gateway: cell('handshakesRsa', 'gateway'), gateway2w: cell('handshakesRsa', 'gateway2w'), stunnel: cell('handshakesRsa', 'stunnel'), nginx: cell('handshakesRsa', 'nginx'), haproxy: cell('handshakesRsa', 'haproxy'), relay: cell('handshakesRsa', 'relay') },
     targets: [{ text: '≥ 0.9× bare node relay', of: cell('handshakesRsa', 'gateway'), against: cell('handshakesRsa', 'relay'), threshold: 0.9, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('handshakesRsa', 'gateway2w'), against: cell('handshakesRsa', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, ECDSA P-256',
     decimals: 0,
-    cells: { gateway: cell('handshakesEcdsa', 'gateway'), gateway2w: cell('handshakesEcdsa', 'gateway2w'), stunnel: cell('handshakesEcdsa', 'stunnel'), relay: cell('handshakesEcdsa', 'relay') },
+    cells: { gateway: cell('handshakesEcdsa', 'gateway'), gateway2w: cell('handshakesEcdsa', 'gateway2w'), stunnel: cell('handshakesEcdsa', 'stunnel'), nginx: cell('handshakesEcdsa', 'nginx'), haproxy: cell('handshakesEcdsa', 'haproxy'), relay: cell('handshakesEcdsa', 'relay') },
     targets: [
       { text: '≥ 0.9× bare node relay', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesEcdsa', 'relay'), threshold: 0.9, direction: 'atLeast' },
       { text: '≥ 1.0× stunnel RSA', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesRsa', 'stunnel'), threshold: 1, direction: 'atLeast' },
@@ -170,31 +175,52 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'CPU µs per keep-alive request',
     decimals: 1,
-    cells: { gateway: cell('keepAliveCpuUs', 'gateway'), gateway2w: cell('keepAliveCpuUs', 'gateway2w'), stunnel: cell('keepAliveCpuUs', 'stunnel'), relay: cell('keepAliveCpuUs', 'relay') },
-    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('keepAliveCpuUs', 'gateway2w'), against: cell('keepAliveCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+    cells: { gateway: cell('keepAliveCpuUs', 'gateway'), gateway2w: cell('keepAliveCpuUs', 'gateway2w'), stunnel: cell('keepAliveCpuUs', 'stunnel'), nginx: cell('keepAliveCpuUs', 'nginx'), haproxy: cell('keepAliveCpuUs', 'haproxy'), relay: cell('keepAliveCpuUs', 'relay') },
+    targets: [
+      { text: '≤ 1.0× bare node relay', of: cell('keepAliveCpuUs', 'gateway'), against: cell('keepAliveCpuUs', 'relay'), threshold: 1, direction: 'atMost' },
+      { text: '2 workers ≤ 1.05× one process', of: cell('keepAliveCpuUs', 'gateway2w'), against: cell('keepAliveCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
+    ],
   },
   {
     label: 'CPU µs per full handshake, RSA-2048',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsaCpuUs', 'gateway'), gateway2w: cell('handshakesRsaCpuUs', 'gateway2w'), stunnel: cell('handshakesRsaCpuUs', 'stunnel'), relay: cell('handshakesRsaCpuUs', 'relay') },
-    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('handshakesRsaCpuUs', 'gateway2w'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+    cells: { gateway: cell('handshakesRsaCpuUs', 'gateway'), gateway2w: cell('handshakesRsaCpuUs', 'gateway2w'), stunnel: cell('handshakesRsaCpuUs', 'stunnel'), nginx: cell('handshakesRsaCpuUs', 'nginx'), haproxy: cell('handshakesRsaCpuUs', 'haproxy'), relay: cell('handshakesRsaCpuUs', 'relay') },
+    targets: [
+      { text: '≤ 1.1× nginx', of: cell('handshakesRsaCpuUs', 'gateway'), against: cell('handshakesRsaCpuUs', 'nginx'), threshold: 1.1, direction: 'atMost' },
+      { text: '2 workers ≤ 1.05× one process', of: cell('handshakesRsaCpuUs', 'gateway2w'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
+    ],
   },
   {
     label: 'CPU µs per full handshake, ECDSA P-256',
     decimals: 0,
-    cells: { gateway: cell('handshakesEcdsaCpuUs', 'gateway'), gateway2w: cell('handshakesEcdsaCpuUs', 'gateway2w'), stunnel: cell('handshakesEcdsaCpuUs', 'stunnel'), relay: cell('handshakesEcdsaCpuUs', 'relay') },
-    targets: [{ text: '2 workers ≤ 1.05× one process', of: cell('handshakesEcdsaCpuUs', 'gateway2w'), against: cell('handshakesEcdsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' }],
+    cells: { gateway: cell('handshakesEcdsaCpuUs', 'gateway'), gateway2w: cell('handshakesEcdsaCpuUs', 'gateway2w'), stunnel: cell('handshakesEcdsaCpuUs', 'stunnel'), nginx: cell('handshakesEcdsaCpuUs', 'nginx'), haproxy: cell('handshakesEcdsaCpuUs', 'haproxy'), relay: cell('handshakesEcdsaCpuUs', 'relay') },
+    targets: [
+      { text: '≤ 1.1× nginx', of: cell('handshakesEcdsaCpuUs', 'gateway'), against: cell('handshakesEcdsaCpuUs', 'nginx'), threshold: 1.1, direction: 'atMost' },
+      { text: '2 workers ≤ 1.05× one process', of: cell('handshakesEcdsaCpuUs', 'gateway2w'), against: cell('handshakesEcdsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
+    ],
+  },
+  {
+    label: 'resumed TLS connections/s (one request each, wrk Connection: close)',
+    decimals: 0,
+    cells: { gateway: cell('resumedRps', 'gateway'), gateway2w: cell('resumedRps', 'gateway2w'), stunnel: cell('resumedRps', 'stunnel'), nginx: cell('resumedRps', 'nginx'), haproxy: cell('resumedRps', 'haproxy'), relay: cell('resumedRps', 'relay') },
+    targets: [{ text: '≥ 1.0× stunnel', of: cell('resumedRps', 'gateway'), against: cell('resumedRps', 'stunnel'), threshold: 1, direction: 'atLeast' }],
+  },
+  {
+    label: 'CPU µs per resumed connection',
+    decimals: 0,
+    cells: { gateway: cell('resumedCpuUs', 'gateway'), gateway2w: cell('resumedCpuUs', 'gateway2w'), stunnel: cell('resumedCpuUs', 'stunnel'), nginx: cell('resumedCpuUs', 'nginx'), haproxy: cell('resumedCpuUs', 'haproxy'), relay: cell('resumedCpuUs', 'relay') },
+    targets: [{ text: '≤ 0.6× its own full RSA handshake', of: cell('resumedCpuUs', 'gateway'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 0.6, direction: 'atMost' }],
   },
   {
     label: 'terminator CPU during keep-alive run, % of a core',
     decimals: 0,
-    cells: { gateway: cell('keepAliveCpuPct', 'gateway'), stunnel: cell('keepAliveCpuPct', 'stunnel'), relay: cell('keepAliveCpuPct', 'relay') },
+    cells: { gateway: cell('keepAliveCpuPct', 'gateway'), stunnel: cell('keepAliveCpuPct', 'stunnel'), nginx: cell('keepAliveCpuPct', 'nginx'), haproxy: cell('keepAliveCpuPct', 'haproxy'), relay: cell('keepAliveCpuPct', 'relay') },
     targets: [],
   },
   {
     label: 'terminator CPU during RSA handshake run, % of a core',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsaCpuPct', 'gateway'), stunnel: cell('handshakesRsaCpuPct', 'stunnel'), relay: cell('handshakesRsaCpuPct', 'relay') },
+    cells: { gateway: cell('handshakesRsaCpuPct', 'gateway'), stunnel: cell('handshakesRsaCpuPct', 'stunnel'), nginx: cell('handshakesRsaCpuPct', 'nginx'), haproxy: cell('handshakesRsaCpuPct', 'haproxy'), relay: cell('handshakesRsaCpuPct', 'relay') },
     targets: [],
   },
   ];

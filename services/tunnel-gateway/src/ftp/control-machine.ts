@@ -1,24 +1,9 @@
-import {
-  classifyCommand,
-  dataConnectionAllowed,
-  formatCommandForLog,
-  formatEpsvReply,
-  formatPasvReply,
-  handlePbsz,
-  handleProt,
-  isPositiveCompletion,
-  isPreliminary,
-  parseEpsvReply,
-  parsePasvReply,
-  rewriteFeatReply,
-  type FtpCommand,
-  type FtpReply,
-  type ProtectionState,
-} from '@st/ftp-protocol';
-import { failure, ftpReplyOf, logReasonOf, messageOf, type Failure } from '../errors.js';
+import { classifyCommand, dataConnectionAllowed, formatCommandForLog, handlePbsz, handleProt, isPreliminary, rewriteFeatReply, type FtpCommand, type FtpReply } from '@st/ftp-protocol';
+import { failure, logReasonOf, messageOf, type Failure } from '../errors.js';
+import type { Awaiting, ClientInput, ControlEffect, ControlEnv, ControlEvent, ControlState } from './control-state.js';
+import { TransferRules } from './control-transfers.js';
 import { authTlsAccepted, commandBeforeTls } from './explicit-tls.js';
 import { loginOutcome } from './login-outcome.js';
-import type { Awaiting, ClientInput, ControlChannel, ControlEffect, ControlEnv, ControlEvent, ControlState, LinkResult, LinkState, Passive, Transfer, Wait } from './control-state.js';
 
 export {
   initialControlState,
@@ -74,66 +59,8 @@ export function step(state: ControlState, event: ControlEvent, env: ControlEnv):
   return { state: draft.result(), effects: draft.effects };
 }
 
-/** A working copy of the state for one step; mutated, then frozen into the next state. */
-class Draft {
-  readonly effects: ControlEffect[] = [];
-  private queue: ClientInput[];
-  private awaiting: Awaiting[];
-  private wait: Wait | null;
-  private backlog: FtpReply[];
-  private protection: ProtectionState;
-  private passive: Passive;
-  private transfer: Transfer | null;
-  private links: Map<string, LinkState>;
-  private upstreamClosed: boolean;
-  private closed: boolean;
-  private user: string | null;
-  private channel: ControlChannel;
-  private commandsWithoutTransfer: number;
-  private draining: boolean;
-  private deferredAbort: ControlState['deferredAbort'];
-
-  constructor(
-    private readonly state: ControlState,
-    private readonly env: ControlEnv,
-  ) {
-    this.queue = [...state.queue];
-    this.awaiting = [...state.awaiting];
-    this.wait = state.wait;
-    this.backlog = [...state.backlog];
-    this.protection = state.protection;
-    this.passive = state.passive;
-    this.transfer = state.transfer ? { ...state.transfer } : null;
-    this.links = new Map([...state.links].map(([id, link]) => [id, { ...link }]));
-    this.upstreamClosed = state.upstreamClosed;
-    this.closed = state.closed;
-    this.user = state.user;
-    this.channel = state.channel;
-    this.commandsWithoutTransfer = state.commandsWithoutTransfer;
-    this.draining = state.draining;
-    this.deferredAbort = state.deferredAbort;
-  }
-
-  result(): ControlState {
-    return {
-      channel: this.channel,
-      commandsWithoutTransfer: this.commandsWithoutTransfer,
-      draining: this.draining,
-      deferredAbort: this.deferredAbort,
-      queue: this.queue,
-      awaiting: this.awaiting,
-      wait: this.wait,
-      backlog: this.backlog,
-      protection: this.protection,
-      passive: this.passive,
-      transfer: this.transfer,
-      links: this.links,
-      upstreamClosed: this.upstreamClosed,
-      closed: this.closed,
-      user: this.user,
-    };
-  }
-
+/** One step's rules for commands, replies, login and the session's end; passive mode and transfers in TransferRules. */
+class Draft extends TransferRules {
   handle(event: ControlEvent): void {
     this.handleEvent(event);
     if (this.draining) this.closeIfIdle();
@@ -211,7 +138,7 @@ class Draft {
     this.processQueue();
   }
 
-  private processQueue(): void {
+  protected processQueue(): void {
     // A stopping gateway starts nothing new: the session ends instead (closeIfIdle).
     while (!this.closed && !this.draining && this.awaiting.length === 0 && this.wait === null && this.queue.length > 0) {
       const next = this.queue.shift()!;
@@ -343,27 +270,6 @@ class Draft {
     }
   }
 
-  private abortTransfer(command: FtpCommand): void {
-    const transfer = this.transfer!;
-    transfer.abortRequested = true;
-    const linkId = transfer.linkId ?? (this.passive.kind === 'linked' ? this.passive.linkId : null);
-    const link = linkId ? this.links.get(linkId) : undefined;
-    this.log('debug', { link: linkId, upstreamComplete: link?.upstreamComplete ?? null, done: link ? link.result !== null : null }, 'ABOR during a transfer');
-    // A transfer the upstream already finished completes normally (226, then ABOR's 225), as it would without us.
-    if (this.deferredAbort && this.deferredAbort.linkId === linkId) {
-      // Another ABOR while the first waits: each gets its reply, in order.
-      this.deferredAbort = { linkId, commands: [...this.deferredAbort.commands, command] };
-      return;
-    }
-    if (linkId && link && !link.upstreamComplete && !link.result) {
-      this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
-      // The file server hears of ABOR once the link is cut (see deferredAbort).
-      this.deferredAbort = { linkId, commands: [command] };
-      return;
-    }
-    this.forward(command, { kind: 'relay', verb: command.verb });
-  }
-
   private idle(idleMs: number): void {
     if (this.closed) return;
     // Not idle while a transfer runs: the control connection is quiet by design then.
@@ -375,14 +281,7 @@ class Draft {
     this.close('idle timeout');
   }
 
-  // --- upstream replies ----------------------------------------------------
-
-  private forward(command: FtpCommand, awaiting: Awaiting): void {
-    this.awaiting.push(awaiting);
-    this.effects.push({ type: 'send-upstream', data: command.raw });
-  }
-
-  private dispatchReply(reply: FtpReply): void {
+  protected dispatchReply(reply: FtpReply): void {
     const awaiting = this.awaiting[0];
     if (!awaiting || isPreliminary(reply.code)) return this.send(reply.raw);
     this.awaiting.shift();
@@ -416,176 +315,6 @@ class Draft {
     this.effects.push({ type: 'login-failed', user: this.user });
   }
 
-  private passiveReply(verb: 'PASV' | 'EPSV', reply: FtpReply): void {
-    if (reply.code !== 227 && reply.code !== 229) return this.send(reply.raw);
-    let upstreamPort: number;
-    try {
-      upstreamPort = reply.code === 227 ? parsePasvReply(reply.text).port : parseEpsvReply(reply.text).port;
-    } catch (error) {
-      const cause = failure('UPSTREAM_BAD_PASSIVE_REPLY', { reason: (error as Error).message });
-      this.log('warn', { reason: (error as Error).message }, logReasonOf(cause));
-      return this.sendFailure(cause);
-    }
-    const address = verb === 'PASV' ? this.env.pasvAddress() : null;
-    if (verb === 'PASV' && address === null) return this.sendFailure(failure('PASV_NOT_IPV4'));
-    this.wait = { kind: 'lease', verb, address, upstreamPort };
-    this.effects.push({ type: 'acquire-lease', upstreamPort, protectionLevel: this.protection.level });
-  }
-
-  private transferReply(command: FtpCommand, reply: FtpReply): void {
-    const passive = this.passive;
-    if (passive.kind === 'leased') {
-      // No data connection known: one may have been claimed in another process, its report still on the way.
-      this.wait = { kind: 'claim-check', publicPort: passive.publicPort, reply, command };
-      this.effects.push({ type: 'settle-lease', publicPort: passive.publicPort });
-      return;
-    }
-    this.passive = { kind: 'none' };
-    if (passive.kind !== 'linked') {
-      this.transfer = null;
-      return this.send(reply.raw);
-    }
-    if (this.transfer) this.transfer.linkId = passive.linkId;
-    const result = this.links.get(passive.linkId)?.result;
-    if (result) this.finishTransfer(passive.linkId, command, reply, result);
-    // The completion reply must not reach the client before the data connection delivered every byte.
-    else this.wait = { kind: 'link', linkId: passive.linkId, reply, command };
-  }
-
-  /** The client never connected to the lease (the settle step released it): the reply goes as it came. */
-  private leaseUnclaimed(publicPort: number): void {
-    const wait = this.wait;
-    if (this.closed || wait?.kind !== 'claim-check' || wait.publicPort !== publicPort) return;
-    this.passive = { kind: 'none' };
-    this.transfer = null;
-    this.send(wait.reply.raw);
-    this.resume();
-  }
-
-  private finishTransfer(linkId: string, command: FtpCommand, reply: FtpReply, result: LinkResult): void {
-    this.log(
-      'info',
-      {
-        command: command.verb,
-        path: command.argument,
-        direction: classifyCommand(command.verb),
-        bytesToClient: result.bytesToClient,
-        bytesToUpstream: result.bytesToUpstream,
-        durationMs: result.durationMs,
-        reply: reply.code,
-        ok: result.ok,
-      },
-      'transfer finished',
-    );
-    this.transfer = null;
-    this.links.delete(linkId);
-    // A failed data connection overrides "complete" and the upstream's own data-connection
-    // failure (425/426: it only saw the reset) with the reason the gateway knows.
-    if (!result.ok && (isPositiveCompletion(reply.code) || reply.code === 425 || reply.code === 426)) {
-      return this.sendFailure(failure('TRANSFER_ABORTED', { reason: result.reason }));
-    }
-    this.send(reply.raw);
-  }
-
-  /** The wait is over: the replies behind it are handled, then the queue. */
-  private resume(): void {
-    this.wait = null;
-    this.processQueue();
-    while (!this.closed && !this.wait && this.backlog.length > 0) this.dispatchReply(this.backlog.shift()!);
-    this.closeIfUpstreamGone();
-  }
-
-  /** Every reply the upstream sent before closing (QUIT's 221, a held 226) reaches the client first. */
-  private closeIfUpstreamGone(): void {
-    if (this.upstreamClosed && !this.closed && !this.wait && this.backlog.length === 0) this.close('upstream closed the control connection');
-  }
-
-  // --- leases and data links -----------------------------------------------
-
-  private leaseAcquired(publicPort: number): void {
-    const wait = this.wait;
-    if (this.closed || wait?.kind !== 'lease') {
-      this.effects.push({ type: 'release-lease', publicPort });
-      return;
-    }
-    this.passive = { kind: 'leased', publicPort };
-    this.log('debug', { publicPort, upstreamPort: wait.upstreamPort }, 'passive port leased');
-    this.send(wait.verb === 'PASV' ? formatPasvReply(wait.address!, publicPort) : formatEpsvReply(publicPort));
-    this.resume();
-  }
-
-  private leaseRefused(cause: Failure): void {
-    const wait = this.wait;
-    if (this.closed || wait?.kind !== 'lease') return;
-    const detail = (cause.details as { reason?: unknown } | undefined)?.reason;
-    this.log('warn', { error: cause.code, reason: messageOf(cause), ...(typeof detail === 'string' ? { detail } : {}), upstreamPort: wait.upstreamPort }, logReasonOf(cause));
-    this.sendFailure(cause);
-    this.resume();
-  }
-
-  private linkClaimed(linkId: string, publicPort: number): void {
-    // Reported twice (its report and the settle step): the link is known already, in use or finished.
-    if (this.links.has(linkId) || this.transfer?.linkId === linkId || (this.passive.kind === 'linked' && this.passive.linkId === linkId)) return;
-    if (this.closed || this.passive.kind !== 'leased' || this.passive.publicPort !== publicPort) {
-      this.abortLink(linkId, failure('DATA_NOT_EXPECTED'));
-      return;
-    }
-    this.passive = { kind: 'linked', linkId };
-    this.links.set(linkId, { upstreamComplete: false, result: null });
-    if (this.transfer?.abortRequested) this.abortLink(linkId, failure('DATA_ABORTED_BY_CLIENT'));
-    const wait = this.wait;
-    if (wait?.kind === 'claim-check' && wait.publicPort === publicPort) {
-      // The transfer's reply was held for this: it now waits for the data connection's end.
-      this.wait = null;
-      this.transferReply(wait.command, wait.reply);
-      if (!this.wait) this.resume();
-    }
-  }
-
-  private linkDone(linkId: string, result: LinkResult): void {
-    if (this.deferredAbort?.linkId === linkId && !this.closed) {
-      const { commands } = this.deferredAbort;
-      this.deferredAbort = null;
-      for (const command of commands) this.forward(command, { kind: 'relay', verb: command.verb });
-    }
-    const link = this.links.get(linkId);
-    if (!link) return;
-    link.result = result;
-    this.log('info', { link: linkId, ...result }, result.ok ? 'data connection finished' : 'data connection failed');
-    const wait = this.wait;
-    if (wait?.kind === 'link' && wait.linkId === linkId) {
-      this.finishTransfer(linkId, wait.command, wait.reply, result);
-      return this.resume();
-    }
-    const inUse = (this.passive.kind === 'linked' && this.passive.linkId === linkId) || this.transfer?.linkId === linkId;
-    if (!inUse) this.links.delete(linkId);
-  }
-
-  private dropPassive(cause: Failure): void {
-    const passive = this.passive;
-    this.passive = { kind: 'none' };
-    if (passive.kind === 'leased') this.effects.push({ type: 'release-lease', publicPort: passive.publicPort });
-    if (passive.kind === 'linked' && !this.links.get(passive.linkId)?.result) this.abortLink(passive.linkId, cause);
-  }
-
-  private abortLink(linkId: string, cause: Failure): void {
-    this.effects.push({ type: 'abort-link', linkId, cause });
-  }
-
-  // --- output --------------------------------------------------------------
-
-  private send(data: string | Buffer): void {
-    if (!this.closed) this.effects.push({ type: 'send-client', data });
-  }
-
-  private sendFailure(cause: Failure): void {
-    this.send(ftpReplyOf(cause));
-  }
-
-  private log(level: 'debug' | 'info' | 'warn', fields: Record<string, unknown>, message: string): void {
-    this.effects.push({ type: 'log', level, fields, message });
-  }
-
   /**
    * Stopping gateway: a session ends once nothing is under way (no command
    * waiting for its reply, no transfer, no wait), so a running transfer
@@ -598,7 +327,7 @@ class Draft {
   }
 
   /** The one end: the passive port is given back, a data link not yet used is cut, both connections end. */
-  private close(reason: string): void {
+  protected close(reason: string): void {
     if (this.closed) return;
     this.dropPassive(failure('DATA_SESSION_ENDED', { reason }));
     this.closed = true;
