@@ -82,7 +82,8 @@ export async function startHaproxyTls(registry: ProcessRegistry, options: Termin
   await writeFile(pem, `${await readFile(options.cert.certFile, 'utf8')}\n${await readFile(options.cert.keyFile, 'utf8')}`, { mode: 0o600 });
   const config = `# Written by the benchmark for one run.
 global
-  maxconn 50000
+  # Within the FD limit a bench shell has (20000): two descriptors per relayed connection.
+  maxconn 8000
 ${options.threads ? `  nbthread ${options.threads}\n` : ''}  ssl-default-bind-ciphers ${tls12ForwardSecretCiphers.join(':')}
   ssl-default-bind-ciphersuites ${tls13CipherSuites.join(':')}
   ssl-default-bind-options ssl-min-ver TLSv1.2
