@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { Client, enterPassiveModeIPv4, enterPassiveModeIPv6 } from 'basic-ftp';
 import { curl, lftp, sha256File, writeRandomFile } from './harness/clients.js';
 import { orderedDownload } from './harness/ftp-ordering.js';
-import { startGatewayProcess, type GatewayProcess } from './harness/gateway-process.js';
+import { readRecords, startGatewayProcess, type GatewayProcess, type LogRecord } from './harness/gateway-process.js';
 import { haproxyBinary, startHaproxy } from './harness/haproxy.js';
 import { ftpPassword, ftpUser, startStack, waitFor, type Stack } from './harness/stack.js';
 
@@ -30,22 +30,7 @@ type ReplicaName = keyof typeof replicaHosts;
 const suite = haproxyBinary ? describe : describe.skip;
 if (!haproxyBinary) console.warn('haproxy is not installed (Debian package haproxy; scripts/bootstrap.sh installs it): the replica tests are skipped');
 
-interface LogRecord {
-  msg: string;
-  replica?: string;
-  session?: string;
-  conn?: string;
-  resumed?: boolean;
-  [field: string]: unknown;
-}
-
-async function records(process: GatewayProcess): Promise<LogRecord[]> {
-  const text = await readFile(process.logFile, 'utf8');
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogRecord);
-}
+const records = (process: GatewayProcess) => readRecords(process.logFile);
 
 suite('three gateway replicas behind HAProxy', () => {
   let stack: Stack;

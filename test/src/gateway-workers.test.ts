@@ -8,24 +8,15 @@
  * them all, and the gateway exits 0.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { connectBasicFtp, curl, ftpsUrl, lftp, sha256File, writeRandomFile } from './harness/clients.js';
 import { orderedDownload } from './harness/ftp-ordering.js';
-import { startGatewayProcess, type GatewayProcess } from './harness/gateway-process.js';
+import { readRecords, startGatewayProcess, type GatewayProcess, type LogRecord } from './harness/gateway-process.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
 jest.setTimeout(180_000);
-
-interface LogRecord {
-  msg: string;
-  replica?: string;
-  session?: string;
-  resumed?: boolean;
-  [field: string]: unknown;
-}
 
 describe('a gateway of four worker processes', () => {
   let stack: Stack;
@@ -45,12 +36,7 @@ describe('a gateway of four worker processes', () => {
     await stack?.stop();
   });
 
-  async function records(): Promise<LogRecord[]> {
-    return (await readFile(gateway.logFile, 'utf8'))
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LogRecord);
-  }
+  const records = () => readRecords(gateway.logFile);
 
   it('the health port answers for all four workers, each a replica of its own', async () => {
     const { status, body } = await gateway.health();

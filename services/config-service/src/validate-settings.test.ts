@@ -188,6 +188,11 @@ describe('validateSettings: cross-field rules', () => {
       errors: [{ field: 'proxyProtocol.trustedProxies.0', message: /"haproxy" is not an IP address or a range/ }],
     },
     {
+      desc: 'a PROXY protocol version to the file server that does not exist',
+      change: (s) => void (s.proxyProtocol.toUpstream.web = 'v3' as never),
+      errors: [{ field: 'proxyProtocol.toUpstream.web', message: /must be one of "off", "v1", "v2" \(got "v3"\)/ }],
+    },
+    {
       desc: 'longest login ban shorter than the first',
       change: (s) => void ((s.loginDefender.banMs = 60_000), (s.loginDefender.maxBanMs = 30_000)),
       errors: [{ field: 'loginDefender.maxBanMs', message: /shorter than the first ban/ }],

@@ -74,14 +74,18 @@ export function gatewayStatus(inputs: StatusInputs): GatewayStatus {
   };
 }
 
-/** /health/live and /health/ready: 200 while serving (ready or degraded), so a load balancer keeps a gateway that still serves its previous map. */
-export function healthApp(status: () => GatewayStatus): express.Express {
+/**
+ * /health/live and /health/ready: 200 while serving (ready or degraded), so a
+ * load balancer keeps a gateway that still serves its previous map. `status`
+ * may be asked of other processes (a worker pool's primary asks its workers).
+ */
+export function healthApp(status: () => GatewayStatus | Promise<GatewayStatus>): express.Express {
   const app = express();
   app.get(healthApi.live, (_req, res) => {
     res.json({ status: 'live' });
   });
-  app.get(healthApi.ready, (_req, res) => {
-    const current = status();
+  app.get(healthApi.ready, async (_req, res) => {
+    const current = await status();
     res.status(current.ready ? 200 : 503).json(current);
   });
   app.use(errorHandler);

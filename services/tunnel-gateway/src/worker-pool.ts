@@ -1,11 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
 import { randomBytes } from 'node:crypto';
-import express from 'express';
-import { healthApi } from '@st/contracts';
 import type { Logger } from '@st/logging';
-import { errorHandler, listenHttp, type RunningHttpServer } from '@st/service-kit';
-import type { GatewayStatus } from './health.js';
-import { combineWorkerStatuses, type WorkerView } from './worker-status.js';
+import { listenHttp, type RunningHttpServer } from '@st/service-kit';
+import { healthApp, type GatewayStatus } from './health.js';
+import { combineWorkerStatuses, type CombinedStatus, type WorkerView } from './worker-status.js';
 
 /** Messages between the primary and its workers (over the cluster's IPC channel). */
 export type WorkerMessage = { type: 'status-request'; id: number } | { type: 'status'; id: number; status: GatewayStatus };
@@ -68,7 +66,7 @@ export class WorkerPool {
     // 46-62% more CPU per TLS handshake in `pnpm bench` on 2 cores (11-19% this way).
     if (!process.env.NODE_CLUSTER_SCHED_POLICY) cluster.schedulingPolicy = cluster.SCHED_NONE;
     for (const slot of this.slots) this.fork(slot);
-    this.health = await listenHttp(this.healthApp(), this.options.health.host, this.options.health.port);
+    this.health = await listenHttp(healthApp(() => this.combinedStatus()), this.options.health.host, this.options.health.port);
     this.options.logger.info({ workers: this.options.count, health: this.health.url }, 'gateway worker processes started');
   }
 
@@ -145,22 +143,10 @@ export class WorkerPool {
     return { index: slot.index, running: true, status };
   }
 
-  private healthApp(): express.Express {
-    const app = express();
-    app.get(healthApi.live, (_req, res) => {
-      res.json({ status: 'live' });
-    });
-    app.get(healthApi.ready, async (_req, res, next) => {
-      try {
-        const views = await Promise.all(this.slots.map((slot) => this.statusOf(slot)));
-        const combined = combineWorkerStatuses(this.options.replica, process.pid, this.options.count, views);
-        res.status(combined.ready ? 200 : 503).json(combined);
-      } catch (error) {
-        next(error);
-      }
-    });
-    app.use(errorHandler);
-    return app;
+  /** One status for all workers, from what each answers. */
+  private async combinedStatus(): Promise<CombinedStatus> {
+    const views = await Promise.all(this.slots.map((slot) => this.statusOf(slot)));
+    return combineWorkerStatuses(this.options.replica, process.pid, this.options.count, views);
   }
 }
 

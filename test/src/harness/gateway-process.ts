@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { freePort } from '@st/test-kit';
 import type { Stack } from './stack.js';
@@ -98,4 +98,22 @@ export async function startGatewayProcess(
       await exited;
     },
   };
+}
+
+/** One JSON log record of a gateway process (its fields vary by message). */
+export interface LogRecord {
+  msg: string;
+  replica?: string;
+  session?: string;
+  conn?: string;
+  resumed?: boolean;
+  [field: string]: unknown;
+}
+
+/** Every record a gateway process has written to its log so far. */
+export async function readRecords(logFile: string): Promise<LogRecord[]> {
+  return (await readFile(logFile, 'utf8'))
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogRecord);
 }

@@ -66,22 +66,8 @@ export function testAmqpUrl(): Promise<string> {
  * without touching the Redis other tests share.
  */
 export async function startOwnRedis(port: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const { spawn } = await import('node:child_process');
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await reachable('127.0.0.1', port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const { startForeground } = await import('./foreground.js');
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'];
+  const server = await startForeground('redis-server', 'redis-server', args, { host: '127.0.0.1', port });
+  return { url: `redis://127.0.0.1:${port}`, stop: () => server.stop() };
 }

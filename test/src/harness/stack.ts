@@ -310,12 +310,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
   if (options.withServices !== false) {
-    await gateway.start();
-    await waitFor(() => gateway.status().ready, 30_000, 'gateway ready').catch((error: Error) => {
-      // Say why: the gateway's own reasons (a port taken, a service not reached).
-      throw new Error(`${error.message}: ${JSON.stringify({ status: gateway.status().status, reasons: gateway.status().reasons })}`);
-    });
-    await loadTrustedCertificate(stack);
+    try {
+      await gateway.start();
+      await waitFor(() => gateway.status().ready, 30_000, 'gateway ready').catch((error: Error) => {
+        // Say why: the gateway's own reasons (a port taken, a service not reached).
+        throw new Error(`${error.message}: ${JSON.stringify({ status: gateway.status().status, reasons: gateway.status().reasons })}`);
+      });
+      await loadTrustedCertificate(stack);
+    } catch (error) {
+      // The test never gets the stack to stop: what was started (vsftpd, nginx, the services) goes now.
+      await stack.stop().catch(() => undefined);
+      throw error;
+    }
   }
   return stack;
 }
