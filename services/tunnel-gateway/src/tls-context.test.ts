@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
-import { TlsContextHolder } from './tls-context.js';
+import { forwardSecretCiphers, TlsContextHolder } from './tls-context.js';
 
 /** A throw-away self-signed pair made by Debian's openssl. */
 function selfSigned(): { certificatePem: string; privateKeyPem: string } {
@@ -33,7 +33,7 @@ function replica(clock: { now: number }, replicaSecret = secret): TlsContextHold
  * `session` for resumption; the session to offer next time (TLS 1.2 and 1.3
  * tickets alike) and whether this one was resumed.
  */
-async function handshake(context: () => tls.SecureContext, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer): Promise<{ resumed: boolean; session: Buffer | undefined }> {
+async function handshake(context: () => tls.SecureContext, version: 'TLSv1.2' | 'TLSv1.3', session?: Buffer): Promise<{ resumed: boolean; session: Buffer | undefined; newTicket: boolean }> {
   // As the gateway's listeners do: a plain server, each connection wrapped with the context picked for it.
   const server = net.createServer((raw) => {
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: context() });
@@ -54,7 +54,7 @@ async function handshake(context: () => tls.SecureContext, version: 'TLSv1.2' | 
         socket.on('data', () => undefined);
         socket.once('end', () => {
           socket.end();
-          resolve({ resumed, session: latest ?? socket.getSession() });
+          resolve({ resumed, session: latest ?? socket.getSession(), newTicket: latest !== undefined });
         });
       });
     });
@@ -115,6 +115,61 @@ describe('TlsContextHolder: session-ticket keys rotating by period', () => {
     const clock = { now: 30 * hour };
     const issued = await handshake(() => replica(clock).current, 'TLSv1.3');
     expect((await handshake(() => replica(clock, Buffer.alloc(48, 8)).current, 'TLSv1.3', issued.session)).resumed).toBe(false);
+  });
+
+  it('TLS 1.3: a resumed connection gets a new ticket, so clients that use a ticket once resume every time', async () => {
+    const holder = replica({ now: 50 * hour });
+    let { session } = await handshake(() => holder.current, 'TLSv1.3');
+    for (let i = 0; i < 4; i++) {
+      const next = await handshake(() => holder.current, 'TLSv1.3', session);
+      expect(next).toMatchObject({ resumed: true, newTicket: true });
+      session = next.session;
+    }
+  });
+
+  it('OpenSSL\'s own client, giving each connection the session the last one ended with, resumes every connection after the first', async () => {
+    const holder = replica({ now: 60 * hour });
+    const server = net.createServer((raw) => {
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: holder.current });
+      secure.on('error', () => undefined);
+      secure.once('secure', () => secure.end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const dir = mkdtempSync(join(tmpdir(), 'st-ticket-chain-'));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const outcomes: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-tls1_3', '-ign_eof', '-sess_out', join(dir, `session-${i}.pem`)];
+        if (i > 0) args.push('-sess_in', join(dir, `session-${i - 1}.pem`));
+        // s_client's exit status says how the server closed, which is not what is checked here.
+        const output = await new Promise<string>((resolve) => execFile('openssl', args, { timeout: 10_000 }, (_error, stdout) => resolve(stdout)));
+        outcomes.push(/^(New|Reused),/m.exec(output)?.[1] ?? 'none');
+      }
+      // Without a new ticket on resumption the third would be "New": s_client saves no session from a resumed connection.
+      expect(outcomes).toEqual(['New', 'Reused', 'Reused', 'Reused']);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tickets stay interchangeable with a process using Node\'s built-in ticket handling (a replica of an earlier version)', async () => {
+    const holder = replica({ now: 70 * hour });
+    const ticketKeys = (holder.current as unknown as { context: { getTicketKeys(): Buffer } }).context.getTicketKeys();
+    const builtIn = tls.createSecureContext({
+      cert: bundle.certificatePem,
+      key: bundle.privateKeyPem,
+      // The same suites in the same order: a TLS 1.3 session resumes only under a suite of its hash.
+      ciphers: forwardSecretCiphers,
+      honorCipherOrder: true,
+      ticketKeys,
+      sessionIdContext: 'secure-transfers',
+    } as tls.SecureContextOptions);
+    const fromBuiltIn = await handshake(() => builtIn, 'TLSv1.3');
+    expect((await handshake(() => holder.current, 'TLSv1.3', fromBuiltIn.session)).resumed).toBe(true);
+    const fromRenewing = await handshake(() => holder.current, 'TLSv1.3');
+    expect((await handshake(() => builtIn, 'TLSv1.3', fromRenewing.session)).resumed).toBe(true);
   });
 
   it('refuses a secret that is not 48 bytes and a period under a second', () => {

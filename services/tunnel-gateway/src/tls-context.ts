@@ -1,6 +1,7 @@
 import { constants, hkdfSync, randomBytes, X509Certificate } from 'node:crypto';
 import tls, { type SecureContext, type SecureContextOptions } from 'node:tls';
 import { tls12ForwardSecretCiphers, tls13CipherSuites, type CertificateBundle, type TlsPolicy } from '@st/contracts';
+import { renewTicketsOnResumption } from './ticket-renewal.js';
 
 /**
  * Forward-secret suites only (ECDHE for TLS 1.2; every TLS 1.3 suite is forward
@@ -110,7 +111,7 @@ export class TlsContextHolder {
     if (binding !== undefined) return { context: this.boundContext(wanted, binding), ticketGeneration: wanted };
     let context = this.contexts.get(wanted);
     if (!context) {
-      context = tls.createSecureContext(this.contextOptions(this.lastBundle, this.ticketKeysOf(wanted)));
+      context = this.createContext(this.lastBundle, this.ticketKeysOf(wanted));
       this.contexts.set(wanted, context);
       // Keys of periods before the previous one are forgotten.
       for (const known of this.contexts.keys()) if (known < current - 1) this.contexts.delete(known);
@@ -127,7 +128,7 @@ export class TlsContextHolder {
     if (context) {
       this.bound.delete(key);
     } else {
-      context = tls.createSecureContext(this.contextOptions(this.lastBundle!, this.ticketKeysOf(generation, binding)));
+      context = this.createContext(this.lastBundle!, this.ticketKeysOf(generation, binding));
       if (this.bound.size >= maxBoundContexts) this.bound.delete(this.bound.keys().next().value!);
     }
     this.bound.set(key, context);
@@ -143,7 +144,7 @@ export class TlsContextHolder {
     const primary = describeLeaf(bundle.id, bundle.certificatePem);
     const alongside = bundle.alongside ? describeLeaf(bundle.alongside.id, bundle.alongside.certificatePem) : null;
     const generation = this.currentGeneration;
-    const context = tls.createSecureContext(this.contextOptions(bundle, this.ticketKeysOf(generation)));
+    const context = this.createContext(bundle, this.ticketKeysOf(generation));
     this.contexts.clear();
     this.bound.clear();
     this.contexts.set(generation, context);
@@ -171,6 +172,13 @@ export class TlsContextHolder {
   private ticketKeysOf(generation: number, binding?: string): Buffer {
     const info = binding === undefined ? `period ${generation}` : `period ${generation} session ${binding}`;
     return Buffer.from(hkdfSync('sha256', this.secret, 'secure-transfers session tickets', info, 48));
+  }
+
+  /** Every context renews tickets on resumption (see renewTicketsOnResumption). */
+  private createContext(bundle: CertificateBundle, ticketKeys: Buffer): SecureContext {
+    const context = tls.createSecureContext(this.contextOptions(bundle, ticketKeys));
+    renewTicketsOnResumption(context, ticketKeys);
+    return context;
   }
 
   private contextOptions(bundle: CertificateBundle, ticketKeys: Buffer): SecureContextOptions {

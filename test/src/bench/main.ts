@@ -21,7 +21,7 @@ import { openIdleTls } from './idle-connections.js';
 import { pollPeakRss, TreeCpuTracker, treeRssBytes } from './proc-stats.js';
 import { addSample, emptySamples, renderReport, reportRows, terminatorTitles, type Metric, type Samples, type Terminator } from './report.js';
 import { startGateway, startNginx, startRelay, startStunnel, startVsftpdFtps, type PortRange } from './servers.js';
-import { haproxyInstalled, resumes, startHaproxyTls, startNginxTls } from './tls-terminators.js';
+import { haproxyInstalled, resumes, startHaproxyTls, startNginxTls, type Resumption } from './tls-terminators.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '../../..');
@@ -437,7 +437,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
 
   // A new TLS connection per request that resumes its session: wrk keeps each connection's session (SSL_clear)
   // and offers it when it connects again after the server's Connection: close.
-  const resumedBy = new Map<Terminator, boolean>();
+  const resumedBy = new Map<Terminator, Resumption>();
   const measureResumed = async (t: HttpsTerminator, round: number) => {
     if (!(await t.server.ensureRunning())) return;
     if (!resumedBy.has(t.id)) resumedBy.set(t.id, await resumes(registry, t.port, certs[t.kind].certFile, dir));
@@ -542,7 +542,7 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     `upstream: nginx (${config.nginxWorkers} workers, sendfile, keep-alive) and vsftpd (plain FTP, passive); all on 127.0.0.1`,
     `negotiated (openssl s_client, same OpenSSL defaults as curl/wrk/ab): ${tlsSeen.join('; ')}`,
     `nginx as terminator: worker_processes ${config.nginxWorkers}, session cache and tickets; HAProxy: mode http, nbthread default (one per CPU), http-reuse always`,
-    ...(resumedBy.size > 0 ? [`sessions resumed (openssl s_client -sess_in): ${[...resumedBy].map(([id, yes]) => `${terminatorTitles[id]} ${yes ? 'yes' : 'NO'}`).join(', ')}`] : []),
+    ...(resumedBy.size > 0 ? [`sessions resumed (openssl s_client, each connection offering the session the one before ended with): ${[...resumedBy].map(([id, how]) => `${terminatorTitles[id]} ${how}`).join(', ')}`] : []),
   ];
   const report = renderReport({
     title: 'Secure Transfers gateway benchmark',
