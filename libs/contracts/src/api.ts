@@ -44,6 +44,12 @@ export const certApi = {
   requests: '/requests',
   request: '/requests/:id',
   requestCsr: '/requests/:id/csr',
+  /** ACME (RFC 8555): the account and directory in use, orders started by hand or by renewal. */
+  acme: '/acme',
+  acmeOrders: '/acme/orders',
+  acmeOrder: '/acme/orders/:id',
+  /** What a gateway answers to an HTTP-01 challenge request for a pending token (service token). */
+  acmeHttpChallenge: '/acme/challenges/http-01/:token',
 } as const;
 
 /** The id alias that names the active certificate in certApi paths. */

@@ -111,7 +111,7 @@ export interface CertificateFinding {
   message: string;
 }
 
-export const certificateOrigins = ['self-signed', 'csr', 'loaded'] as const;
+export const certificateOrigins = ['self-signed', 'csr', 'loaded', 'acme'] as const;
 export type CertificateOrigin = (typeof certificateOrigins)[number];
 
 /** A stored certificate version as listed and shown: metadata only, never key material. */

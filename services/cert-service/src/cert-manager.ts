@@ -311,7 +311,7 @@ export class CertManager {
   }
 
   /** Stores a loaded certificate as a new version; a load with any error changes nothing. */
-  load(body: LoadCertificateRequest): Promise<LoadOutcome> {
+  load(body: LoadCertificateRequest, origin?: 'acme'): Promise<LoadOutcome> {
     return this.exclusive(async () => {
       const { result, findings, key, requestId } = await this.examine(body);
       const errors = errorsOf(findings);
@@ -324,7 +324,7 @@ export class CertManager {
       const privateKeyPem = key.export({ type: 'pkcs8', format: 'pem' }).toString();
       const stored = await this.options.store.save(
         { certificatePem, privateKeyPem },
-        { origin: requestId ? 'csr' : 'loaded', warnings, ...(requestId ? { requestId } : {}) },
+        { origin: origin ?? (requestId ? 'csr' : 'loaded'), warnings, ...(requestId ? { requestId } : {}) },
       );
       // The key now lives with its certificate; the pending copy has done its job.
       if (requestId) await this.options.store.removeRequest(requestId);

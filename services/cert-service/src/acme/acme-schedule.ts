@@ -1,0 +1,41 @@
+/** When certificates are ordered again: pure rules, the issuer applies them. */
+
+export interface ActiveForRenewal {
+  notBefore: Date;
+  notAfter: Date;
+  /** The active certificate was issued by the ACME CA in use for every name wanted (else an order is due at once). */
+  fromAcme: boolean;
+}
+
+const day = 86_400_000;
+
+/**
+ * When the active certificate is to be renewed: `renewDaysBefore` days before
+ * it expires, or (null) once a third of its lifetime is left — Let's Encrypt's
+ * advice, 30 days of a 90-day certificate, and 2 of a 6-day one.
+ */
+export function renewalTime(active: ActiveForRenewal, renewDaysBefore: number | null): Date {
+  if (!active.fromAcme) return new Date(0);
+  const lifetime = active.notAfter.getTime() - active.notBefore.getTime();
+  const before = renewDaysBefore !== null ? Math.min(renewDaysBefore * day, lifetime / 2) : lifetime / 3;
+  return new Date(active.notAfter.getTime() - before);
+}
+
+/**
+ * How long after the `attempt`th failure (1, 2, …) to order again: doubling
+ * from a minute up to a day, with ±20 % jitter so that many gateways' CAs are
+ * not hit at the same moment; never sooner than the CA's Retry-After.
+ */
+export function retryDelayMs(attempt: number, random: number, retryAfterMs: number | null = null): number {
+  const base = Math.min(60_000 * 2 ** Math.max(0, attempt - 1), day);
+  const jittered = Math.round(base * (0.8 + 0.4 * random));
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+/** A warning once the active certificate is this close to expiry without a renewal (a third of a 90-day lifetime is 30). */
+export function expiryWarning(notAfter: Date, now: Date): string | null {
+  const left = notAfter.getTime() - now.getTime();
+  if (left <= 0) return `the active certificate expired on ${notAfter.toISOString()}`;
+  if (left <= 14 * day) return `the active certificate expires in ${Math.max(1, Math.floor(left / day))} days (${notAfter.toISOString()}) and has not been renewed`;
+  return null;
+}
