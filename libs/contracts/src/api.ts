@@ -50,6 +50,8 @@ export const certApi = {
   acmeOrder: '/acme/orders/:id',
   /** What a gateway answers to an HTTP-01 challenge request for a pending token (service token). */
   acmeHttpChallenge: '/acme/challenges/http-01/:token',
+  /** The certificate a gateway presents to a TLS-ALPN-01 validation of a name (service token). */
+  acmeAlpnChallenge: '/acme/challenges/tls-alpn-01/:name',
 } as const;
 
 /** The id alias that names the active certificate in certApi paths. */

@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
 import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { acmeSettingsFromEnv } from './acme/acme-settings.js';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';
@@ -40,7 +42,30 @@ async function main(): Promise<void> {
     fail(`cannot read CERT_STORE_KEY_FILE: ${(error as Error).message}`);
   }
 
-  const service = createCertService({ dataDir, serverName, host, port: Number(portText), adminToken, serviceToken, logger, amqpUrl, eventsExchange: eventsExchangeFromEnv(env), keyType, storeKey });
+  const acme = acmeSettingsFromEnv(env);
+  if (acme.kind === 'invalid') exitWithProblems('cert-service', acme.problems);
+  if (acme.kind === 'on' && acme.settings.caFile) {
+    try {
+      accessSync(acme.settings.caFile, fsConstants.R_OK);
+    } catch {
+      fail(`ACME_CA_FILE: ${acme.settings.caFile} cannot be read`);
+    }
+  }
+
+  const service = createCertService({
+    dataDir,
+    serverName,
+    host,
+    port: Number(portText),
+    adminToken,
+    serviceToken,
+    logger,
+    amqpUrl,
+    eventsExchange: eventsExchangeFromEnv(env),
+    keyType,
+    storeKey,
+    ...(acme.kind === 'on' ? { acme: acme.settings } : {}),
+  });
   await service.start();
   stopOnSignals(service, logger);
 }

@@ -22,7 +22,11 @@ import {
   type HealthReport,
   type RunnableService,
 } from '@st/service-kit';
-import { openStoreEncryption } from './at-rest.js';
+import { AcmeIssuer } from './acme/acme-issuer.js';
+import { acmeRoutes, readStoredSettings } from './acme/acme-routes.js';
+import type { AcmeSettings } from './acme/acme-settings.js';
+import { ChallengeBoard } from './acme/challenge-board.js';
+import { openStoreEncryption, type KeySealer } from './at-rest.js';
 import { CertManager } from './cert-manager.js';
 import { CertificateError } from './errors.js';
 import { expiryStatus } from './expiry.js';
@@ -56,6 +60,10 @@ export interface CertServiceConfig {
   expiryCheckIntervalMs?: number;
   /** Clock for validation and expiry; tests pin it. */
   now?: () => Date;
+  /** Certificates from an ACME CA (ACME_* variables); settings given later through PUT /acme win over them. */
+  acme?: AcmeSettings;
+  /** Longest sleep of the ACME renewal check (tests with short-lived certificates shorten it). */
+  acmeMaxSleepMs?: number;
 }
 
 export type { StartedService } from '@st/service-kit';
@@ -65,6 +73,11 @@ export type CertService = RunnableService;
 export interface CertServiceState {
   manager: CertManager | null;
   publisher: EventPublisher | null;
+  acme: AcmeIssuer | null;
+  /** Challenge answers of running ACME orders, for the gateways. */
+  board: ChallengeBoard;
+  /** Opened with the store: ACME keeps its account key the same way. */
+  sealer: KeySealer | null;
 }
 
 const maxBodyBytes = 2 * 1024 * 1024;
@@ -103,12 +116,15 @@ export function healthReport(state: CertServiceState, now: Date): HealthReport {
   if (expiry.state === 'not-yet-valid') reasons.push(`the active certificate is not valid before ${bundle.notBefore}`);
   if (expiry.state === 'expiring') warnings.push(`the active certificate expires in ${expiry.daysLeft} days (${bundle.notAfter})`);
   if (bus === 'disconnected') reasons.push('not connected to RabbitMQ: activations cannot be announced (retrying)');
+  const acme = state.acme ? state.acme.status() : null;
+  if (acme) warnings.push(...acme.warnings);
   return {
     ready: reasons.length === 0,
     ...(reasons.length > 0 ? { reasons } : {}),
     details: {
       certificate: { id: bundle.id, fingerprintSha256: bundle.fingerprintSha256, subject: bundle.subject, notAfter: bundle.notAfter, ...expiry },
       bus,
+      ...(acme ? { acme: { directoryUrl: acme.directoryUrl, challenge: acme.challenge, nextOrderAt: acme.nextOrderAt, failures: acme.failures, lastError: acme.lastError } } : {}),
       ...(warnings.length > 0 ? { warnings } : {}),
     },
   };
@@ -198,6 +214,18 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
     res.status(204).end();
   });
 
+  app.use(
+    acmeRoutes({
+      issuer: () => state.acme,
+      board: state.board,
+      dataDir: config.dataDir,
+      admin,
+      gatewayOrAdmin: requireBearer([config.adminToken, config.serviceToken]),
+      json,
+      enable: (settings) => startAcme(config, state, settings),
+    }),
+  );
+
   app.use(methodNotAllowed(app));
   app.use(notFound);
   app.use(certificateErrors);
@@ -213,13 +241,16 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
 export function createCertService(config: CertServiceConfig): CertService {
   const name = parseServerName(config.serverName);
   if (!name.ok) throw new CertificateError('INVALID_SERVER_NAME', name.message);
-  const state: CertServiceState = { manager: null, publisher: null };
+  const state: CertServiceState = { manager: null, publisher: null, acme: null, board: new ChallengeBoard(), sealer: null };
   const app = buildCertApp(config, state);
   let expiryTimer: NodeJS.Timeout | null = null;
 
   async function tearDown(): Promise<void> {
     if (expiryTimer) clearInterval(expiryTimer);
     expiryTimer = null;
+    state.acme?.stop();
+    await state.acme?.settled();
+    state.acme = null;
     const publisher = state.publisher;
     state.publisher = null;
     state.manager = null;
@@ -260,7 +291,10 @@ export function createCertService(config: CertServiceConfig): CertService {
       await manager.init();
       manager.attachPublisher(state.publisher);
       state.manager = manager;
+      state.sealer = sealer;
       void manager.announce();
+      const acmeSettings = (await readStoredSettings(config.dataDir)) ?? config.acme ?? null;
+      if (acmeSettings) await startAcme(config, state, acmeSettings);
       expiryTimer = setInterval(() => manager.checkExpiry(), config.expiryCheckIntervalMs ?? 60 * 60 * 1000);
       expiryTimer.unref();
       config.logger.info({ url: server.url, dataDir: config.dataDir, encryptedAtRest: sealer !== null, bus: state.publisher ? 'configured' : 'off' }, 'cert-service listening');
@@ -268,4 +302,25 @@ export function createCertService(config: CertServiceConfig): CertService {
   });
 
   return http;
+}
+
+/** ACME on: the issuer orders at once if no ACME certificate for the names is active, and keeps it renewed. */
+async function startAcme(config: CertServiceConfig, state: CertServiceState, settings: AcmeSettings): Promise<AcmeIssuer> {
+  if (!state.manager) throw new HttpError(503, 'NOT_READY', 'cert-service is starting: the store is not open yet');
+  const issuer = new AcmeIssuer({
+    settings,
+    serverName: config.serverName,
+    keyType: config.keyType,
+    dataDir: config.dataDir,
+    sealer: state.sealer,
+    manager: state.manager,
+    board: state.board,
+    logger: config.logger,
+    now: config.now,
+    maxSleepMs: config.acmeMaxSleepMs,
+  });
+  state.acme = issuer;
+  await issuer.start();
+  config.logger.info({ directory: settings.directoryUrl, challenge: settings.challenge, names: issuer.names }, 'ACME on: certificates are ordered and renewed by cert-service');
+  return issuer;
 }

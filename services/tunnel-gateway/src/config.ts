@@ -21,6 +21,8 @@ export interface GatewaySettings {
   health: { host: string; port: number };
   /** GATEWAY_BIND_HOST: every public port on this address instead of the settings' bind address. */
   bindHost?: string;
+  /** GATEWAY_HTTP=redirect: a plain HTTP port (GATEWAY_HTTP_PORT, 80) answering ACME HTTP-01 challenges and redirecting the rest to HTTPS. */
+  plainHttp?: { port: number };
   /** GATEWAY_WORKERS: gateway processes sharing every public port (default: one per CPU). */
   workers: number;
   /** GATEWAY_STOP_DRAIN_MS: on SIGTERM, the longest open connections may take to finish (the settings' drain time if shorter). */
@@ -124,6 +126,10 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
   }
   const bindHost = text('GATEWAY_BIND_HOST');
   if (bindHost !== undefined && isIP(bindHost) === 0) errors.push(`GATEWAY_BIND_HOST: "${bindHost}" is not an IP address`);
+  const plainHttpMode = text('GATEWAY_HTTP') ?? 'off';
+  if (plainHttpMode !== 'off' && plainHttpMode !== 'redirect') errors.push(`GATEWAY_HTTP: "${plainHttpMode}" is not one of off, redirect`);
+  const plainHttpPort = integer('GATEWAY_HTTP_PORT', 80, 0, 65535);
+  if (plainHttpMode === 'off' && text('GATEWAY_HTTP_PORT') !== undefined) errors.push('GATEWAY_HTTP_PORT is set but GATEWAY_HTTP is off: set GATEWAY_HTTP=redirect to open the plain HTTP port');
   const settings: GatewaySettings = {
     replica: replicaIdFromEnv(env.vars, defaultReplica),
     redisUrl: url('REDIS_URL', gatewayDefaults.redisUrl, ['redis:', 'rediss:']),
@@ -132,6 +138,7 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
     state,
     health: { host: healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
     ...(bindHost ? { bindHost } : {}),
+    ...(plainHttpMode === 'redirect' ? { plainHttp: { port: plainHttpPort } } : {}),
     workers: integer('GATEWAY_WORKERS', defaultWorkers, 1, 256),
     stopDrainMs: integer('GATEWAY_STOP_DRAIN_MS', gatewayDefaults.stopDrainMs, 0, 86_400_000),
     ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),

@@ -24,6 +24,8 @@ export interface GatewayConfig {
   health: { host: string; port: number } | null;
   /** Listen here instead of the settings' bind address (several gateways on one host, each on its own address). */
   bindHost?: string;
+  /** The plain HTTP port: ACME HTTP-01 answers and redirects to HTTPS (off when absent). */
+  plainHttp?: { port: number };
   /** 48 bytes shared by all replicas so a data connection can resume a session issued by another replica. */
   ticketKeys?: Buffer;
   /** How often session-ticket keys rotate (default one hour; every replica the same). */

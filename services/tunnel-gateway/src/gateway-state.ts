@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import {
+  apiPath,
   certApi,
   certificateBundleSchema,
   configApi,
@@ -9,7 +11,7 @@ import {
   type CertificateBundle,
   type PortMap,
 } from '@st/contracts';
-import { fetchJson, writeFileAtomic } from '@st/service-kit';
+import { FetchError, fetchJson, writeFileAtomic } from '@st/service-kit';
 import type { GatewayStateSettings } from './config.js';
 
 export interface GatewayState {
@@ -21,7 +23,11 @@ export interface GatewayState {
 export interface StateSource {
   fetchPortMap(): Promise<PortMap>;
   fetchBundle(): Promise<CertificateBundle>;
+  /** The answer to an ACME HTTP-01 challenge while cert-service's order waits for it; null: no such pending token. */
+  fetchHttpChallenge?(token: string): Promise<string | null>;
 }
+
+const httpChallengeSchema = z.object({ keyAuthorization: z.string().min(1).max(512) });
 
 /** The owning services over authenticated HTTP (the normal deployment). */
 export class ServiceStateSource implements StateSource {
@@ -37,6 +43,16 @@ export class ServiceStateSource implements StateSource {
 
   fetchBundle(): Promise<CertificateBundle> {
     return fetchJson(`${this.certServiceUrl}${certApi.activeBundle}`, this.token, certificateBundleSchema);
+  }
+
+  async fetchHttpChallenge(token: string): Promise<string | null> {
+    try {
+      const answer = await fetchJson(`${this.certServiceUrl}${apiPath(certApi.acmeHttpChallenge, { token })}`, this.token, httpChallengeSchema, 3000);
+      return answer.keyAuthorization;
+    } catch (error) {
+      if (error instanceof FetchError && error.status === 404) return null;
+      throw error;
+    }
   }
 }
 

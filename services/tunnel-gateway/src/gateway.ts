@@ -3,6 +3,7 @@ import { listenHttp, type RunningHttpServer } from '@st/service-kit';
 import { createGatewayContext, type GatewayConfig, type GatewayContext } from './gateway-context.js';
 import { gatewayStatus, healthApp, type GatewayStatus } from './health.js';
 import type { LinkReport } from './ftp/link-reports.js';
+import { openPlainHttpListener, type PlainHttpListener } from './listeners/plain-http-listener.js';
 import { Reconciler } from './reconciler.js';
 import { StateSync } from './state-sync.js';
 import { StatusReporter } from './status-report.js';
@@ -26,6 +27,7 @@ export class Gateway {
   private bundleFingerprint: string | null = null;
   private healthServer: RunningHttpServer | null = null;
   private reporter: StatusReporter | null = null;
+  private plainHttp: PlainHttpListener | null = null;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly config: GatewayConfig) {
@@ -62,6 +64,7 @@ export class Gateway {
     if (cached.portMap) await this.applyPortMap(cached.portMap, 'cache');
     if (cached.bundle || cached.portMap) logger.info({ cacheDir: this.config.cacheDir, ready: this.status().ready }, 'started from cache');
     this.sync.start();
+    if (this.config.plainHttp) await this.openPlainHttp(this.config.plainHttp.port);
     if (this.config.amqpUrl) {
       this.reporter = new StatusReporter({
         amqpUrl: this.config.amqpUrl,
@@ -84,6 +87,8 @@ export class Gateway {
     if (drainMs > 0) this.context.logger.info({ drainMs, controlSessions: this.context.registry.size, dataConnections: this.context.dataPorts.openLinks }, 'stopping: letting open connections finish');
     await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
     await this.sync.stop();
+    await this.plainHttp?.close();
+    this.plainHttp = null;
     await this.reconciler.closeAll(drainMs, () => {
       for (const session of this.context.registry.all()) session.shutdown();
     });
@@ -97,6 +102,24 @@ export class Gateway {
     await this.healthServer?.close();
     this.context.redis.disconnect();
     this.context.logger.info('gateway stopped');
+  }
+
+  /** The plain HTTP port listens where the public ports do (GATEWAY_BIND_HOST, else the HTTPS listener's address, else all). */
+  private async openPlainHttp(port: number): Promise<void> {
+    const https = () => this.context.portMap?.listeners.find((listener) => listener.protocol === 'http') ?? null;
+    const source = this.config.source;
+    this.plainHttp = await openPlainHttpListener({
+      host: this.config.bindHost ?? https()?.bindHost ?? '0.0.0.0',
+      port,
+      httpsPort: () => https()?.ports.from ?? null,
+      challengeAnswer: source.fetchHttpChallenge ? (token) => source.fetchHttpChallenge!(token) : null,
+      logger: this.context.logger.child({ listener: 'plain-http' }),
+    });
+  }
+
+  /** The plain HTTP port actually bound (0 asked for a free one), or null when off. */
+  get plainHttpPort(): number | null {
+    return this.plainHttp?.port ?? null;
   }
 
   /** A report from another gateway process about a data connection: to the control session, or to the link it cuts. */

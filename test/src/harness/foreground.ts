@@ -6,8 +6,14 @@ import { canConnect } from '@st/test-kit';
  * resolves once it accepts on `ready`, fails with its stderr if it exits or
  * does not accept within 10 s. `stop` ends it (SIGTERM) and waits for it.
  */
-export async function startForeground(name: string, command: string, args: string[], ready: { host: string; port: number }): Promise<{ process: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function startForeground(
+  name: string,
+  command: string,
+  args: string[],
+  ready: { host: string; port: number },
+  env?: NodeJS.ProcessEnv,
+): Promise<{ process: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

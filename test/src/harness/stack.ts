@@ -43,6 +43,12 @@ export interface StackOptions {
   redisUrl?: string;
   /** Ship the gateway's logs over RabbitMQ to this exchange and durable queue (log-service tests). */
   shipLogs?: { exchange: string; queue: string };
+  /** The name cert-service makes certificates for (SERVER_NAME; 127.0.0.1 by default). */
+  serverName?: string;
+  /** Longest sleep of cert-service's ACME renewal check (short-lived test certificates). */
+  acmeMaxSleepMs?: number;
+  /** Open the gateway's plain HTTP port (ACME HTTP-01 answers, redirects to HTTPS) here. */
+  plainHttpPort?: number;
 }
 
 export interface GatewayOverrides {
@@ -51,6 +57,7 @@ export interface GatewayOverrides {
   replica?: string;
   bindHost?: string;
   healthPort?: number;
+  plainHttpPort?: number;
 }
 
 export interface Stack {
@@ -207,7 +214,18 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     configService = null;
   };
   const startCertService = async () => {
-    certService = createCertService({ dataDir: certDataDir, serverName: '127.0.0.1', host: '127.0.0.1', port: certPort, adminToken, serviceToken, amqpUrl, eventsExchange, logger: logger.child({ service: 'cert-service' }) });
+    certService = createCertService({
+      dataDir: certDataDir,
+      serverName: options.serverName ?? '127.0.0.1',
+      host: '127.0.0.1',
+      port: certPort,
+      adminToken,
+      serviceToken,
+      amqpUrl,
+      eventsExchange,
+      logger: logger.child({ service: 'cert-service' }),
+      ...(options.acmeMaxSleepMs ? { acmeMaxSleepMs: options.acmeMaxSleepMs } : {}),
+    });
     await certService.start();
   };
   const stopCertService = async () => {
@@ -226,6 +244,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     new Gateway({
       ...(overrides.cache ? { cache: overrides.cache } : {}),
       ...(overrides.bindHost ? { bindHost: overrides.bindHost } : {}),
+      ...((overrides.plainHttpPort ?? options.plainHttpPort) !== undefined ? { plainHttp: { port: (overrides.plainHttpPort ?? options.plainHttpPort)! } } : {}),
       replica: overrides.replica ?? 'test-gw',
       ticketKeys,
       ...(options.ticketRotationMs ? { ticketRotationMs: options.ticketRotationMs } : {}),

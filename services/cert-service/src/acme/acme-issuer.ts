@@ -1,0 +1,378 @@
+import { randomBytes, randomInt, X509Certificate } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { Agent } from 'node:https';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
+import acme from 'acme-client';
+import type { KeyType } from '@st/contracts';
+import type { Logger } from '@st/logging';
+import { writeFileAtomic } from '@st/service-kit';
+import type { KeySealer } from '../at-rest.js';
+import type { CertManager } from '../cert-manager.js';
+import { loadOrCreateAccountKey } from './acme-account.js';
+import { describeAcmeProblem, type AcmeProblem } from './acme-problems.js';
+import { expiryWarning, renewalTime, retryDelayMs } from './acme-schedule.js';
+import type { AcmeChallengeType, AcmeSettings } from './acme-settings.js';
+import type { ChallengeBoard } from './challenge-board.js';
+
+export type AcmeOrderState = 'pending' | 'valid' | 'invalid';
+
+/** One order as operators see it (GET /acme/orders): what, why, how far, and in plain words what went wrong. */
+export interface AcmeOrderRecord {
+  id: string;
+  names: string[];
+  challenge: AcmeChallengeType;
+  directoryUrl: string;
+  /** start: no ACME certificate active yet; renewal: the active one is due; operator: asked through the API. */
+  reason: 'start' | 'renewal' | 'operator';
+  state: AcmeOrderState;
+  step: string;
+  createdAt: string;
+  updatedAt: string;
+  error?: string;
+  certificateId?: string;
+  notAfter?: string;
+}
+
+export interface AcmeStatus {
+  directoryUrl: string;
+  email: string | null;
+  challenge: AcmeChallengeType;
+  names: string[];
+  accountUrl: string | null;
+  termsOfServiceUrl: string | null;
+  /** When the next order starts by itself (renewal or retry); null while one runs. */
+  nextOrderAt: string | null;
+  failures: number;
+  lastError: string | null;
+  warnings: string[];
+}
+
+export interface AcmeIssuerOptions {
+  settings: AcmeSettings;
+  serverName: string;
+  keyType?: KeyType;
+  dataDir: string;
+  sealer: KeySealer | null;
+  manager: CertManager;
+  board: ChallengeBoard;
+  logger: Logger;
+  now?: () => Date;
+  /** Longest sleep between two looks at the active certificate (tests shorten it). */
+  maxSleepMs?: number;
+}
+
+/** Orders kept in orders.json for the API. */
+const keptOrders = 50;
+const hourMs = 3_600_000;
+
+/**
+ * Gets certificates from an ACME CA (RFC 8555) with acme-client and keeps
+ * them fresh: orders at start while no ACME certificate for the names is
+ * active, renews when due (acme-schedule), retries failures with backoff and
+ * jitter. A certificate it gets is stored and activated like any other
+ * (origin acme), so gateways swap it in through the usual announcement.
+ * The challenges are answered by the gateways, from the board.
+ */
+export class AcmeIssuer {
+  private settings: AcmeSettings;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private records: AcmeOrderRecord[] = [];
+  private running: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private failures = 0;
+  private lastError: string | null = null;
+  private retryAt: Date | null = null;
+  private accountUrl: string | null = null;
+  private termsUrl: string | null = null;
+  private nextAt: Date | null = null;
+  /** What the last look found: the active certificate is this CA's, for every name (health reads it without I/O). */
+  private activeFromAcme = false;
+
+  constructor(private readonly options: AcmeIssuerOptions) {
+    this.settings = options.settings;
+    this.log = options.logger.child({ component: 'acme' });
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get names(): string[] {
+    return [...new Set([this.options.serverName.toLowerCase(), ...this.settings.extraNames])];
+  }
+
+  async start(): Promise<void> {
+    await mkdir(join(this.options.dataDir, 'acme'), { recursive: true, mode: 0o700 });
+    this.records = await this.readRecords();
+    // An order cut off by a restart did not finish: say so rather than show it pending for ever.
+    for (const record of this.records) {
+      if (record.state === 'pending') Object.assign(record, { state: 'invalid', step: 'interrupted', error: 'cert-service stopped before the order finished' });
+    }
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  orders(): AcmeOrderRecord[] {
+    return [...this.records].reverse();
+  }
+
+  order(id: string): AcmeOrderRecord | null {
+    return this.records.find((record) => record.id === id) ?? null;
+  }
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  status(): AcmeStatus {
+    const warnings: string[] = [];
+    const active = this.options.manager.active;
+    const fromAcme = this.activeFromAcme;
+    if (active && !fromAcme && this.lastError) warnings.push(`no certificate from the ACME CA yet: ${this.lastError}`);
+    if (active && fromAcme && this.lastError) warnings.push(`renewal failed: ${this.lastError}`);
+    const expiry = active ? expiryWarning(new Date(active.notAfter), this.now()) : null;
+    if (expiry && this.failures > 0) warnings.push(expiry);
+    return {
+      directoryUrl: this.settings.directoryUrl,
+      email: this.settings.email,
+      challenge: this.settings.challenge,
+      names: this.names,
+      accountUrl: this.accountUrl,
+      termsOfServiceUrl: this.termsUrl,
+      nextOrderAt: this.running ? null : (this.nextAt?.toISOString() ?? null),
+      failures: this.failures,
+      lastError: this.lastError,
+      warnings,
+    };
+  }
+
+  /** Starts an order now (renew now); the record is returned at once and updated as it goes. */
+  orderNow(reason: AcmeOrderRecord['reason'] = 'operator'): AcmeOrderRecord {
+    if (this.running) throw new Error('an order is already running');
+    const record: AcmeOrderRecord = {
+      id: `order-${this.now().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`,
+      names: this.names,
+      challenge: this.settings.challenge,
+      directoryUrl: this.settings.directoryUrl,
+      reason,
+      state: 'pending',
+      step: 'starting',
+      createdAt: this.now().toISOString(),
+      updatedAt: this.now().toISOString(),
+    };
+    this.records.push(record);
+    if (this.records.length > keptOrders) this.records.splice(0, this.records.length - keptOrders);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.running = this.run(record).finally(() => {
+      this.running = null;
+      void this.writeRecords();
+      if (!this.stopped) void this.planNext();
+    });
+    return record;
+  }
+
+  /** Waits for the running order, if any (tests, shutdown). */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  /** A new directory, contact or challenge (PUT /acme): used from the next order; kept across restarts by the caller. */
+  reconfigure(settings: AcmeSettings): void {
+    const newCa = settings.directoryUrl !== this.settings.directoryUrl;
+    this.settings = settings;
+    if (newCa) {
+      this.accountUrl = null;
+      this.termsUrl = null;
+    }
+    this.failures = 0;
+    this.lastError = null;
+    this.retryAt = null;
+    if (!this.running) void this.planNext();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const sleep = Math.max(0, Math.min(delayMs, this.options.maxSleepMs ?? hourMs));
+    this.nextAt = new Date(this.now().getTime() + delayMs);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.planNext();
+    }, sleep);
+    this.timer.unref();
+  }
+
+  /** Looks at the active certificate: orders when due (or the retry time came), else sleeps until then. */
+  private async planNext(): Promise<void> {
+    if (this.stopped || this.running) return;
+    try {
+      const now = this.now();
+      const active = this.options.manager.active;
+      const fromAcme = active ? await this.activeIsFromAcme() : false;
+      const due = active ? renewalTime({ notBefore: new Date(active.notBefore), notAfter: new Date(active.notAfter), fromAcme }, this.settings.renewDaysBefore) : new Date(0);
+      const at = this.retryAt && this.retryAt > due ? this.retryAt : due;
+      if (at.getTime() <= now.getTime()) {
+        this.orderNow(fromAcme ? 'renewal' : 'start');
+        return;
+      }
+      this.schedule(at.getTime() - now.getTime());
+    } catch (error) {
+      this.log.error({ err: error }, 'ACME renewal check failed; looking again in a minute');
+      this.schedule(60_000);
+    }
+  }
+
+  /** The active certificate came from ACME and covers every name wanted. */
+  private async activeIsFromAcme(): Promise<boolean> {
+    const active = this.options.manager.active;
+    let fromAcme = false;
+    if (active) {
+      const shown = await this.options.manager.show(active.id);
+      const covered = new Set(shown.subjectAltNames.map((entry) => entry.replace(/^(?:DNS|IP Address):/i, '').toLowerCase()));
+      fromAcme = shown.origin === 'acme' && this.names.every((name) => covered.has(name));
+    }
+    this.activeFromAcme = fromAcme;
+    return fromAcme;
+  }
+
+  private update(record: AcmeOrderRecord, fields: Partial<AcmeOrderRecord>): void {
+    Object.assign(record, fields, { updatedAt: this.now().toISOString() });
+  }
+
+  private async run(record: AcmeOrderRecord): Promise<void> {
+    const challengeType = record.challenge;
+    const withdraw: Array<() => void> = [];
+    let requestId: string | null = null;
+    let currentName: string | undefined;
+    let client: acme.Client | null = null;
+    let order: acme.Order | null = null;
+    try {
+      this.log.info({ order: record.id, names: record.names, challenge: challengeType, directory: record.directoryUrl, reason: record.reason }, 'ACME order started');
+      this.update(record, { step: 'registering the account' });
+      client = await this.client();
+      this.update(record, { step: 'ordering' });
+      order = await client.createOrder({ identifiers: record.names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })) });
+      const authorizations = await client.getAuthorizations(order);
+      this.update(record, { step: 'answering challenges' });
+      for (const authorization of authorizations) {
+        currentName = authorization.identifier.value;
+        if (authorization.status === 'valid') continue;
+        const challenge = authorization.challenges.find((candidate) => candidate.type === challengeType);
+        if (!challenge) throw new Error(`the CA offers no ${challengeType} challenge for ${currentName} (it offers ${authorization.challenges.map((c) => c.type).join(', ') || 'none'}); set ACME_CHALLENGE to another kind`);
+        const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+        if (challengeType === 'http-01') {
+          this.options.board.publishHttp(challenge.token, keyAuthorization);
+          withdraw.push(() => this.options.board.withdrawHttp(challenge.token));
+        } else {
+          const [key, certificate] = await acme.crypto.createAlpnCertificate(authorization, keyAuthorization);
+          const name = currentName;
+          this.options.board.publishAlpn(name, { certificatePem: certificate.toString(), privateKeyPem: key.toString() });
+          withdraw.push(() => this.options.board.withdrawAlpn(name));
+        }
+        this.log.info({ order: record.id, name: currentName, challenge: challengeType, token: challenge.token }, 'ACME challenge published; asking the CA to validate');
+        await client.completeChallenge(challenge);
+        await client.waitForValidStatus(challenge);
+      }
+      currentName = undefined;
+      this.update(record, { step: 'finalizing' });
+      const { request, csrPem } = await this.options.manager.createRequest({
+        serverName: this.options.serverName,
+        ...(this.settings.extraNames.length > 0 ? { altNames: this.settings.extraNames } : {}),
+        ...(this.options.keyType ? { keyType: this.options.keyType } : {}),
+      });
+      requestId = request.id;
+      order = await client.finalizeOrder(order, csrPem);
+      this.update(record, { step: 'downloading the certificate' });
+      const chainPem = await client.getCertificate(order);
+      this.update(record, { step: 'activating' });
+      const outcome = await this.options.manager.load({ certificate: chainPem, activate: true }, 'acme');
+      requestId = null;
+      const notAfter = new X509Certificate(chainPem).validTo;
+      this.update(record, { state: 'valid', step: 'done', certificateId: outcome.certificate.id, notAfter: new Date(notAfter).toISOString() });
+      this.failures = 0;
+      this.lastError = null;
+      this.retryAt = null;
+      this.log.info({ order: record.id, certificateId: outcome.certificate.id, notAfter: record.notAfter }, 'ACME certificate issued and activated');
+    } catch (error) {
+      const reason = await this.explain(error as Error, client, order, currentName, challengeType);
+      this.failures++;
+      this.lastError = reason;
+      const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000);
+      this.retryAt = new Date(this.now().getTime() + delay);
+      this.update(record, { state: 'invalid', step: 'failed', error: reason });
+      this.log.warn({ order: record.id, reason, failures: this.failures, retryAt: this.retryAt.toISOString() }, 'ACME order failed; the active certificate is unchanged');
+      if (requestId) await this.options.manager.removeRequest(requestId).catch(() => undefined);
+    } finally {
+      for (const step of withdraw) step();
+    }
+  }
+
+  /** An account client for the directory in use, registered (or found again) with the terms agreed. */
+  private async client(): Promise<acme.Client> {
+    const accountKey = await loadOrCreateAccountKey(this.options.dataDir, this.options.sealer);
+    await this.trustDirectory();
+    const client = new acme.Client({ directoryUrl: this.settings.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 500, backoffMax: 5000 });
+    this.termsUrl ??= (await client.getTermsOfServiceUrl().catch(() => null)) ?? null;
+    await client.createAccount({ termsOfServiceAgreed: true, ...(this.settings.email ? { contact: [`mailto:${this.settings.email}`] } : {}) });
+    this.accountUrl = client.getAccountUrl();
+    return client;
+  }
+
+  /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots. */
+  private async trustDirectory(): Promise<void> {
+    const extra = this.settings.caFile ? await readFile(this.settings.caFile, 'utf8') : null;
+    acme.axios.defaults.httpsAgent = new Agent({ ca: extra ? [...rootCertificates, extra] : [...rootCertificates], keepAlive: true });
+  }
+
+  /** The failure in an operator's words: the CA's problem for a challenge, or what kept the request from the CA. */
+  private async explain(error: Error, client: acme.Client | null, order: acme.Order | null, name: string | undefined, challenge: AcmeChallengeType): Promise<string> {
+    if (client && order && name) {
+      try {
+        const authorizations = await client.getAuthorizations(order);
+        const authorization = authorizations.find((candidate) => candidate.identifier.value === name);
+        const failed = authorization?.challenges.find((candidate) => candidate.type === challenge && (candidate as { error?: AcmeProblem }).error);
+        const problem = (failed as { error?: AcmeProblem } | undefined)?.error;
+        if (problem) return describeAcmeProblem(problem, { name, challenge });
+      } catch {
+        // The CA cannot be asked: the error itself is all there is.
+      }
+    }
+    const message = error.message ?? String(error);
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return `the ACME directory ${this.settings.directoryUrl} cannot be reached: connection refused`;
+    if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return `the ACME directory ${this.settings.directoryUrl} cannot be reached: its name does not resolve`;
+    if (/ETIMEDOUT|timeout/i.test(code + message)) return `the ACME directory ${this.settings.directoryUrl} did not answer in time`;
+    if (/self[- ]signed|unable to (?:get|verify)|UNABLE_TO_VERIFY|certificate/i.test(code + message) && !name) {
+      return `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`;
+    }
+    return `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`;
+  }
+
+  private recordsPath(): string {
+    return join(this.options.dataDir, 'acme', 'orders.json');
+  }
+
+  private async readRecords(): Promise<AcmeOrderRecord[]> {
+    try {
+      const parsed = JSON.parse(await readFile(this.recordsPath(), 'utf8')) as unknown;
+      return Array.isArray(parsed) ? (parsed as AcmeOrderRecord[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private async writeRecords(): Promise<void> {
+    try {
+      await writeFileAtomic(this.recordsPath(), `${JSON.stringify(this.records, null, 2)}\n`, 0o600);
+    } catch (error) {
+      this.log.warn({ err: error }, 'could not write the ACME order list');
+    }
+  }
+}
