@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { apiPath, certApi, healthApi } from '@st/contracts';
@@ -153,6 +153,49 @@ describe('certificates from an ACME CA (Pebble)', () => {
     expect((await verifyGateway(root)).authorized).toBe(true);
   });
 
+  it('TLS-ALPN-01 through the gateway\'s HTTPS port: the validation gets the challenge certificate, everyone else the usual one', async () => {
+    const root = await pebble.rootPem();
+    const before = await verifyGateway(root);
+    expect((await admin('PUT', certApi.acme, { directoryUrl: pebble.directoryUrl, termsOfServiceAgreed: true, challenge: 'tls-alpn-01', caFile: pebble.caFile })).status).toBe(200);
+    const started = await admin('POST', certApi.acmeOrders);
+    expect(started.status).toBe(202);
+    const order = await finishedOrder(started.json.order.id);
+    expect(order).toMatchObject({ state: 'valid', challenge: 'tls-alpn-01' });
+    await waitFor(async () => (await verifyGateway(root)).fingerprint !== before.fingerprint, 20_000, 'the new certificate served');
+    // A client offering acme-tls/1 for a name with nothing pending gets no certificate at all.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, servername: serverName, ALPNProtocols: ['acme-tls/1'], rejectUnauthorized: false }, () => resolve('handshake completed'));
+      socket.on('error', (error) => resolve(`error: ${error.message}`));
+      socket.on('close', () => resolve('closed'));
+    });
+    expect(refused).not.toBe('handshake completed');
+    // Ordinary clients on the same port are unaffected (HTTP/1.1 over the ACME certificate).
+    expect((await verifyGateway(root)).authorized).toBe(true);
+  });
+
+  it('with two gateway replicas, the one the CA reaches answers, for either challenge', async () => {
+    const second = stack.newGateway({ replica: 'acme-gw2', bindHost: '127.0.0.12', healthPort: await freePort() });
+    await second.start();
+    try {
+      await waitFor(() => second.status().ready, 30_000, 'second replica ready');
+      await pebble.pointName(serverName, '127.0.0.12');
+      for (const challenge of ['http-01', 'tls-alpn-01']) {
+        expect((await admin('PUT', certApi.acme, { directoryUrl: pebble.directoryUrl, termsOfServiceAgreed: true, challenge, caFile: pebble.caFile })).status).toBe(200);
+        const started = await admin('POST', certApi.acmeOrders);
+        expect(started.status).toBe(202);
+        expect(await finishedOrder(started.json.order.id)).toMatchObject({ state: 'valid', challenge });
+      }
+      const answered = (await readFile(stack.logFile, 'utf8'))
+        .split('\n')
+        .filter((line) => line.includes('"replica":"acme-gw2"') && /ACME (HTTP-01 challenge|TLS-ALPN-01 validation) answered/.test(line));
+      expect(answered.some((line) => line.includes('HTTP-01'))).toBe(true);
+      expect(answered.some((line) => line.includes('TLS-ALPN-01'))).toBe(true);
+    } finally {
+      await pebble.pointName(serverName, '127.0.0.1');
+      await second.stop();
+    }
+  });
+
   it('when the CA cannot reach the challenge port, the order fails in plain words, the active certificate stays and a retry is scheduled', async () => {
     const root = await pebble.rootPem();
     const before = await verifyGateway(root);
@@ -174,7 +217,7 @@ describe('certificates from an ACME CA (Pebble)', () => {
       expect(status.failures).toBe(1);
       expect(status.lastError).toBe(orders[0].error);
       expect(status.warnings.join(' ')).toContain('renewal failed: the CA could not reach port 80');
-      expect(new Date(status.nextOrderAt).getTime()).toBeGreaterThan(Date.now() + 30_000);
+      expect(new Date(status.nextOrderAt).getTime()).toBeGreaterThan(Date.now() + 8_000);
       const health = await (await fetch(`${stack.certServiceUrl}${healthApi.ready}`)).json();
       expect(JSON.stringify(health)).toContain('renewal failed');
       expect((await verifyGateway(root)).fingerprint).toBe(before.fingerprint);

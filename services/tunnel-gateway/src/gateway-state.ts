@@ -25,9 +25,22 @@ export interface StateSource {
   fetchBundle(): Promise<CertificateBundle>;
   /** The answer to an ACME HTTP-01 challenge while cert-service's order waits for it; null: no such pending token. */
   fetchHttpChallenge?(token: string): Promise<string | null>;
+  /** The certificate for an ACME TLS-ALPN-01 validation of a name while cert-service's order waits for it; null: none pending. */
+  fetchAlpnChallenge?(serverName: string): Promise<{ certificatePem: string; privateKeyPem: string } | null>;
 }
 
 const httpChallengeSchema = z.object({ keyAuthorization: z.string().min(1).max(512) });
+const alpnChallengeSchema = z.object({ certificatePem: z.string().min(1).max(16_384), privateKeyPem: z.string().min(1).max(16_384) });
+
+/** A 404 from cert-service: nothing pending (null); any other failure is thrown. */
+async function pendingOrNull<T>(fetching: Promise<T>): Promise<T | null> {
+  try {
+    return await fetching;
+  } catch (error) {
+    if (error instanceof FetchError && error.status === 404) return null;
+    throw error;
+  }
+}
 
 /** The owning services over authenticated HTTP (the normal deployment). */
 export class ServiceStateSource implements StateSource {
@@ -46,13 +59,12 @@ export class ServiceStateSource implements StateSource {
   }
 
   async fetchHttpChallenge(token: string): Promise<string | null> {
-    try {
-      const answer = await fetchJson(`${this.certServiceUrl}${apiPath(certApi.acmeHttpChallenge, { token })}`, this.token, httpChallengeSchema, 3000);
-      return answer.keyAuthorization;
-    } catch (error) {
-      if (error instanceof FetchError && error.status === 404) return null;
-      throw error;
-    }
+    const answer = await pendingOrNull(fetchJson(`${this.certServiceUrl}${apiPath(certApi.acmeHttpChallenge, { token })}`, this.token, httpChallengeSchema, 3000));
+    return answer?.keyAuthorization ?? null;
+  }
+
+  fetchAlpnChallenge(serverName: string): Promise<{ certificatePem: string; privateKeyPem: string } | null> {
+    return pendingOrNull(fetchJson(`${this.certServiceUrl}${apiPath(certApi.acmeAlpnChallenge, { name: serverName })}`, this.token, alpnChallengeSchema, 3000));
   }
 }
 

@@ -28,6 +28,7 @@ export class Gateway {
   private healthServer: RunningHttpServer | null = null;
   private reporter: StatusReporter | null = null;
   private plainHttp: PlainHttpListener | null = null;
+  private plainHttpOpening = false;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly config: GatewayConfig) {
@@ -64,7 +65,6 @@ export class Gateway {
     if (cached.portMap) await this.applyPortMap(cached.portMap, 'cache');
     if (cached.bundle || cached.portMap) logger.info({ cacheDir: this.config.cacheDir, ready: this.status().ready }, 'started from cache');
     this.sync.start();
-    if (this.config.plainHttp) await this.openPlainHttp(this.config.plainHttp.port);
     if (this.config.amqpUrl) {
       this.reporter = new StatusReporter({
         amqpUrl: this.config.amqpUrl,
@@ -174,6 +174,14 @@ export class Gateway {
 
   private async applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
     const applied = await this.reconciler.apply(portMapSchema.parse(portMap), from);
+    // Opened with the first port map: it listens where the HTTPS port does.
+    if (this.config.plainHttp && !this.plainHttp && !this.plainHttpOpening) {
+      this.plainHttpOpening = true;
+      await this.openPlainHttp(this.config.plainHttp.port).catch((error: Error) =>
+        this.context.logger.error({ err: error, port: this.config.plainHttp!.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 and redirects to HTTPS are off)'),
+      );
+      this.plainHttpOpening = false;
+    }
     this.reporter?.report();
     return applied;
   }

@@ -1,12 +1,13 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { TLSSocket } from 'node:tls';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { ListenerProtocol } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import type { ConnectionLimits } from './connection-limits.js';
 import type { TlsContextHolder } from './tls-context.js';
 import type { TlsSessionCache } from './tls-session-cache.js';
 import { failure, messageOf, type Failure } from './errors.js';
+import { acmeTlsAlpnProtocol, readClientHello } from './client-hello.js';
 import { classifyHandshakeError } from './handshake-errors.js';
 import { PeriodicCheck } from './periodic-check.js';
 import { ProxyHeaderReader } from './proxy-header.js';
@@ -99,6 +100,8 @@ export interface TlsListenerOptions<State> {
   trustedProxies?: () => { has(address: string): boolean };
   /** TLS sessions by id shared by the gateway processes: control connections store theirs, data connections resume them. */
   sessionCache?: { cache: TlsSessionCache; role: 'store' | 'resume' };
+  /** Answers ACME TLS-ALPN-01 validations: the challenge certificate's context for a name, null when none is pending. */
+  acmeTlsAlpn?: (serverName: string) => Promise<SecureContext | null>;
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -308,8 +311,67 @@ export class TlsListener<State = undefined> {
     }
     accepted.phase = 'handshaking';
     this.watchHandshake(accepted);
-    const binding = 'tls' in admission ? admission.ticketBinding : undefined;
-    const picked = this.options.contexts.pick('tls' in admission ? admission.ticketGeneration : undefined, binding);
+    if (this.options.acmeTlsAlpn) return this.readHelloFirst(accepted, admission as Extract<Admission<State>, { tls: true }>);
+    this.startTls(accepted, admission as Extract<Admission<State>, { tls: true }>);
+  }
+
+  /**
+   * Looks at the ClientHello before any TLS work: an ACME CA's TLS-ALPN-01
+   * validation (only "acme-tls/1" offered) gets the challenge certificate,
+   * every other connection the usual handshake. The bytes are put back for
+   * the TLS layer.
+   */
+  private readHelloFirst(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>): void {
+    const { raw } = accepted.connection;
+    raw.once('data', (chunk: Buffer) => {
+      raw.pause();
+      raw.unshift(chunk);
+      const hello = readClientHello(chunk);
+      const validation = hello !== null && hello.serverName !== null && hello.alpn.length === 1 && hello.alpn[0] === acmeTlsAlpnProtocol;
+      // Not from inside this 'data' event: the stream would go on emitting the bytes just put back to no one.
+      process.nextTick(() => {
+        if (accepted.phase !== 'handshaking') return;
+        if (validation) void this.answerAcmeValidation(accepted, hello.serverName!);
+        else this.startTls(accepted, admission);
+      });
+    });
+    raw.resume();
+  }
+
+  /** RFC 8737: the challenge certificate for the name, "acme-tls/1" negotiated, and the connection ends after the handshake. */
+  private async answerAcmeValidation(accepted: Accepted<State>, serverName: string): Promise<void> {
+    const { connection } = accepted;
+    let context: SecureContext | null = null;
+    try {
+      context = await this.options.acmeTlsAlpn!(serverName);
+    } catch (error) {
+      this.options.logger.warn({ client: connection.remoteAddress, sni: serverName, reason: (error as Error).message }, 'ACME TLS-ALPN-01 validation not answered: cert-service cannot be reached');
+    }
+    if (accepted.phase !== 'handshaking') return;
+    if (!context) {
+      this.options.logger.info({ client: connection.remoteAddress, sni: serverName }, 'ACME TLS-ALPN-01 validation for a name with no pending challenge; connection closed');
+      accepted.phase = 'done';
+      this.handshakes.delete(accepted);
+      connection.raw.destroy();
+      return;
+    }
+    const socket = new TLSSocket(connection.raw, { isServer: true, secureContext: context, ALPNProtocols: [acmeTlsAlpnProtocol], requestCert: false, rejectUnauthorized: false });
+    socket.on('error', (error: Error & { code?: string }) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code));
+    socket.once('secure', () => {
+      accepted.phase = 'done';
+      this.handshakes.delete(accepted);
+      this.options.logger.info({ client: connection.remoteAddress, sni: serverName }, 'ACME TLS-ALPN-01 validation answered');
+      socket.end();
+    });
+    connection.raw.resume();
+  }
+
+  private startTls(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>): void {
+    const { connection } = accepted;
+    const { raw } = connection;
+    const { handlers } = this.options;
+    const binding = admission.ticketBinding;
+    const picked = this.options.contexts.pick(admission.ticketGeneration, binding);
     connection.ticketGeneration = picked.ticketGeneration;
     if (binding !== undefined) connection.ticketBinding = binding;
     const sessions = this.options.sessionCache;

@@ -16,6 +16,8 @@ export interface Pebble {
   caFile: string;
   /** The root that signs what Pebble issues (it changes with every start). */
   rootPem(): Promise<string>;
+  /** From now on the CA resolves `name` to `address` (instead of 127.0.0.1). */
+  pointName(name: string, address: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -64,6 +66,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
     ca = await startForeground('pebble', 'pebble', ['-config', configFile, '-dnsserver', `127.0.0.1:${dnsPort}`], { host: '127.0.0.1', port: listenPort }, {
       ...process.env,
       PEBBLE_VA_NOSLEEP: '1',
+      // Every order validates anew (by default Pebble reuses half of the valid authorizations).
+      PEBBLE_AUTHZREUSE: '0',
       PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 0),
     });
   } catch (error) {
@@ -85,6 +89,10 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
         req.on('error', reject);
         req.end();
       }),
+    pointName: async (name, address) => {
+      const response = await fetch(`http://127.0.0.1:${challtestManagementPort}/add-a`, { method: 'POST', body: JSON.stringify({ host: `${name}.`, addresses: [address] }) });
+      if (!response.ok) throw new Error(`pebble-challtestsrv /add-a answered ${response.status}`);
+    },
     stop: async () => {
       await ca.stop();
       await dns.stop();

@@ -89,6 +89,7 @@ export class AcmeIssuer {
   private accountUrl: string | null = null;
   private termsUrl: string | null = null;
   private nextAt: Date | null = null;
+  private account: { client: acme.Client; directoryUrl: string; email: string | null } | null = null;
   /** What the last look found: the active certificate is this CA's, for every name (health reads it without I/O). */
   private activeFromAcme = false;
 
@@ -190,6 +191,7 @@ export class AcmeIssuer {
     if (newCa) {
       this.accountUrl = null;
       this.termsUrl = null;
+      this.account = null;
     }
     this.failures = 0;
     this.lastError = null;
@@ -304,6 +306,7 @@ export class AcmeIssuer {
       const reason = await this.explain(error as Error, client, order, currentName, challengeType);
       this.failures++;
       this.lastError = reason;
+      this.account = null;
       const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000);
       this.retryAt = new Date(this.now().getTime() + delay);
       this.update(record, { state: 'invalid', step: 'failed', error: reason });
@@ -314,15 +317,43 @@ export class AcmeIssuer {
     }
   }
 
-  /** An account client for the directory in use, registered (or found again) with the terms agreed. */
+  /**
+   * The account client for the directory in use: registered (terms agreed)
+   * once, then reused; a new contact address is sent as an account update.
+   * Dropped after a failed order, so that an account the CA forgot is
+   * registered again.
+   */
   private async client(): Promise<acme.Client> {
+    const cached = this.account;
+    if (cached && cached.directoryUrl === this.settings.directoryUrl) {
+      if (this.settings.email && cached.email !== this.settings.email) {
+        await cached.client.updateAccount({ contact: [`mailto:${this.settings.email}`] });
+        cached.email = this.settings.email;
+      }
+      return cached.client;
+    }
     const accountKey = await loadOrCreateAccountKey(this.options.dataDir, this.options.sealer);
     await this.trustDirectory();
     const client = new acme.Client({ directoryUrl: this.settings.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 500, backoffMax: 5000 });
     this.termsUrl ??= (await client.getTermsOfServiceUrl().catch(() => null)) ?? null;
-    await client.createAccount({ termsOfServiceAgreed: true, ...(this.settings.email ? { contact: [`mailto:${this.settings.email}`] } : {}) });
+    try {
+      await client.createAccount({ termsOfServiceAgreed: true, ...(this.settings.email ? { contact: [`mailto:${this.settings.email}`] } : {}) });
+    } catch (error) {
+      // The key's account exists already: acme-client then sends an update, which a CA refuses when there is
+      // nothing to update (no contact address). The account URL it learnt is all that is needed.
+      if (!this.knownAccountUrl(client)) throw error;
+    }
     this.accountUrl = client.getAccountUrl();
+    this.account = { client, directoryUrl: this.settings.directoryUrl, email: this.settings.email };
     return client;
+  }
+
+  private knownAccountUrl(client: acme.Client): string | null {
+    try {
+      return client.getAccountUrl();
+    } catch {
+      return null;
+    }
   }
 
   /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots. */

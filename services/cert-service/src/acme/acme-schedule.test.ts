@@ -14,10 +14,11 @@ describe('when ACME certificates are renewed', () => {
   });
 
   it.each([
-    [1, 0.5, null, 60_000],
-    [2, 0.5, null, 120_000],
-    [1, 0, null, 48_000],
-    [1, 1, null, 72_000],
+    [1, 0.5, null, 15_000],
+    [2, 0.5, null, 30_000],
+    [3, 0.5, null, 60_000],
+    [1, 0, null, 12_000],
+    [1, 1, null, 18_000],
     [30, 0.5, null, 86_400_000],
     [1, 0.5, 3_600_000, 3_600_000],
   ])('attempt %d with random %d and Retry-After %s: %d ms', (attempt, random, retryAfter, delay) => {

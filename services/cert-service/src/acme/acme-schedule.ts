@@ -23,11 +23,11 @@ export function renewalTime(active: ActiveForRenewal, renewDaysBefore: number | 
 
 /**
  * How long after the `attempt`th failure (1, 2, …) to order again: doubling
- * from a minute up to a day, with ±20 % jitter so that many gateways' CAs are
+ * from 15 s (a gateway that was still starting is ready by then) up to a day, with ±20 % jitter so that many gateways' CAs are
  * not hit at the same moment; never sooner than the CA's Retry-After.
  */
 export function retryDelayMs(attempt: number, random: number, retryAfterMs: number | null = null): number {
-  const base = Math.min(60_000 * 2 ** Math.max(0, attempt - 1), day);
+  const base = Math.min(15_000 * 2 ** Math.max(0, attempt - 1), day);
   const jittered = Math.round(base * (0.8 + 0.4 * random));
   return Math.max(jittered, retryAfterMs ?? 0);
 }

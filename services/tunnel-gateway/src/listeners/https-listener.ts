@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import { logDeferred } from '@st/logging';
 import type { GatewayContext } from '../gateway-context.js';
@@ -37,6 +37,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
     limits: { counter: context.connectionLimits, kind: spec.protocol, answerOverLimit: true },
     trustedProxies: context.trustedProxies,
     allowHalfOpen: true,
+    ...acmeTlsAlpn(context),
     handlers: {
       admit: admitAll,
       onSecure: (socket, connection) => {
@@ -75,6 +76,22 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
   }
   logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
   return running;
+}
+
+/**
+ * ACME TLS-ALPN-01 (the default challenge: it needs nothing but this port)
+ * when the certificates come from cert-service, which publishes the challenge
+ * certificate while its order waits.
+ */
+function acmeTlsAlpn(context: GatewayContext): { acmeTlsAlpn?: (serverName: string) => Promise<tls.SecureContext | null> } {
+  const source = context.config.source;
+  if (!source.fetchAlpnChallenge) return {};
+  return {
+    acmeTlsAlpn: async (serverName) => {
+      const answer = await source.fetchAlpnChallenge!(serverName);
+      return answer ? tls.createSecureContext({ cert: answer.certificatePem, key: answer.privateKeyPem }) : null;
+    },
+  };
 }
 
 const busyBody = 'The server is at its connection limit. Try again in a few seconds.\n';
