@@ -59,6 +59,11 @@ function verifyGateway(caPem: string): Promise<{ authorized: boolean; error: str
   });
 }
 
+/** Whether a gateway reads HTTPS ClientHellos for TLS-ALPN-01 validations (what cert-service's bundle told it). */
+function gatewayWatchesAlpn(gateway: Stack['gateway']): boolean {
+  return (gateway as unknown as { context: { acmeTlsAlpn: boolean } }).context.acmeTlsAlpn;
+}
+
 async function finishedOrder(id: string): Promise<any> {
   let order: any = null;
   await waitFor(
@@ -157,6 +162,8 @@ describe('certificates from an ACME CA (Pebble)', () => {
     const root = await pebble.rootPem();
     const before = await verifyGateway(root);
     expect((await admin('PUT', certApi.acme, { directoryUrl: pebble.directoryUrl, termsOfServiceAgreed: true, challenge: 'tls-alpn-01', caFile: pebble.caFile })).status).toBe(200);
+    // The gateway learns it from the bundle cert-service announces again.
+    await waitFor(() => gatewayWatchesAlpn(stack.gateway), 10_000, 'the gateway looks for TLS-ALPN-01 validations');
     const started = await admin('POST', certApi.acmeOrders);
     expect(started.status).toBe(202);
     const order = await finishedOrder(started.json.order.id);
@@ -181,6 +188,7 @@ describe('certificates from an ACME CA (Pebble)', () => {
       await pebble.pointName(serverName, '127.0.0.12');
       for (const challenge of ['http-01', 'tls-alpn-01']) {
         expect((await admin('PUT', certApi.acme, { directoryUrl: pebble.directoryUrl, termsOfServiceAgreed: true, challenge, caFile: pebble.caFile })).status).toBe(200);
+        await waitFor(() => gatewayWatchesAlpn(second) === (challenge === 'tls-alpn-01'), 10_000, 'the second replica knows the challenge kind');
         const started = await admin('POST', certApi.acmeOrders);
         expect(started.status).toBe(202);
         expect(await finishedOrder(started.json.order.id)).toMatchObject({ state: 'valid', challenge });

@@ -21,7 +21,11 @@ export type CertificatePair = z.infer<typeof certificatePairSchema>;
  * with a key of the other kind (ECDSA beside RSA, or RSA beside ECDSA): the
  * gateway serves both, and each client's signature algorithms pick one.
  */
-export const certificateBundleSchema = certificatePairSchema.extend({ alongside: certificatePairSchema.optional() });
+export const certificateBundleSchema = certificatePairSchema.extend({
+  alongside: certificatePairSchema.optional(),
+  /** cert-service gets certificates by ACME TLS-ALPN-01: gateways look at each HTTPS ClientHello for the CA's validation. */
+  acmeTlsAlpn: z.boolean().optional(),
+});
 export type CertificateBundle = z.infer<typeof certificateBundleSchema>;
 
 /** One certificate as it may be logged or announced: no key material. */

@@ -148,7 +148,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
     const bundle = state.manager?.active;
     if (!bundle) throw new HttpError(503, 'NO_ACTIVE_CERTIFICATE', 'no certificate is active yet');
     // The body carries a private key: no cache anywhere may keep it.
-    res.set('Cache-Control', 'no-store').json(bundle);
+    res.set('Cache-Control', 'no-store').json(state.acme?.answersTlsAlpn ? { ...bundle, acmeTlsAlpn: true } : bundle);
   });
 
   app.get(certApi.certificates, admin, async (_req, res) => {
@@ -223,6 +223,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
       gatewayOrAdmin: requireBearer([config.adminToken, config.serviceToken]),
       json,
       enable: (settings) => startAcme(config, state, settings),
+      announce: async () => state.manager?.announce(),
     }),
   );
 
@@ -321,6 +322,8 @@ async function startAcme(config: CertServiceConfig, state: CertServiceState, set
   });
   state.acme = issuer;
   await issuer.start();
+  // Gateways fetch the bundle again and learn whether to watch for TLS-ALPN-01 validations.
+  void state.manager.announce();
   config.logger.info({ directory: settings.directoryUrl, challenge: settings.challenge, names: issuer.names }, 'ACME on: certificates are ordered and renewed by cert-service');
   return issuer;
 }

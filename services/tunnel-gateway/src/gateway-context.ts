@@ -66,6 +66,8 @@ export interface GatewayContext {
   readonly dataPorts: PassiveDataListeners;
   /** The latest port map known (listeners read timeouts and policy from it); null before the first. */
   portMap: PortMap | null;
+  /** cert-service gets certificates by ACME TLS-ALPN-01 (its bundle says so): HTTPS ClientHellos are looked at for the CA's validation. */
+  acmeTlsAlpn: boolean;
   /** Open connections per client address and per kind of listener in this process. */
   readonly connectionLimits: ConnectionLimits;
   /** Failed FTP logins and bans per client address, shared by the replicas through Redis. */
@@ -127,6 +129,7 @@ export function createGatewayContext(config: GatewayConfig): GatewayContext {
     // Only control sessions of a listener opened from a port map ask: there is one by then.
     loginGuard: new LoginGuard(new LoginBanStore(redis, config.redisPrefix), () => context.portMap!.loginDefender, logger),
     portMap: null,
+    acmeTlsAlpn: false,
     nextWebConnectionId: recordIdSource(),
   };
   return context;

@@ -25,6 +25,8 @@ export class Gateway {
   private readonly reconciler: Reconciler;
   private readonly sync: StateSync;
   private bundleFingerprint: string | null = null;
+  /** The certificates the TLS contexts were built from. */
+  private loadedCertificates: string | null = null;
   private healthServer: RunningHttpServer | null = null;
   private reporter: StatusReporter | null = null;
   private plainHttp: PlainHttpListener | null = null;
@@ -160,9 +162,20 @@ export class Gateway {
   /** True when the bundle is now the active certificate. */
   private applyBundle(bundle: CertificateBundle, from: string): boolean {
     const { logger, contexts } = this.context;
+    const acmeTlsAlpn = bundle.acmeTlsAlpn === true;
+    if (acmeTlsAlpn !== this.context.acmeTlsAlpn) {
+      this.context.acmeTlsAlpn = acmeTlsAlpn;
+      logger.info({ acmeTlsAlpn }, acmeTlsAlpn ? 'ACME TLS-ALPN-01 validations are answered on the HTTPS port' : 'ACME TLS-ALPN-01 validations are no longer looked for');
+    }
+    // The same certificates (only the flag changed): the contexts stay.
+    if (contexts.active && certificatesOf(bundle) === this.loadedCertificates) {
+      this.bundleFingerprint = bundleIdentity(bundle);
+      return true;
+    }
     try {
       const certificate = contexts.load(bundle);
       this.bundleFingerprint = bundleIdentity(bundle);
+      this.loadedCertificates = certificatesOf(bundle);
       logger.info({ certificate, from }, 'certificate loaded');
       this.reporter?.report();
       return true;
@@ -187,7 +200,12 @@ export class Gateway {
   }
 }
 
-/** What makes a bundle new to this gateway: its certificate's fingerprint and that of the one alongside it. */
+/** What makes a bundle new to this gateway: its certificates, and whether it asks for TLS-ALPN-01 answers. */
 function bundleIdentity(bundle: CertificateBundle): string {
+  return `${certificatesOf(bundle)}${bundle.acmeTlsAlpn ? '|acme-tls-alpn' : ''}`;
+}
+
+/** The certificates a bundle holds: their fingerprints. */
+function certificatesOf(bundle: CertificateBundle): string {
   return `${bundle.fingerprintSha256}|${bundle.alongside?.fingerprintSha256 ?? ''}`;
 }

@@ -100,8 +100,13 @@ export interface TlsListenerOptions<State> {
   trustedProxies?: () => { has(address: string): boolean };
   /** TLS sessions by id shared by the gateway processes: control connections store theirs, data connections resume them. */
   sessionCache?: { cache: TlsSessionCache; role: 'store' | 'resume' };
-  /** Answers ACME TLS-ALPN-01 validations: the challenge certificate's context for a name, null when none is pending. */
-  acmeTlsAlpn?: (serverName: string) => Promise<SecureContext | null>;
+  /**
+   * Answers ACME TLS-ALPN-01 validations while `wanted`: `context` gives the
+   * challenge certificate's context for a name, null when none is pending.
+   * Reading the ClientHello first costs every connection a few percent, so
+   * it happens only while certificates come by TLS-ALPN-01.
+   */
+  acmeTlsAlpn?: { wanted: () => boolean; context: (serverName: string) => Promise<SecureContext | null> };
 }
 
 export function normalizeAddress(address: string | undefined): string {
@@ -311,7 +316,7 @@ export class TlsListener<State = undefined> {
     }
     accepted.phase = 'handshaking';
     this.watchHandshake(accepted);
-    if (this.options.acmeTlsAlpn) return this.readHelloFirst(accepted, admission as Extract<Admission<State>, { tls: true }>);
+    if (this.options.acmeTlsAlpn?.wanted()) return this.readHelloFirst(accepted, admission as Extract<Admission<State>, { tls: true }>);
     this.startTls(accepted, admission as Extract<Admission<State>, { tls: true }>);
   }
 
@@ -343,7 +348,7 @@ export class TlsListener<State = undefined> {
     const { connection } = accepted;
     let context: SecureContext | null = null;
     try {
-      context = await this.options.acmeTlsAlpn!(serverName);
+      context = await this.options.acmeTlsAlpn!.context(serverName);
     } catch (error) {
       this.options.logger.warn({ client: connection.remoteAddress, sni: serverName, reason: (error as Error).message }, 'ACME TLS-ALPN-01 validation not answered: cert-service cannot be reached');
     }

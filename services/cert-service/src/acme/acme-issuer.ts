@@ -110,7 +110,7 @@ export class AcmeIssuer {
     for (const record of this.records) {
       if (record.state === 'pending') Object.assign(record, { state: 'invalid', step: 'interrupted', error: 'cert-service stopped before the order finished' });
     }
-    this.schedule(0);
+    this.schedule(this.settleMs());
   }
 
   stop(): void {
@@ -125,6 +125,11 @@ export class AcmeIssuer {
 
   order(id: string): AcmeOrderRecord | null {
     return this.records.find((record) => record.id === id) ?? null;
+  }
+
+  /** Gateways are to watch their HTTPS ClientHellos for TLS-ALPN-01 validations. */
+  get answersTlsAlpn(): boolean {
+    return this.settings.challenge === 'tls-alpn-01';
   }
 
   get busy(): boolean {
@@ -196,7 +201,16 @@ export class AcmeIssuer {
     this.failures = 0;
     this.lastError = null;
     this.retryAt = null;
-    if (!this.running) void this.planNext();
+    if (!this.running) this.schedule(this.settleMs());
+  }
+
+  /**
+   * A first order waits this long after a start or a change: gateways learn
+   * from the announced bundle that they are to answer TLS-ALPN-01 (HTTP-01
+   * answers need no such notice).
+   */
+  private settleMs(): number {
+    return this.settings.challenge === 'tls-alpn-01' ? 3000 : 0;
   }
 
   private schedule(delayMs: number): void {

@@ -62,6 +62,8 @@ export interface AcmeRouteOptions {
   json: RequestHandler;
   /** Starts ACME with settings given through the API when it was off. */
   enable: (settings: AcmeSettings) => Promise<AcmeIssuer>;
+  /** Tells the gateways to fetch the bundle again (it says whether they answer TLS-ALPN-01). */
+  announce: () => Promise<void>;
 }
 
 export function acmeRoutes(options: AcmeRouteOptions): Router {
@@ -91,8 +93,10 @@ export function acmeRoutes(options: AcmeRouteOptions): Router {
     }
     await writeFileAtomic(storedSettingsPath(options.dataDir), `${JSON.stringify(settings, null, 2)}\n`, 0o600);
     const current = options.issuer();
-    if (current) current.reconfigure(settings);
-    else await options.enable(settings);
+    if (current) {
+      current.reconfigure(settings);
+      await options.announce();
+    } else await options.enable(settings);
     res.json(issuer().status());
   });
   router.get(certApi.acmeOrders, options.admin, (_req, res) => {

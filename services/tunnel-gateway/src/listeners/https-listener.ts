@@ -4,7 +4,7 @@ import { logDeferred } from '@st/logging';
 import type { GatewayContext } from '../gateway-context.js';
 import { HttpsProxy } from '../https-proxy.js';
 import { upstreamProxyHeader } from '../proxy-header.js';
-import { TlsListener, admitAll } from '../tls-listener.js';
+import { TlsListener, admitAll, type TlsListenerOptions } from '../tls-listener.js';
 import type { RunningListener } from './running-listener.js';
 
 /** The HTTPS port: TLS, then the HTTP/1.1 relay to the upstream web port. */
@@ -83,13 +83,16 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
  * when the certificates come from cert-service, which publishes the challenge
  * certificate while its order waits.
  */
-function acmeTlsAlpn(context: GatewayContext): { acmeTlsAlpn?: (serverName: string) => Promise<tls.SecureContext | null> } {
+function acmeTlsAlpn(context: GatewayContext): Pick<TlsListenerOptions<undefined>, 'acmeTlsAlpn'> {
   const source = context.config.source;
   if (!source.fetchAlpnChallenge) return {};
   return {
-    acmeTlsAlpn: async (serverName) => {
-      const answer = await source.fetchAlpnChallenge!(serverName);
-      return answer ? tls.createSecureContext({ cert: answer.certificatePem, key: answer.privateKeyPem }) : null;
+    acmeTlsAlpn: {
+      wanted: () => context.acmeTlsAlpn,
+      context: async (serverName) => {
+        const answer = await source.fetchAlpnChallenge!(serverName);
+        return answer ? tls.createSecureContext({ cert: answer.certificatePem, key: answer.privateKeyPem }) : null;
+      },
     },
   };
 }
