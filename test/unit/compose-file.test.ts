@@ -119,6 +119,7 @@ const leftToDefaults: Record<string, Record<string, string>> = {
     GATEWAY_PORT_MAP_FILE: 'the standalone mode of benchmarks, not for compose',
     GATEWAY_CERT_FILE: 'the standalone mode of benchmarks, not for compose',
     GATEWAY_KEY_FILE: 'the standalone mode of benchmarks, not for compose',
+    GATEWAY_HTTP_PORT: 'the plain HTTP port is 80 inside the container; balancer-http publishes it as HTTP_PORT',
   },
   console: {
     CONSOLE_TLS: 'on: HTTPS with the active certificate',
@@ -236,6 +237,7 @@ describe('compose.yaml', () => {
       redis: '${REDIS_IMAGE:-redis:7-bookworm}',
       rabbitmq: '${RABBITMQ_IMAGE:-rabbitmq:3.13}',
       balancer: '${HAPROXY_IMAGE:-haproxy:2.8}',
+      'balancer-http': '${HAPROXY_IMAGE:-haproxy:2.8}',
     });
     for (const [, service] of services.filter(([, s]) => s.build)) expect(service.build!.args).toEqual({ NODE_IMAGE: '${NODE_IMAGE:-node:20-bookworm-slim}' });
     expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);

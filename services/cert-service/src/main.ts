@@ -3,7 +3,7 @@ import { keyTypes, tokenEnv, type KeyType } from '@st/contracts';
 import { createLogger } from '@st/logging';
 import { apiBindHost, eventsAmqpUrl, eventsExchangeFromEnv, exitWithProblems, readSecret, readServiceTokens, stopOnSignals } from '@st/service-kit';
 import { accessSync, constants as fsConstants } from 'node:fs';
-import { acmeSettingsFromEnv } from './acme/acme-settings.js';
+import { acmeSettingsFromEnv } from './acme/acme-env.js';
 import { CertificateError } from './errors.js';
 import { parseServerName } from './server-name.js';
 import { createCertService } from './service.js';

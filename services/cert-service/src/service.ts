@@ -24,7 +24,7 @@ import {
 } from '@st/service-kit';
 import { AcmeIssuer } from './acme/acme-issuer.js';
 import { acmeRoutes, readStoredSettings } from './acme/acme-routes.js';
-import type { AcmeSettings } from './acme/acme-settings.js';
+import type { AcmeSettings } from './acme/acme-env.js';
 import { ChallengeBoard } from './acme/challenge-board.js';
 import { openStoreEncryption, type KeySealer } from './at-rest.js';
 import { CertManager } from './cert-manager.js';

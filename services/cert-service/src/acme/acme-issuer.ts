@@ -13,7 +13,7 @@ import type { CertManager } from '../cert-manager.js';
 import { loadOrCreateAccountKey } from './acme-account.js';
 import { describeAcmeProblem, type AcmeProblem } from './acme-problems.js';
 import { expiryWarning, renewalTime, retryDelayMs } from './acme-schedule.js';
-import type { AcmeChallengeType, AcmeSettings } from './acme-settings.js';
+import type { AcmeChallengeType, AcmeSettings } from './acme-env.js';
 import type { ChallengeBoard } from './challenge-board.js';
 
 export type AcmeOrderState = 'pending' | 'valid' | 'invalid';

@@ -1,4 +1,4 @@
-import type { AcmeChallengeType } from './acme-settings.js';
+import type { AcmeChallengeType } from './acme-env.js';
 
 /** An RFC 8555 §6.7 problem document, as a CA sends it (any field may be missing). */
 export interface AcmeProblem {

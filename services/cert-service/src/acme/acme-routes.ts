@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { certApi } from '@st/contracts';
 import { HttpError, writeFileAtomic } from '@st/service-kit';
 import type { AcmeIssuer } from './acme-issuer.js';
-import { acmeSettingsFromEnv, type AcmeSettings } from './acme-settings.js';
+import { acmeSettingsFromEnv, type AcmeSettings } from './acme-env.js';
 import type { ChallengeBoard } from './challenge-board.js';
 
 /** What PUT /acme takes: the same settings as the ACME_* variables, by name. */

@@ -1,4 +1,4 @@
-import { acmeSettingsFromEnv, checkIdentifier, resolveDirectoryUrl } from './acme-settings.js';
+import { acmeSettingsFromEnv, checkIdentifier, resolveDirectoryUrl } from './acme-env.js';
 
 describe('ACME settings from the environment', () => {
   it('is off without a directory', () => {
