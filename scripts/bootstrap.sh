@@ -21,9 +21,10 @@ fi
 # installed inactive; the tests only use its --dry-run). chromium runs the
 # console's browser tests (driven by playwright-core). testssl.sh grades the
 # gateway's TLS as a scanner would. haproxy is the load balancer the PROXY
-# protocol tests put in front of the gateway.
+# protocol tests put in front of the gateway. pebble (with pebble-challtestsrv as
+# its DNS) is the RFC 8555 CA the ACME tests get certificates from.
 missing=()
-for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium testssl.sh haproxy; do
+for pkg in vsftpd libpam-pwdfile pamtester curl openssl lftp stunnel4 nftables iptables ufw chromium testssl.sh haproxy pebble; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ! command -v nginx >/dev/null 2>&1; then missing+=(nginx-light); fi
