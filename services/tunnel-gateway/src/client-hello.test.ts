@@ -35,11 +35,12 @@ const opensslClient = (args: string[]) => (port: number) => {
 
 describe('reading the server name and ALPN protocols of a ClientHello', () => {
   it.each([
-    ['Node, an ACME validation', nodeClient({ servername: 'files.example.com', ALPNProtocols: ['acme-tls/1'] }), { serverName: 'files.example.com', alpn: ['acme-tls/1'] }],
-    ['Node, a browser-like hello', nodeClient({ servername: 'Files.Example.com', ALPNProtocols: ['h2', 'http/1.1'] }), { serverName: 'files.example.com', alpn: ['h2', 'http/1.1'] }],
-    ['Node, no SNI (an IP address) and no ALPN', nodeClient({}), { serverName: null, alpn: [] }],
-    ['OpenSSL, an ACME validation', opensslClient(['-servername', 'a.example', '-alpn', 'acme-tls/1']), { serverName: 'a.example', alpn: ['acme-tls/1'] }],
-    ['OpenSSL, TLS 1.2', opensslClient(['-servername', 'b.example', '-tls1_2']), { serverName: 'b.example', alpn: [] }],
+    ['Node, an ACME validation', nodeClient({ servername: 'files.example.com', ALPNProtocols: ['acme-tls/1'] }), { serverName: 'files.example.com', alpn: ['acme-tls/1'], versions: [0x0304, 0x0303] }],
+    ['Node, a browser-like hello', nodeClient({ servername: 'Files.Example.com', ALPNProtocols: ['h2', 'http/1.1'] }), { serverName: 'files.example.com', alpn: ['h2', 'http/1.1'], versions: [0x0304, 0x0303] }],
+    ['Node, no SNI (an IP address) and no ALPN', nodeClient({}), { serverName: null, alpn: [], versions: [0x0304, 0x0303] }],
+    ['Node, TLS 1.2 only', nodeClient({ maxVersion: 'TLSv1.2' }), { serverName: null, alpn: [], versions: [] }],
+    ['OpenSSL, an ACME validation', opensslClient(['-servername', 'a.example', '-alpn', 'acme-tls/1']), { serverName: 'a.example', alpn: ['acme-tls/1'], versions: [0x0304, 0x0303, 0x0302, 0x0301] }],
+    ['OpenSSL, TLS 1.2', opensslClient(['-servername', 'b.example', '-tls1_2']), { serverName: 'b.example', alpn: [], versions: [] }],
   ])('%s', async (_name, client, summary) => {
     expect(readClientHello(await firstBytes(client))).toEqual(summary);
   });

@@ -9,6 +9,8 @@
 export interface ClientHelloSummary {
   serverName: string | null;
   alpn: string[];
+  /** supported_versions (RFC 8446 §4.2.1): 0x0304 is TLS 1.3; empty for clients of TLS 1.2 and before. */
+  versions: number[];
 }
 
 /**
@@ -34,7 +36,7 @@ export function readClientHello(bytes: Buffer): ClientHelloSummary | null {
   at += 2 + hello.readUInt16BE(at); // cipher_suites
   if (at + 1 > hello.length) return null;
   at += 1 + hello[at]!; // compression_methods
-  const summary: ClientHelloSummary = { serverName: null, alpn: [] };
+  const summary: ClientHelloSummary = { serverName: null, alpn: [], versions: [] };
   if (at + 2 > hello.length) return summary;
   const extensionsEnd = Math.min(hello.length, at + 2 + hello.readUInt16BE(at));
   at += 2;
@@ -45,8 +47,21 @@ export function readClientHello(bytes: Buffer): ClientHelloSummary | null {
     at += 4 + length;
     if (type === 0) summary.serverName = hostName(data);
     else if (type === 16) summary.alpn = protocols(data);
+    else if (type === 43) summary.versions = versions(data);
   }
   return summary;
+}
+
+/** The TLS 1.3 version number in supported_versions. */
+export const tls13Version = 0x0304;
+
+/** supported_versions in a ClientHello: a one-byte length, then two bytes a version. */
+function versions(data: Buffer): number[] {
+  if (data.length < 1) return [];
+  const end = Math.min(data.length, 1 + data[0]!);
+  const list: number[] = [];
+  for (let at = 1; at + 2 <= end; at += 2) list.push(data.readUInt16BE(at));
+  return list;
 }
 
 /** server_name: a list of (type, name); type 0 is a DNS host name. */

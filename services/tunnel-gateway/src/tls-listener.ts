@@ -7,7 +7,7 @@ import type { ConnectionLimits } from './connection-limits.js';
 import type { TlsContextHolder } from './tls-context.js';
 import type { TlsSessionCache } from './tls-session-cache.js';
 import { failure, messageOf, type Failure } from './errors.js';
-import { acmeTlsAlpnProtocol, readClientHello } from './client-hello.js';
+import { acmeTlsAlpnProtocol, readClientHello, tls13Version, type ClientHelloSummary } from './client-hello.js';
 import { classifyHandshakeError } from './handshake-errors.js';
 import { PeriodicCheck } from './periodic-check.js';
 import { ProxyHeaderReader } from './proxy-header.js';
@@ -316,15 +316,17 @@ export class TlsListener<State = undefined> {
     }
     accepted.phase = 'handshaking';
     this.watchHandshake(accepted);
-    if (this.options.acmeTlsAlpn?.wanted()) return this.readHelloFirst(accepted, admission as Extract<Admission<State>, { tls: true }>);
-    this.startTls(accepted, admission as Extract<Admission<State>, { tls: true }>);
+    const tlsAdmission = admission as Extract<Admission<State>, { tls: true }>;
+    // Data ports resume TLS 1.2 sessions by id from Redis: the ClientHello says whether a lookup can help.
+    if (this.options.acmeTlsAlpn?.wanted() || this.options.sessionCache?.role === 'resume') return this.readHelloFirst(accepted, tlsAdmission);
+    this.startTls(accepted, tlsAdmission, null);
   }
 
   /**
    * Looks at the ClientHello before any TLS work: an ACME CA's TLS-ALPN-01
    * validation (only "acme-tls/1" offered) gets the challenge certificate,
-   * every other connection the usual handshake. The bytes are put back for
-   * the TLS layer.
+   * every other connection the usual handshake, told what the ClientHello
+   * offered. The bytes are put back for the TLS layer.
    */
   private readHelloFirst(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>): void {
     const { raw } = accepted.connection;
@@ -332,12 +334,12 @@ export class TlsListener<State = undefined> {
       raw.pause();
       raw.unshift(chunk);
       const hello = readClientHello(chunk);
-      const validation = hello !== null && hello.serverName !== null && hello.alpn.length === 1 && hello.alpn[0] === acmeTlsAlpnProtocol;
+      const validation = this.options.acmeTlsAlpn?.wanted() === true && hello !== null && hello.serverName !== null && hello.alpn.length === 1 && hello.alpn[0] === acmeTlsAlpnProtocol;
       // Not from inside this 'data' event: the stream would go on emitting the bytes just put back to no one.
       process.nextTick(() => {
         if (accepted.phase !== 'handshaking') return;
         if (validation) void this.answerAcmeValidation(accepted, hello.serverName!);
-        else this.startTls(accepted, admission);
+        else this.startTls(accepted, admission, hello);
       });
     });
     raw.resume();
@@ -371,7 +373,14 @@ export class TlsListener<State = undefined> {
     connection.raw.resume();
   }
 
-  private startTls(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>): void {
+  /**
+   * `hello`: what the ClientHello said, when it was read first. A TLS 1.3
+   * client resumes with a ticket, never by session id: asking Redis for the
+   * random legacy id it sends would only hold its handshake for a round trip
+   * (long enough, under load, for a client that ends an empty upload at once
+   * to close before the handshake is done).
+   */
+  private startTls(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>, hello: ClientHelloSummary | null): void {
     const { connection } = accepted;
     const { raw } = connection;
     const { handlers } = this.options;
@@ -379,7 +388,7 @@ export class TlsListener<State = undefined> {
     const picked = this.options.contexts.pick(admission.ticketGeneration, binding);
     connection.ticketGeneration = picked.ticketGeneration;
     if (binding !== undefined) connection.ticketBinding = binding;
-    const sessions = this.options.sessionCache;
+    const sessions = this.options.sessionCache?.role === 'resume' && hello?.versions.includes(tls13Version) ? undefined : this.options.sessionCache;
     const socket: TLSSocket = new TLSSocket(raw, {
       isServer: true,
       secureContext: picked.context,
