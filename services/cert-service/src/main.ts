@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     fail(`cannot read CERT_STORE_KEY_FILE: ${(error as Error).message}`);
   }
 
-  const acme = acmeSettingsFromEnv(env);
+  const acme = acmeSettingsFromEnv({ ...env, SERVER_NAME: serverName });
   if (acme.kind === 'invalid') exitWithProblems('cert-service', acme.problems);
   if (acme.kind === 'on' && acme.settings.caFile) {
     try {

@@ -219,6 +219,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
       issuer: () => state.acme,
       board: state.board,
       dataDir: config.dataDir,
+      serverName: config.serverName,
       admin,
       gatewayOrAdmin: requireBearer([config.adminToken, config.serviceToken]),
       json,
@@ -250,7 +251,8 @@ export function createCertService(config: CertServiceConfig): CertService {
     if (expiryTimer) clearInterval(expiryTimer);
     expiryTimer = null;
     state.acme?.stop();
-    await state.acme?.settled();
+    // A running order is given a few seconds to finish; its requests time out by themselves.
+    await Promise.race([state.acme?.settled(), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
     state.acme = null;
     const publisher = state.publisher;
     state.publisher = null;
@@ -294,7 +296,10 @@ export function createCertService(config: CertServiceConfig): CertService {
       state.manager = manager;
       state.sealer = sealer;
       void manager.announce();
-      const acmeSettings = (await readStoredSettings(config.dataDir)) ?? config.acme ?? null;
+      const stored = await readStoredSettings(config.dataDir, config.serverName);
+      if (stored.problem) config.logger.warn({ reason: stored.problem }, 'ACME settings given through the API are ignored');
+      if (stored.settings && config.acme) config.logger.info('ACME settings given through the API (PUT /acme) apply; the ACME_* variables do not');
+      const acmeSettings = stored.settings ?? config.acme ?? null;
       if (acmeSettings) await startAcme(config, state, acmeSettings);
       expiryTimer = setInterval(() => manager.checkExpiry(), config.expiryCheckIntervalMs ?? 60 * 60 * 1000);
       expiryTimer.unref();
@@ -308,6 +313,11 @@ export function createCertService(config: CertServiceConfig): CertService {
 /** ACME on: the issuer orders at once if no ACME certificate for the names is active, and keeps it renewed. */
 async function startAcme(config: CertServiceConfig, state: CertServiceState, settings: AcmeSettings): Promise<AcmeIssuer> {
   if (!state.manager) throw new HttpError(503, 'NOT_READY', 'cert-service is starting: the store is not open yet');
+  // Two first PUTs at once: the second reconfigures the issuer the first made.
+  if (state.acme) {
+    state.acme.reconfigure(settings);
+    return state.acme;
+  }
   const issuer = new AcmeIssuer({
     settings,
     serverName: config.serverName,

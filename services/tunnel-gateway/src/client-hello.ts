@@ -13,6 +13,21 @@ export interface ClientHelloSummary {
   versions: number[];
 }
 
+/** A TLS record holds at most 2^14 bytes of plaintext (RFC 8446 §5.1), after its 5-byte header. */
+export const maxRecordBytes = 5 + 16_384;
+
+/**
+ * How many bytes the first TLS record of `bytes` spans: 0 when `bytes` is
+ * not the start of a handshake record (nothing more to wait for), null when
+ * its header has not fully arrived.
+ */
+export function firstRecordLength(bytes: Buffer): number | null {
+  if (bytes.length === 0) return null;
+  if (bytes[0] !== 22) return 0;
+  if (bytes.length < 5) return null;
+  return Math.min(maxRecordBytes, 5 + bytes.readUInt16BE(3));
+}
+
 /**
  * `bytes`: what the client sent first. null when it is not a complete
  * ClientHello in its first record (not TLS, or split across reads: such a

@@ -31,6 +31,7 @@ export class Gateway {
   private reporter: StatusReporter | null = null;
   private plainHttp: PlainHttpListener | null = null;
   private plainHttpOpening = false;
+  private stopping = false;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly config: GatewayConfig) {
@@ -88,6 +89,7 @@ export class Gateway {
   async stop(drainMs = 0): Promise<void> {
     if (drainMs > 0) this.context.logger.info({ drainMs, controlSessions: this.context.registry.size, dataConnections: this.context.dataPorts.openLinks }, 'stopping: letting open connections finish');
     await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
+    this.stopping = true;
     await this.sync.stop();
     await this.plainHttp?.close();
     this.plainHttp = null;
@@ -110,13 +112,16 @@ export class Gateway {
   private async openPlainHttp(port: number): Promise<void> {
     const https = () => this.context.portMap?.listeners.find((listener) => listener.protocol === 'http') ?? null;
     const source = this.config.source;
-    this.plainHttp = await openPlainHttpListener({
+    const opened = await openPlainHttpListener({
       host: this.config.bindHost ?? https()?.bindHost ?? '0.0.0.0',
       port,
       httpsPort: () => https()?.ports.from ?? null,
       challengeAnswer: source.fetchHttpChallenge ? (token) => source.fetchHttpChallenge!(token) : null,
       logger: this.context.logger.child({ listener: 'plain-http' }),
     });
+    // Stopped while it was opening: it closes at once.
+    if (this.stopping) await opened.close();
+    else this.plainHttp = opened;
   }
 
   /** The plain HTTP port actually bound (0 asked for a free one), or null when off. */

@@ -7,7 +7,7 @@ import type { SecureContext } from 'node:tls';
  * issue a new ticket. Node's built-in ticket keys always answer 1.
  */
 const notOurs = 0;
-const issued = 1;
+const useKeys = 1;
 const resumeAndRenew = 2;
 
 /**
@@ -48,7 +48,7 @@ interface NativeContext {
  * connection, the rest paid a full handshake (measured: 50 % resumed under
  * `wrk -H 'Connection: close'`, 99 % with renewal, a third less CPU per
  * connection). TLS 1.2 clients reuse tickets; renewing costs them a ticket
- * encryption (~30 µs) and keeps their ticket under the current keys.
+ * encryption (~30 µs) and gives them a ticket of the same context's keys.
  *
  * `ticketKeys` are the 48 bytes given to the context as `ticketKeys` (name,
  * HMAC-SHA256 key, AES-128-CBC key, 16 bytes each): Node's callback uses the
@@ -64,7 +64,7 @@ export function renewTicketsOnResumption(context: SecureContext, ticketKeys: Buf
   const hmacKey = Buffer.from(ticketKeys.subarray(16, 32));
   const aesKey = Buffer.from(ticketKeys.subarray(32, 48));
   native.onticketkeycallback = (ticketName, _iv, encrypting) => {
-    if (encrypting) return [issued, hmacKey, aesKey, name, nextIv()];
+    if (encrypting) return [useKeys, hmacKey, aesKey, name, nextIv()];
     // Node wants keys in every answer, also when the ticket is not opened.
     return [ticketName.equals(name) ? resumeAndRenew : notOurs, hmacKey, aesKey];
   };

@@ -7,8 +7,10 @@ import type { ConnectionLimits } from './connection-limits.js';
 import type { TlsContextHolder } from './tls-context.js';
 import type { TlsSessionCache } from './tls-session-cache.js';
 import { failure, messageOf, type Failure } from './errors.js';
-import { acmeTlsAlpnProtocol, readClientHello, tls13Version, type ClientHelloSummary } from './client-hello.js';
+import { answerAcmeValidation, isAcmeValidation } from './acme-validation.js';
+import { tls13Version, type ClientHelloSummary } from './client-hello.js';
 import { classifyHandshakeError } from './handshake-errors.js';
+import { readHelloFirst } from './hello-first.js';
 import { PeriodicCheck } from './periodic-check.js';
 import { ProxyHeaderReader } from './proxy-header.js';
 
@@ -324,53 +326,35 @@ export class TlsListener<State = undefined> {
 
   /**
    * Looks at the ClientHello before any TLS work: an ACME CA's TLS-ALPN-01
-   * validation (only "acme-tls/1" offered) gets the challenge certificate,
-   * every other connection the usual handshake, told what the ClientHello
-   * offered. The bytes are put back for the TLS layer.
+   * validation gets the challenge certificate (acme-validation.ts), every
+   * other connection the usual handshake, told what the ClientHello offered.
    */
   private readHelloFirst(accepted: Accepted<State>, admission: Extract<Admission<State>, { tls: true }>): void {
-    const { raw } = accepted.connection;
-    raw.once('data', (chunk: Buffer) => {
-      raw.pause();
-      raw.unshift(chunk);
-      const hello = readClientHello(chunk);
-      const validation = this.options.acmeTlsAlpn?.wanted() === true && hello !== null && hello.serverName !== null && hello.alpn.length === 1 && hello.alpn[0] === acmeTlsAlpnProtocol;
-      // Not from inside this 'data' event: the stream would go on emitting the bytes just put back to no one.
-      process.nextTick(() => {
+    const { connection } = accepted;
+    readHelloFirst(connection.raw, (hello) => {
+      if (accepted.phase !== 'handshaking') return;
+      const acme = this.options.acmeTlsAlpn;
+      if (!acme?.wanted() || !isAcmeValidation(hello)) return this.startTls(accepted, admission, hello);
+      const answer = (context: SecureContext | null) => {
         if (accepted.phase !== 'handshaking') return;
-        if (validation) void this.answerAcmeValidation(accepted, hello.serverName!);
-        else this.startTls(accepted, admission, hello);
+        answerAcmeValidation({
+          raw: connection.raw,
+          context,
+          serverName: hello.serverName,
+          client: connection.remoteAddress,
+          logger: this.options.logger,
+          finished: () => {
+            accepted.phase = 'done';
+            this.handshakes.delete(accepted);
+          },
+          failed: (error) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code),
+        });
+      };
+      acme.context(hello.serverName).then(answer, (error: Error) => {
+        this.options.logger.warn({ client: connection.remoteAddress, sni: hello.serverName, reason: error.message }, 'ACME TLS-ALPN-01 validation not answered: cert-service cannot be reached');
+        answer(null);
       });
     });
-    raw.resume();
-  }
-
-  /** RFC 8737: the challenge certificate for the name, "acme-tls/1" negotiated, and the connection ends after the handshake. */
-  private async answerAcmeValidation(accepted: Accepted<State>, serverName: string): Promise<void> {
-    const { connection } = accepted;
-    let context: SecureContext | null = null;
-    try {
-      context = await this.options.acmeTlsAlpn!.context(serverName);
-    } catch (error) {
-      this.options.logger.warn({ client: connection.remoteAddress, sni: serverName, reason: (error as Error).message }, 'ACME TLS-ALPN-01 validation not answered: cert-service cannot be reached');
-    }
-    if (accepted.phase !== 'handshaking') return;
-    if (!context) {
-      this.options.logger.info({ client: connection.remoteAddress, sni: serverName }, 'ACME TLS-ALPN-01 validation for a name with no pending challenge; connection closed');
-      accepted.phase = 'done';
-      this.handshakes.delete(accepted);
-      connection.raw.destroy();
-      return;
-    }
-    const socket = new TLSSocket(connection.raw, { isServer: true, secureContext: context, ALPNProtocols: [acmeTlsAlpnProtocol], requestCert: false, rejectUnauthorized: false });
-    socket.on('error', (error: Error & { code?: string }) => this.handshakeFailed(accepted, classifyHandshakeError(error), error.code));
-    socket.once('secure', () => {
-      accepted.phase = 'done';
-      this.handshakes.delete(accepted);
-      this.options.logger.info({ client: connection.remoteAddress, sni: serverName }, 'ACME TLS-ALPN-01 validation answered');
-      socket.end();
-    });
-    connection.raw.resume();
   }
 
   /**

@@ -44,6 +44,8 @@ describe('ACME settings from the environment', () => {
     [{ ACME_DIRECTORY_URL: 'letsencrypt', ACME_TERMS_AGREED: 'true', ACME_EXTRA_NAMES: '*.files.example.com' }, 'wildcard names need the dns-01 challenge'],
     [{ ACME_DIRECTORY_URL: 'letsencrypt', ACME_TERMS_AGREED: 'true', ACME_EXTRA_NAMES: 'bad_name' }, '"bad_name" is not a DNS name'],
     [{ ACME_DIRECTORY_URL: 'letsencrypt', ACME_TERMS_AGREED: 'true', ACME_RENEW_DAYS_BEFORE: '0' }, 'ACME_RENEW_DAYS_BEFORE: "0" is not a number of days'],
+    [{ ACME_DIRECTORY_URL: 'letsencrypt', ACME_TERMS_AGREED: 'true', SERVER_NAME: '192.0.2.10' }, 'ACME_CHALLENGE: 192.0.2.10: an IP address is validated by http-01 only here'],
+    [{ ACME_DIRECTORY_URL: 'letsencrypt', ACME_TERMS_AGREED: 'true', ACME_EXTRA_NAMES: '2001:db8::1' }, 'ACME_CHALLENGE: 2001:db8::1: an IP address'],
   ])('%j is refused: %s', (env, message) => {
     const result = acmeSettingsFromEnv(env);
     expect(result.kind).toBe('invalid');

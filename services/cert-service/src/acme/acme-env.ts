@@ -58,6 +58,16 @@ export function checkIdentifier(name: string): string | null {
   return dnsNamePattern.test(name) ? null : `"${name}" is not a DNS name`;
 }
 
+/**
+ * TLS-ALPN-01 for an IP address puts a reverse-DNS name in the SNI (RFC 8738
+ * §6), which the gateway does not answer: such names need HTTP-01.
+ */
+export function checkNamesForChallenge(names: readonly string[], challenge: AcmeChallengeType): string | null {
+  const addresses = names.filter((name) => /^[0-9.]+$/.test(name) || name.includes(':'));
+  if (challenge === 'tls-alpn-01' && addresses.length > 0) return `${addresses.join(', ')}: an IP address is validated by http-01 only here (set ACME_CHALLENGE=http-01)`;
+  return null;
+}
+
 export function acmeSettingsFromEnv(env: Record<string, string | undefined>): AcmeSettingsResult {
   const directory = env.ACME_DIRECTORY_URL?.trim();
   if (!directory) return { kind: 'off' };
@@ -88,6 +98,10 @@ export function acmeSettingsFromEnv(env: Record<string, string | undefined>): Ac
   if (renewText) {
     if (!/^\d+$/.test(renewText) || Number(renewText) < 1 || Number(renewText) > 365) problems.push(`ACME_RENEW_DAYS_BEFORE: "${renewText}" is not a number of days from 1 to 365`);
     else renewDaysBefore = Number(renewText);
+  }
+  if ((acmeChallengeTypes as readonly string[]).includes(challengeText)) {
+    const problem = checkNamesForChallenge([...(env.SERVER_NAME ? [env.SERVER_NAME.trim().toLowerCase()] : []), ...extraNames], challengeText as AcmeChallengeType);
+    if (problem) problems.push(`ACME_CHALLENGE: ${problem}`);
   }
   if (problems.length > 0 || !resolved.ok) return { kind: 'invalid', problems };
   return {

@@ -11,7 +11,8 @@ import { writeFileAtomic } from '@st/service-kit';
 import type { KeySealer } from '../at-rest.js';
 import type { CertManager } from '../cert-manager.js';
 import { loadOrCreateAccountKey } from './acme-account.js';
-import { describeAcmeProblem, type AcmeProblem } from './acme-problems.js';
+import { CertificateError } from '../errors.js';
+import { describeAcmeProblem, isTransient, type AcmeProblem } from './acme-problems.js';
 import { expiryWarning, renewalTime, retryDelayMs } from './acme-schedule.js';
 import type { AcmeChallengeType, AcmeSettings } from './acme-env.js';
 import type { ChallengeBoard } from './challenge-board.js';
@@ -62,6 +63,9 @@ export interface AcmeIssuerOptions {
   /** Longest sleep between two looks at the active certificate (tests shorten it). */
   maxSleepMs?: number;
 }
+
+/** Longest wait for one answer of the CA. */
+const requestTimeoutMs = 30_000;
 
 /** Orders kept in orders.json for the API. */
 const keptOrders = 50;
@@ -176,6 +180,7 @@ export class AcmeIssuer {
     if (this.records.length > keptOrders) this.records.splice(0, this.records.length - keptOrders);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    void this.writeRecords();
     this.running = this.run(record).finally(() => {
       this.running = null;
       void this.writeRecords();
@@ -298,9 +303,11 @@ export class AcmeIssuer {
       }
       currentName = undefined;
       this.update(record, { step: 'finalizing' });
+      // The names of this order, not of the settings (which a PUT may have changed meanwhile).
+      const [commonName = this.options.serverName, ...altNames] = record.names;
       const { request, csrPem } = await this.options.manager.createRequest({
-        serverName: this.options.serverName,
-        ...(this.settings.extraNames.length > 0 ? { altNames: this.settings.extraNames } : {}),
+        serverName: commonName,
+        ...(altNames.length > 0 ? { altNames } : {}),
         ...(this.options.keyType ? { keyType: this.options.keyType } : {}),
       });
       requestId = request.id;
@@ -317,11 +324,11 @@ export class AcmeIssuer {
       this.retryAt = null;
       this.log.info({ order: record.id, certificateId: outcome.certificate.id, notAfter: record.notAfter }, 'ACME certificate issued and activated');
     } catch (error) {
-      const reason = await this.explain(error as Error, client, order, currentName, challengeType);
+      const { reason, transient } = await this.explain(error as Error, client, order, currentName, challengeType);
       this.failures++;
       this.lastError = reason;
       this.account = null;
-      const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000);
+      const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000, transient);
       this.retryAt = new Date(this.now().getTime() + delay);
       this.update(record, { state: 'invalid', step: 'failed', error: reason });
       this.log.warn({ order: record.id, reason, failures: this.failures, retryAt: this.retryAt.toISOString() }, 'ACME order failed; the active certificate is unchanged');
@@ -374,30 +381,40 @@ export class AcmeIssuer {
   private async trustDirectory(): Promise<void> {
     const extra = this.settings.caFile ? await readFile(this.settings.caFile, 'utf8') : null;
     acme.axios.defaults.httpsAgent = new Agent({ ca: extra ? [...rootCertificates, extra] : [...rootCertificates], keepAlive: true });
+    // A CA that stops answering must not hold the order (and every renewal after it) for ever.
+    acme.axios.defaults.timeout = requestTimeoutMs;
   }
 
-  /** The failure in an operator's words: the CA's problem for a challenge, or what kept the request from the CA. */
-  private async explain(error: Error, client: acme.Client | null, order: acme.Order | null, name: string | undefined, challenge: AcmeChallengeType): Promise<string> {
+  /**
+   * The failure in an operator's words: the CA's problem for a challenge, or
+   * what kept the request from the CA; `transient`: it may pass by itself
+   * (the CA's rate limit or an outage, a network error), else it needs a
+   * change (DNS, firewall, settings) and retries are spaced out.
+   */
+  private async explain(error: Error, client: acme.Client | null, order: acme.Order | null, name: string | undefined, challenge: AcmeChallengeType): Promise<{ reason: string; transient: boolean }> {
     if (client && order && name) {
       try {
         const authorizations = await client.getAuthorizations(order);
         const authorization = authorizations.find((candidate) => candidate.identifier.value === name);
         const failed = authorization?.challenges.find((candidate) => candidate.type === challenge && (candidate as { error?: AcmeProblem }).error);
         const problem = (failed as { error?: AcmeProblem } | undefined)?.error;
-        if (problem) return describeAcmeProblem(problem, { name, challenge });
+        if (problem) return { reason: describeAcmeProblem(problem, { name, challenge }), transient: isTransient(problem) };
       } catch {
         // The CA cannot be asked: the error itself is all there is.
       }
     }
     const message = error.message ?? String(error);
     const code = (error as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return `the ACME directory ${this.settings.directoryUrl} cannot be reached: connection refused`;
-    if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return `the ACME directory ${this.settings.directoryUrl} cannot be reached: its name does not resolve`;
-    if (/ETIMEDOUT|timeout/i.test(code + message)) return `the ACME directory ${this.settings.directoryUrl} did not answer in time`;
-    if (/self[- ]signed|unable to (?:get|verify)|UNABLE_TO_VERIFY|certificate/i.test(code + message) && !name) {
-      return `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`;
+    const directory = this.settings.directoryUrl;
+    if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: connection refused`, transient: true };
+    if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: its name does not resolve`, transient: true };
+    if (/ETIMEDOUT|ECONNABORTED|timeout/i.test(code + message)) return { reason: `the ACME directory ${directory} did not answer in time`, transient: true };
+    if (/self[- ]signed|unable to (?:get|verify)|UNABLE_TO_VERIFY|CERT_/i.test(code + message) && !name) {
+      return { reason: `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`, transient: false };
     }
-    return `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`;
+    if (error instanceof CertificateError) return { reason: `the issued certificate could not be stored: ${message}`, transient: false };
+    if (code.startsWith('E') && code.length > 1) return { reason: `cert-service could not ${order ? 'finish' : 'start'} the order: ${code} (${message.slice(0, 200)})`, transient: true };
+    return { reason: `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`, transient: /\b5\d\d\b|rateLimited|serverInternal/.test(message) };
   }
 
   private recordsPath(): string {

@@ -26,17 +26,42 @@ export function storedSettingsPath(dataDir: string): string {
   return join(dataDir, 'acme', 'settings.json');
 }
 
-export async function readStoredSettings(dataDir: string): Promise<AcmeSettings | null> {
+/**
+ * Settings given through the API earlier, checked again by the same rules;
+ * a file that no longer passes is reported and ignored (the ACME_* variables
+ * apply), never half used.
+ */
+export async function readStoredSettings(dataDir: string, serverName: string): Promise<{ settings: AcmeSettings | null; problem: string | null }> {
+  let text: string;
   try {
-    return JSON.parse(await readFile(storedSettingsPath(dataDir), 'utf8')) as AcmeSettings;
+    text = await readFile(storedSettingsPath(dataDir), 'utf8');
   } catch {
-    return null;
+    return { settings: null, problem: null };
+  }
+  try {
+    const stored = JSON.parse(text) as Partial<AcmeSettings>;
+    const settings = settingsFromBody(
+      {
+        directoryUrl: String(stored.directoryUrl ?? ''),
+        termsOfServiceAgreed: true,
+        email: stored.email ?? null,
+        ...(stored.challenge ? { challenge: stored.challenge } : {}),
+        extraNames: Array.isArray(stored.extraNames) ? stored.extraNames.map(String) : [],
+        caFile: stored.caFile ?? null,
+        renewDaysBefore: stored.renewDaysBefore ?? null,
+      },
+      serverName,
+    );
+    return { settings, problem: null };
+  } catch (error) {
+    return { settings: null, problem: `${storedSettingsPath(dataDir)} is ignored: ${(error as Error).message}` };
   }
 }
 
 /** The body in the variables' terms, so that both are checked by the one set of rules. */
-function settingsFromBody(body: z.infer<typeof acmeSettingsBodySchema>): AcmeSettings {
+function settingsFromBody(body: z.infer<typeof acmeSettingsBodySchema>, serverName: string): AcmeSettings {
   const result = acmeSettingsFromEnv({
+    SERVER_NAME: serverName,
     ACME_DIRECTORY_URL: body.directoryUrl,
     ACME_TERMS_AGREED: 'true',
     ACME_EMAIL: body.email ?? undefined,
@@ -56,6 +81,7 @@ export interface AcmeRouteOptions {
   issuer: () => AcmeIssuer | null;
   board: ChallengeBoard;
   dataDir: string;
+  serverName: string;
   admin: RequestHandler;
   /** Gateways (service token) and operators. */
   gatewayOrAdmin: RequestHandler;
@@ -83,7 +109,7 @@ export function acmeRoutes(options: AcmeRouteOptions): Router {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
       throw new HttpError(400, 'INVALID_REQUEST', `invalid request body: ${problems.join('; ')}`, { problems });
     }
-    const settings = settingsFromBody(parsed.data);
+    const settings = settingsFromBody(parsed.data, options.serverName);
     if (settings.caFile) {
       try {
         await readFile(settings.caFile, 'utf8');

@@ -14,15 +14,19 @@ describe('when ACME certificates are renewed', () => {
   });
 
   it.each([
-    [1, 0.5, null, 15_000],
-    [2, 0.5, null, 30_000],
-    [3, 0.5, null, 60_000],
-    [1, 0, null, 12_000],
-    [1, 1, null, 18_000],
-    [30, 0.5, null, 86_400_000],
-    [1, 0.5, 3_600_000, 3_600_000],
-  ])('attempt %d with random %d and Retry-After %s: %d ms', (attempt, random, retryAfter, delay) => {
-    expect(retryDelayMs(attempt, random, retryAfter)).toBe(delay);
+    [1, 0.5, true, null, 15_000],
+    [2, 0.5, true, null, 30_000],
+    [3, 0.5, true, null, 60_000],
+    [1, 0, true, null, 12_000],
+    [1, 1, true, null, 18_000],
+    [30, 0.5, true, null, 86_400_000],
+    [1, 0.5, true, 3_600_000, 3_600_000],
+    // A failure that needs a change: once more soon, then not more than 5 an hour.
+    [1, 0.5, false, null, 15_000],
+    [2, 0.5, false, null, 720_000],
+    [8, 0.5, false, null, 1_920_000],
+  ])('attempt %d with random %d (transient %s) and Retry-After %s: %d ms', (attempt, random, transient, retryAfter, delay) => {
+    expect(retryDelayMs(attempt, random, transient, retryAfter)).toBe(delay);
   });
 
   it.each([

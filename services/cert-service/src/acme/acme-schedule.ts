@@ -22,12 +22,17 @@ export function renewalTime(active: ActiveForRenewal, renewDaysBefore: number | 
 }
 
 /**
- * How long after the `attempt`th failure (1, 2, …) to order again: doubling
- * from 15 s (a gateway that was still starting is ready by then) up to a day, with ±20 % jitter so that many gateways' CAs are
- * not hit at the same moment; never sooner than the CA's Retry-After.
+ * How long after the `attempt`th failure (1, 2, …) to order again, with
+ * ±20 % jitter so that many gateways' CAs are not hit at the same moment, and
+ * never sooner than the CA's Retry-After. A failure that may pass by itself
+ * (`transient`: rate limit, outage, network) doubles from 15 s up to a day.
+ * One that needs a change (DNS, firewall) is tried once more after 15 s (a
+ * gateway that was still starting is ready by then), then at most every
+ * 12 minutes: Let's Encrypt allows 5 failed validations per name an hour.
  */
-export function retryDelayMs(attempt: number, random: number, retryAfterMs: number | null = null): number {
-  const base = Math.min(15_000 * 2 ** Math.max(0, attempt - 1), day);
+export function retryDelayMs(attempt: number, random: number, transient: boolean, retryAfterMs: number | null = null): number {
+  const doubling = Math.min(15_000 * 2 ** Math.max(0, attempt - 1), day);
+  const base = transient || attempt <= 1 ? doubling : Math.max(doubling, 12 * 60_000);
   const jittered = Math.round(base * (0.8 + 0.4 * random));
   return Math.max(jittered, retryAfterMs ?? 0);
 }

@@ -18,6 +18,9 @@ export interface PlainHttpListener {
   close(): Promise<void>;
 }
 
+/** Connections the plain HTTP port holds at once; more are refused at accept. */
+const maxConnections = 512;
+
 function send(response: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
   response.end(body);
@@ -70,6 +73,10 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
         return send(response, decided.status, `${decided.message}\n`);
     }
   };
+  // It only ever answers from memory or one lookup: a few hundred clients at once are plenty, and a flood stops here.
+  server.maxConnections = maxConnections;
+  // After listening, an accept error (out of descriptors) is logged; without a listener it would end the process.
+  server.on('error', (error) => logger.error({ err: error, port: options.port }, 'plain HTTP port error'));
   server.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
