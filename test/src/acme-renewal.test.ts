@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { certApi } from '@st/contracts';
 import { freePort } from '@st/test-kit';
-import { curl, ftpsUrl, writeRandomFile } from './harness/clients.js';
+import { curl, ftpsUrl, writeRandomFile, certAdmin } from './harness/clients.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
@@ -28,14 +28,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${stack.certServiceUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, json: await response.json().catch(() => null) };
-}
+const admin = (method: string, path: string, body?: unknown) => certAdmin(stack, method, path, body);
 
 function servedFingerprint(root: string): Promise<{ fingerprint: string; authorized: boolean }> {
   return new Promise((resolve, reject) => {

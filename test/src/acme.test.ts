@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { apiPath, certApi, healthApi } from '@st/contracts';
 import { freePort } from '@st/test-kit';
+import { certAdmin } from './harness/clients.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
@@ -25,14 +26,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${stack.certServiceUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, json: await response.json().catch(() => null) };
-}
+const admin = (method: string, path: string, body?: unknown) => certAdmin(stack, method, path, body);
 
 /** Debian's curl with its own arguments (not trusting the stack's self-signed certificate). */
 function curl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -2,7 +2,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { join } from 'node:path';
 import { apiPath, certApi } from '@st/contracts';
-import { connectBasicFtp, writeRandomFile } from './harness/clients.js';
+import { connectBasicFtp, writeRandomFile, certAdmin } from './harness/clients.js';
 import { TestCa } from '../../services/cert-service/src/test-openssl.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 import { createHash } from 'node:crypto';
@@ -20,14 +20,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const response = await fetch(`${stack.certServiceUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: response.status, json: await response.json().catch(() => null) };
-}
+const admin = (method: string, path: string, body?: unknown) => certAdmin(stack, method, path, body);
 
 /** The fingerprint a new TLS connection to a gateway port is served (by a client offering only `sigalgs`, when given). */
 function presentedFingerprint(port: number, sigalgs?: string): Promise<string> {

@@ -157,3 +157,13 @@ export function tlsExchange(
     });
   });
 }
+
+/** cert-service's API as the operator calls it (admin token): status and JSON body (null when there is none). */
+export async function certAdmin(stack: Stack, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${stack.certServiceUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, json: await response.json().catch(() => null) };
+}
