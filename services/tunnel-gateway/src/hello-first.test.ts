@@ -1,22 +1,10 @@
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedPair } from './test-support/self-signed.js';
 import { readHelloFirst } from './hello-first.js';
 
-function selfSigned(): { cert: string; key: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'st-hello-first-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { cert: readFileSync(join(dir, 'cert.pem'), 'utf8'), key: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const context = tls.createSecureContext(selfSigned());
+const pair = selfSignedPair();
+const context = tls.createSecureContext({ cert: pair.certificatePem, key: pair.privateKeyPem });
 
 /**
  * A client whose bytes reach the server in pieces of `split` bytes, a few

@@ -1,23 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
+import { selfSignedPair } from './test-support/self-signed.js';
 import { forwardSecretCiphers, TlsContextHolder } from './tls-context.js';
 
-/** A throw-away self-signed pair made by Debian's openssl. */
-function selfSigned(): { certificatePem: string; privateKeyPem: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'st-tls-context-'));
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-    return { certificatePem: readFileSync(join(dir, 'cert.pem'), 'utf8'), privateKeyPem: readFileSync(join(dir, 'key.pem'), 'utf8') };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const bundle = { id: 'test', fingerprintSha256: '', subject: '', notBefore: '', notAfter: '', ...selfSigned() };
+const bundle = { id: 'test', fingerprintSha256: '', subject: '', notBefore: '', notAfter: '', ...selfSignedPair() };
 const secret = Buffer.alloc(48, 7);
 const hour = 3_600_000;
 
