@@ -138,6 +138,18 @@ describe('certificates from an ACME CA (Pebble)', () => {
     expect(new Date(status.nextOrderAt).getTime()).toBeGreaterThan(Date.now() + 86_400_000);
   });
 
+  it('an order asked only to store its certificate leaves the active one in place', async () => {
+    const root = await pebble.rootPem();
+    const before = await verifyGateway(root);
+    expect((await admin('POST', certApi.acmeOrders, { activate: 'yes' })).status).toBe(400);
+    const started = await admin('POST', certApi.acmeOrders, { activate: false });
+    expect(started.status).toBe(202);
+    const order = await finishedOrder(started.json.order.id);
+    expect(order).toMatchObject({ state: 'valid', activate: false });
+    expect((await admin('GET', apiPath(certApi.certificate, { id: order.certificateId }))).json).toMatchObject({ origin: 'acme', active: false });
+    expect((await verifyGateway(root)).fingerprint).toBe(before.fingerprint);
+  });
+
   it('renew now: a second order gets a new certificate, swapped in without a restart', async () => {
     const root = await pebble.rootPem();
     const before = await verifyGateway(root);

@@ -27,6 +27,8 @@ export interface AcmeOrderRecord {
   directoryUrl: string;
   /** start: no ACME certificate active yet; renewal: the active one is due; operator: asked through the API. */
   reason: 'start' | 'renewal' | 'operator';
+  /** The certificate is activated once issued (an operator may ask for it only to be stored). */
+  activate: boolean;
   state: AcmeOrderState;
   step: string;
   createdAt: string;
@@ -163,7 +165,7 @@ export class AcmeIssuer {
   }
 
   /** Starts an order now (renew now); the record is returned at once and updated as it goes. */
-  orderNow(reason: AcmeOrderRecord['reason'] = 'operator'): AcmeOrderRecord {
+  orderNow(reason: AcmeOrderRecord['reason'] = 'operator', activate = true): AcmeOrderRecord {
     if (this.running) throw new Error('an order is already running');
     const record: AcmeOrderRecord = {
       id: `order-${this.now().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`,
@@ -171,6 +173,7 @@ export class AcmeIssuer {
       challenge: this.settings.challenge,
       directoryUrl: this.settings.directoryUrl,
       reason,
+      activate,
       state: 'pending',
       step: 'starting',
       createdAt: this.now().toISOString(),
@@ -315,14 +318,14 @@ export class AcmeIssuer {
       this.update(record, { step: 'downloading the certificate' });
       const chainPem = await client.getCertificate(order);
       this.update(record, { step: 'activating' });
-      const outcome = await this.options.manager.load({ certificate: chainPem, activate: true }, 'acme');
+      const outcome = await this.options.manager.load({ certificate: chainPem, activate: record.activate }, 'acme');
       requestId = null;
       const notAfter = new X509Certificate(chainPem).validTo;
       this.update(record, { state: 'valid', step: 'done', certificateId: outcome.certificate.id, notAfter: new Date(notAfter).toISOString() });
       this.failures = 0;
       this.lastError = null;
       this.retryAt = null;
-      this.log.info({ order: record.id, certificateId: outcome.certificate.id, notAfter: record.notAfter }, 'ACME certificate issued and activated');
+      this.log.info({ order: record.id, certificateId: outcome.certificate.id, notAfter: record.notAfter, activated: record.activate }, record.activate ? 'ACME certificate issued and activated' : 'ACME certificate issued and stored (not activated, as asked)');
     } catch (error) {
       const { reason, transient } = await this.explain(error as Error, client, order, currentName, challengeType);
       this.failures++;

@@ -21,6 +21,9 @@ export const acmeSettingsBodySchema = z
   })
   .strict();
 
+/** POST /acme/orders: activate the certificate once issued (default), or only store it. */
+const orderBodySchema = z.object({ activate: z.boolean().optional() }).strict();
+
 /** Settings given through the API, which outlive a restart and then win over the ACME_* variables. */
 export function storedSettingsPath(dataDir: string): string {
   return join(dataDir, 'acme', 'settings.json');
@@ -128,10 +131,12 @@ export function acmeRoutes(options: AcmeRouteOptions): Router {
   router.get(certApi.acmeOrders, options.admin, (_req, res) => {
     res.json({ orders: issuer().orders() });
   });
-  router.post(certApi.acmeOrders, options.admin, (_req, res) => {
+  router.post(certApi.acmeOrders, options.admin, options.json, (req, res) => {
+    const parsed = orderBodySchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw new HttpError(400, 'INVALID_REQUEST', 'invalid request body: the only field is "activate" (true or false)');
     const current = issuer();
     if (current.busy) throw new HttpError(409, 'ACME_ORDER_RUNNING', 'an order is already running; see GET /acme/orders');
-    res.status(202).json({ order: current.orderNow('operator') });
+    res.status(202).json({ order: current.orderNow('operator', parsed.data.activate ?? true) });
   });
   router.get(certApi.acmeOrder, options.admin, (req, res) => {
     const order = issuer().order(String(req.params.id ?? ''));
