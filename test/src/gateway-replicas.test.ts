@@ -170,7 +170,14 @@ suite('three gateway replicas behind HAProxy', () => {
     expect(new Set(kinds)).toEqual(
       new Set(['basic-ftp PASV', 'basic-ftp EPSV', 'curl PASV', 'curl EPSV', 'curl PASV TLS 1.2', 'curl EPSV TLS 1.2', 'lftp PASV', 'lftp EPSV', 'lftp PASV TLS 1.2', 'lftp EPSV TLS 1.2']),
     );
-    const log = await recordsWhere((all) => all.filter((record) => record.msg === 'transfer finished').length >= 70, 'every transfer recorded');
+    // Each replica writes its log on a timer of its own (every 100 ms): a carrier's "data connection ended" can reach
+    // the file after the control replica's "transfer finished" did, so both are waited for.
+    const carriedEnded = (all: LogRecord[]) => {
+      const control = new Map(all.filter((record) => record.msg === 'FTP control connection opened').map((record) => [record.session, record.replica]));
+      const ended = new Set(all.filter((record) => record.msg === 'data connection ended' || record.msg === 'data connection failed').map((record) => record.conn));
+      return all.filter((record) => record.msg === 'data connection admitted' && control.get(record.session) !== record.replica).every((record) => ended.has(record.conn));
+    };
+    const log = await recordsWhere((all) => all.filter((record) => record.msg === 'transfer finished').length >= 70 && carriedEnded(all), 'every transfer and every data connection\'s end recorded');
     const controlReplica = new Map(log.filter((record) => record.msg === 'FTP control connection opened').map((record) => [record.session, record.replica]));
     const data = log.filter((record) => record.msg === 'data connection admitted');
     const crossing = data.filter((record) => controlReplica.get(record.session) !== record.replica);
