@@ -1,6 +1,33 @@
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const handedOut = new Set<number>();
+
+/**
+ * Ports handed out to any jest worker of this run, one empty file each in a
+ * directory named after the run (the workers' common parent): a port another
+ * worker chose is free until its server binds it, seconds later, and must not
+ * be chosen again meanwhile (two test files once got the same gateway port).
+ */
+const runReservations = join(tmpdir(), `st-test-ports-${process.env.JEST_WORKER_ID !== undefined ? process.ppid : process.pid}`);
+
+/** False when another worker of this run has the port already. */
+function reserve(port: number): boolean {
+  try {
+    mkdirSync(runReservations, { recursive: true });
+    closeSync(openSync(join(runReservations, String(port)), 'wx'));
+    return true;
+  } catch (error) {
+    // Only a reservation of another worker counts; a directory that cannot be written leaves the bind check alone.
+    return (error as NodeJS.ErrnoException).code !== 'EEXIST';
+  }
+}
+
+function unreserve(port: number): void {
+  rmSync(join(runReservations, String(port)), { force: true });
+}
 
 function canBind(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -34,6 +61,15 @@ export async function freePortBlock(count: number, options: FreePortOptions = {}
       for (const host of hosts) ok = ok && (await canBind(port, host));
     }
     if (ok) {
+      const reserved: number[] = [];
+      for (let port = base; port < base + count && ok; port++) {
+        if (reserve(port)) reserved.push(port);
+        else ok = false;
+      }
+      if (!ok) {
+        for (const port of reserved) unreserve(port);
+        continue;
+      }
       for (let port = base; port < base + count; port++) handedOut.add(port);
       return base;
     }
