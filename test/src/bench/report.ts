@@ -100,6 +100,16 @@ export interface RowSpec {
 
 const cell = (metric: Metric, terminator: Terminator, prefix?: string): Cell => (prefix ? { metric, terminator, prefix } : { metric, terminator });
 
+/** A row measured on every HTTPS terminator: the gateway (one process and two workers), stunnel, nginx, HAProxy and the bare relay. */
+const httpsCells = (metric: Metric): RowSpec['cells'] => ({
+  gateway: cell(metric, 'gateway'),
+  gateway2w: cell(metric, 'gateway2w'),
+  stunnel: cell(metric, 'stunnel'),
+  nginx: cell(metric, 'nginx'),
+  haproxy: cell(metric, 'haproxy'),
+  relay: cell(metric, 'relay'),
+});
+
 /**
  * The table the issue asks for: one row per measurement, targets as ratios of
  * medians in this run; the last rows have no target and say what bounds a
@@ -110,13 +120,13 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'HTTPS bulk download, MB/s',
     decimals: 0,
-    cells: { gateway: cell('httpsBulkMBps', 'gateway'), gateway2w: cell('httpsBulkMBps', 'gateway2w'), stunnel: cell('httpsBulkMBps', 'stunnel'), nginx: cell('httpsBulkMBps', 'nginx'), haproxy: cell('httpsBulkMBps', 'haproxy'), relay: cell('httpsBulkMBps', 'relay') },
+    cells: httpsCells('httpsBulkMBps'),
     targets: [{ text: '≥ 1.0× stunnel', of: cell('httpsBulkMBps', 'gateway'), against: cell('httpsBulkMBps', 'stunnel'), threshold: 1, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('httpsBulkMBps', 'gateway2w'), against: cell('httpsBulkMBps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'HTTPS bulk, terminator CPU-s/GiB',
     decimals: 2,
-    cells: { gateway: cell('httpsBulkCpuPerGiB', 'gateway'), gateway2w: cell('httpsBulkCpuPerGiB', 'gateway2w'), stunnel: cell('httpsBulkCpuPerGiB', 'stunnel'), nginx: cell('httpsBulkCpuPerGiB', 'nginx'), haproxy: cell('httpsBulkCpuPerGiB', 'haproxy'), relay: cell('httpsBulkCpuPerGiB', 'relay') },
+    cells: httpsCells('httpsBulkCpuPerGiB'),
     targets: [{ text: '≤ 1.0× stunnel', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'stunnel'), threshold: 1, direction: 'atMost' }, { text: '≤ 1.0× nginx', of: cell('httpsBulkCpuPerGiB', 'gateway'), against: cell('httpsBulkCpuPerGiB', 'nginx'), threshold: 1, direction: 'atMost' }, { text: '2 workers ≤ 1.05× one process', of: cell('httpsBulkCpuPerGiB', 'gateway2w'), against: cell('httpsBulkCpuPerGiB', 'gateway'), threshold: 1.05, direction: 'atMost' }],
   },
   {
@@ -142,19 +152,19 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'HTTPS keep-alive requests/s (1 KiB, 64 conns)',
     decimals: 0,
-    cells: { gateway: cell('keepAliveRps', 'gateway'), gateway2w: cell('keepAliveRps', 'gateway2w'), stunnel: cell('keepAliveRps', 'stunnel'), nginx: cell('keepAliveRps', 'nginx'), haproxy: cell('keepAliveRps', 'haproxy'), relay: cell('keepAliveRps', 'relay') },
+    cells: httpsCells('keepAliveRps'),
     targets: [{ text: '≥ 0.5× stunnel', of: cell('keepAliveRps', 'gateway'), against: cell('keepAliveRps', 'stunnel'), threshold: 0.5, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('keepAliveRps', 'gateway2w'), against: cell('keepAliveRps', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, RSA-2048',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsa', 'gateway'), gateway2w: cell('handshakesRsa', 'gateway2w'), stunnel: cell('handshakesRsa', 'stunnel'), nginx: cell('handshakesRsa', 'nginx'), haproxy: cell('handshakesRsa', 'haproxy'), relay: cell('handshakesRsa', 'relay') },
+    cells: httpsCells('handshakesRsa'),
     targets: [{ text: '≥ 0.9× bare node relay', of: cell('handshakesRsa', 'gateway'), against: cell('handshakesRsa', 'relay'), threshold: 0.9, direction: 'atLeast' }, { text: '2 workers ≥ 1.0× one process', of: cell('handshakesRsa', 'gateway2w'), against: cell('handshakesRsa', 'gateway'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'full TLS handshakes/s, ECDSA P-256',
     decimals: 0,
-    cells: { gateway: cell('handshakesEcdsa', 'gateway'), gateway2w: cell('handshakesEcdsa', 'gateway2w'), stunnel: cell('handshakesEcdsa', 'stunnel'), nginx: cell('handshakesEcdsa', 'nginx'), haproxy: cell('handshakesEcdsa', 'haproxy'), relay: cell('handshakesEcdsa', 'relay') },
+    cells: httpsCells('handshakesEcdsa'),
     targets: [
       { text: '≥ 0.9× bare node relay', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesEcdsa', 'relay'), threshold: 0.9, direction: 'atLeast' },
       { text: '≥ 1.0× stunnel RSA', of: cell('handshakesEcdsa', 'gateway'), against: cell('handshakesRsa', 'stunnel'), threshold: 1, direction: 'atLeast' },
@@ -175,7 +185,7 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'CPU µs per keep-alive request',
     decimals: 1,
-    cells: { gateway: cell('keepAliveCpuUs', 'gateway'), gateway2w: cell('keepAliveCpuUs', 'gateway2w'), stunnel: cell('keepAliveCpuUs', 'stunnel'), nginx: cell('keepAliveCpuUs', 'nginx'), haproxy: cell('keepAliveCpuUs', 'haproxy'), relay: cell('keepAliveCpuUs', 'relay') },
+    cells: httpsCells('keepAliveCpuUs'),
     targets: [
       { text: '≤ 1.0× bare node relay', of: cell('keepAliveCpuUs', 'gateway'), against: cell('keepAliveCpuUs', 'relay'), threshold: 1, direction: 'atMost' },
       { text: '2 workers ≤ 1.05× one process', of: cell('keepAliveCpuUs', 'gateway2w'), against: cell('keepAliveCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
@@ -184,7 +194,7 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'CPU µs per full handshake, RSA-2048',
     decimals: 0,
-    cells: { gateway: cell('handshakesRsaCpuUs', 'gateway'), gateway2w: cell('handshakesRsaCpuUs', 'gateway2w'), stunnel: cell('handshakesRsaCpuUs', 'stunnel'), nginx: cell('handshakesRsaCpuUs', 'nginx'), haproxy: cell('handshakesRsaCpuUs', 'haproxy'), relay: cell('handshakesRsaCpuUs', 'relay') },
+    cells: httpsCells('handshakesRsaCpuUs'),
     targets: [
       { text: '≤ 1.1× nginx', of: cell('handshakesRsaCpuUs', 'gateway'), against: cell('handshakesRsaCpuUs', 'nginx'), threshold: 1.1, direction: 'atMost' },
       { text: '2 workers ≤ 1.05× one process', of: cell('handshakesRsaCpuUs', 'gateway2w'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
@@ -193,7 +203,7 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'CPU µs per full handshake, ECDSA P-256',
     decimals: 0,
-    cells: { gateway: cell('handshakesEcdsaCpuUs', 'gateway'), gateway2w: cell('handshakesEcdsaCpuUs', 'gateway2w'), stunnel: cell('handshakesEcdsaCpuUs', 'stunnel'), nginx: cell('handshakesEcdsaCpuUs', 'nginx'), haproxy: cell('handshakesEcdsaCpuUs', 'haproxy'), relay: cell('handshakesEcdsaCpuUs', 'relay') },
+    cells: httpsCells('handshakesEcdsaCpuUs'),
     targets: [
       { text: '≤ 1.1× nginx', of: cell('handshakesEcdsaCpuUs', 'gateway'), against: cell('handshakesEcdsaCpuUs', 'nginx'), threshold: 1.1, direction: 'atMost' },
       { text: '2 workers ≤ 1.05× one process', of: cell('handshakesEcdsaCpuUs', 'gateway2w'), against: cell('handshakesEcdsaCpuUs', 'gateway'), threshold: 1.05, direction: 'atMost' },
@@ -202,13 +212,13 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
   {
     label: 'resumed TLS connections/s (one request each, wrk Connection: close)',
     decimals: 0,
-    cells: { gateway: cell('resumedRps', 'gateway'), gateway2w: cell('resumedRps', 'gateway2w'), stunnel: cell('resumedRps', 'stunnel'), nginx: cell('resumedRps', 'nginx'), haproxy: cell('resumedRps', 'haproxy'), relay: cell('resumedRps', 'relay') },
+    cells: httpsCells('resumedRps'),
     targets: [{ text: '≥ 1.0× stunnel', of: cell('resumedRps', 'gateway'), against: cell('resumedRps', 'stunnel'), threshold: 1, direction: 'atLeast' }],
   },
   {
     label: 'CPU µs per resumed connection',
     decimals: 0,
-    cells: { gateway: cell('resumedCpuUs', 'gateway'), gateway2w: cell('resumedCpuUs', 'gateway2w'), stunnel: cell('resumedCpuUs', 'stunnel'), nginx: cell('resumedCpuUs', 'nginx'), haproxy: cell('resumedCpuUs', 'haproxy'), relay: cell('resumedCpuUs', 'relay') },
+    cells: httpsCells('resumedCpuUs'),
     targets: [{ text: '≤ 0.6× its own full RSA handshake', of: cell('resumedCpuUs', 'gateway'), against: cell('handshakesRsaCpuUs', 'gateway'), threshold: 0.6, direction: 'atMost' }],
   },
   {
