@@ -14,7 +14,8 @@
 # GATEWAY_HEALTH_PORT, LOG_SERVICE_PORT, CONSOLE_PORT, HTTPS_PORT, FTPS_PORT,
 # EXPLICIT_FTPS_PORT (AUTH TLS; empty: not offered), DEMO_HOST,
 # DEMO_FTP_PORT, DEMO_HTTP_PORT, UPSTREAM_PASSIVE_RANGE, DEMO_USER,
-# DEMO_PASSWORD, SERVER_NAME, START_TIMEOUT_S, SKIP_BOOTSTRAP=1 (README).
+# DEMO_PASSWORD, SERVER_NAME, START_TIMEOUT_S, SKIP_BOOTSTRAP=1 (README); the
+# services' own variables (ACME_*, GATEWAY_HTTP, ...) pass through to them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "${SKIP_BOOTSTRAP:-}" = 1 ] || bash scripts/bootstrap.sh
@@ -75,6 +76,11 @@ if [ -z "${UPSTREAM_HOST:-}" ]; then
     "demo passive data (UPSTREAM_PASSIVE_RANGE)=$(with_host "$DEMO_HOST" "$UPSTREAM_PASSIVE_RANGE")"
   )
 fi
+
+# The gateway's plain HTTP port (GATEWAY_HTTP=redirect or pass): it listens where the public ports do.
+case ${GATEWAY_HTTP:-off} in
+  redirect | pass) needs+=("gateway plain HTTP port (GATEWAY_HTTP_PORT)=$(with_host "${GATEWAY_BIND_HOST:-0.0.0.0}" "${GATEWAY_HTTP_PORT:-80}")") ;;
+esac
 
 # The gateway's public ports are those of the settings config-service will serve (stored ones
 # included: a port moved through the API is checked, not the environment's).

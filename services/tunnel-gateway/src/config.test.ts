@@ -64,7 +64,7 @@ describe('gatewaySettingsFromEnv', () => {
         state: { kind: 'services', configServiceUrl: 'http://config:7001', certServiceUrl: 'http://cert:7002', token: 't' },
         health: { host: '127.0.0.1', port: 7100 },
         bindHost: '192.0.2.10',
-        plainHttp: { port: 8080 },
+        plainHttp: { port: 8080, mode: 'redirect' },
         workers: 4,
         stopDrainMs: 60_000,
         ticketKeys: Buffer.from('ab'.repeat(48), 'hex'),
@@ -96,6 +96,15 @@ describe('gatewaySettingsFromEnv', () => {
   });
 
   it.each([
+    { vars: { GATEWAY_HTTP: 'redirect' }, plainHttp: { port: 80, mode: 'redirect' } },
+    { vars: { GATEWAY_HTTP: 'pass', GATEWAY_HTTP_PORT: '8080' }, plainHttp: { port: 8080, mode: 'pass' } },
+    { vars: { GATEWAY_HTTP: 'off' }, plainHttp: undefined },
+  ])('reads the plain HTTP port from $vars', ({ vars, plainHttp }) => {
+    const result = gatewaySettingsFromEnv(env(vars));
+    expect(result.ok ? result.settings.plainHttp : result.errors).toEqual(plainHttp);
+  });
+
+  it.each([
     { desc: 'a port past 65535', vars: { GATEWAY_HEALTH_PORT: '70000' }, problem: /^GATEWAY_HEALTH_PORT: "70000" is not a whole number in 0\.\.65535$/ },
     { desc: 'a port that is not a number', vars: { GATEWAY_HEALTH_PORT: '80a' }, problem: /^GATEWAY_HEALTH_PORT/ },
     { desc: 'a negative port', vars: { GATEWAY_HEALTH_PORT: '-1' }, problem: /^GATEWAY_HEALTH_PORT/ },
@@ -106,7 +115,7 @@ describe('gatewaySettingsFromEnv', () => {
     { desc: 'a health address that is no IP address', vars: { GATEWAY_HEALTH_HOST: 'gateway.example' }, problem: /^GATEWAY_HEALTH_HOST: "gateway.example" is not an IP address/ },
     { desc: 'no worker process', vars: { GATEWAY_WORKERS: '0' }, problem: /^GATEWAY_WORKERS: "0" is not a whole number in 1\.\.256$/ },
     { desc: 'a bind address that is no IP address', vars: { GATEWAY_BIND_HOST: 'eth0' }, problem: /^GATEWAY_BIND_HOST: "eth0" is not an IP address$/ },
-    { desc: 'a plain HTTP mode that does not exist', vars: { GATEWAY_HTTP: 'pass' }, problem: /^GATEWAY_HTTP: "pass" is not one of off, redirect$/ },
+    { desc: 'a plain HTTP mode that does not exist', vars: { GATEWAY_HTTP: 'forward' }, problem: /^GATEWAY_HTTP: "forward" is not one of off, redirect, pass$/ },
     { desc: 'a plain HTTP port past 65535', vars: { GATEWAY_HTTP: 'redirect', GATEWAY_HTTP_PORT: '70000' }, problem: /^GATEWAY_HTTP_PORT: "70000" is not a whole number in 0\.\.65535$/ },
     { desc: 'a plain HTTP port while the port is off', vars: { GATEWAY_HTTP_PORT: '80' }, problem: /^GATEWAY_HTTP_PORT is set but GATEWAY_HTTP is off/ },
     { desc: 'an API_BIND_HOST that is no IP address', vars: { API_BIND_HOST: 'all' }, problem: /^API_BIND_HOST: "all" is not an IP address/ },

@@ -3,6 +3,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { tokenEnv } from '@st/contracts';
 import { apiBindHost } from '@st/service-kit';
 import type { GatewayEnv } from './env.js';
+import type { PlainHttpSettings } from './gateway-context.js';
 
 /** Where the gateway gets its port map and certificate. */
 export type GatewayStateSettings =
@@ -21,8 +22,11 @@ export interface GatewaySettings {
   health: { host: string; port: number };
   /** GATEWAY_BIND_HOST: every public port on this address instead of the settings' bind address. */
   bindHost?: string;
-  /** GATEWAY_HTTP=redirect: a plain HTTP port (GATEWAY_HTTP_PORT, 80) answering ACME HTTP-01 challenges and redirecting the rest to HTTPS. */
-  plainHttp?: { port: number };
+  /**
+   * GATEWAY_HTTP=redirect or pass: a plain HTTP port (GATEWAY_HTTP_PORT, 80) answering ACME HTTP-01
+   * challenges and redirecting the rest to HTTPS, or passing it to the file server's web port.
+   */
+  plainHttp?: PlainHttpSettings;
   /** GATEWAY_WORKERS: gateway processes sharing every public port (default: one per CPU). */
   workers: number;
   /** GATEWAY_STOP_DRAIN_MS: on SIGTERM, the longest open connections may take to finish (the settings' drain time if shorter). */
@@ -127,9 +131,9 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
   const bindHost = text('GATEWAY_BIND_HOST');
   if (bindHost !== undefined && isIP(bindHost) === 0) errors.push(`GATEWAY_BIND_HOST: "${bindHost}" is not an IP address`);
   const plainHttpMode = text('GATEWAY_HTTP') ?? 'off';
-  if (plainHttpMode !== 'off' && plainHttpMode !== 'redirect') errors.push(`GATEWAY_HTTP: "${plainHttpMode}" is not one of off, redirect`);
+  if (plainHttpMode !== 'off' && plainHttpMode !== 'redirect' && plainHttpMode !== 'pass') errors.push(`GATEWAY_HTTP: "${plainHttpMode}" is not one of off, redirect, pass`);
   const plainHttpPort = integer('GATEWAY_HTTP_PORT', 80, 0, 65535);
-  if (plainHttpMode === 'off' && text('GATEWAY_HTTP_PORT') !== undefined) errors.push('GATEWAY_HTTP_PORT is set but GATEWAY_HTTP is off: set GATEWAY_HTTP=redirect to open the plain HTTP port');
+  if (plainHttpMode === 'off' && text('GATEWAY_HTTP_PORT') !== undefined) errors.push('GATEWAY_HTTP_PORT is set but GATEWAY_HTTP is off: set GATEWAY_HTTP=redirect or pass to open the plain HTTP port');
   const settings: GatewaySettings = {
     replica: replicaIdFromEnv(env.vars, defaultReplica),
     redisUrl: url('REDIS_URL', gatewayDefaults.redisUrl, ['redis:', 'rediss:']),
@@ -138,7 +142,7 @@ export function gatewaySettingsFromEnv(env: GatewayEnv, defaultReplica: string =
     state,
     health: { host: healthHost, port: integer('GATEWAY_HEALTH_PORT', gatewayDefaults.healthPort, 0, 65535) },
     ...(bindHost ? { bindHost } : {}),
-    ...(plainHttpMode === 'redirect' ? { plainHttp: { port: plainHttpPort } } : {}),
+    ...(plainHttpMode === 'redirect' || plainHttpMode === 'pass' ? { plainHttp: { port: plainHttpPort, mode: plainHttpMode } } : {}),
     workers: integer('GATEWAY_WORKERS', defaultWorkers, 1, 256),
     stopDrainMs: integer('GATEWAY_STOP_DRAIN_MS', gatewayDefaults.stopDrainMs, 0, 86_400_000),
     ...(ticketKeyHex !== undefined && errors.length === 0 ? { ticketKeys: Buffer.from(ticketKeyHex, 'hex') } : {}),

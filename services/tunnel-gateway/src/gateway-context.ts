@@ -24,8 +24,8 @@ export interface GatewayConfig {
   health: { host: string; port: number } | null;
   /** Listen here instead of the settings' bind address (several gateways on one host, each on its own address). */
   bindHost?: string;
-  /** The plain HTTP port: ACME HTTP-01 answers and redirects to HTTPS (off when absent). */
-  plainHttp?: { port: number };
+  /** The plain HTTP port: ACME HTTP-01 answers, and redirects to HTTPS or requests passed to the web port (off when absent). */
+  plainHttp?: PlainHttpSettings;
   /** 48 bytes shared by all replicas so a data connection can resume a session issued by another replica. */
   ticketKeys?: Buffer;
   /** How often session-ticket keys rotate (default one hour; every replica the same). */
@@ -40,6 +40,13 @@ export interface GatewayConfig {
   cache?: GatewayCache;
   eventsExchange?: string;
   logger: Logger;
+}
+
+/** What the plain HTTP port does with requests that are no ACME validation. */
+export interface PlainHttpSettings {
+  port: number;
+  /** redirect: 308 to the same path on HTTPS; pass: to the file server's web port as plain HTTP (X-Forwarded-Proto: http). */
+  mode: 'redirect' | 'pass';
 }
 
 export type GatewayCache = Pick<StateCache, 'load' | 'savePortMap' | 'saveBundle'>;

@@ -1,6 +1,6 @@
 import { portMapSchema, type CertificateBundle, type PortMap } from '@st/contracts';
 import { listenHttp, type RunningHttpServer } from '@st/service-kit';
-import { createGatewayContext, type GatewayConfig, type GatewayContext } from './gateway-context.js';
+import { createGatewayContext, type GatewayConfig, type GatewayContext, type PlainHttpSettings } from './gateway-context.js';
 import { gatewayStatus, healthApp, type GatewayStatus } from './health.js';
 import type { LinkReport } from './ftp/link-reports.js';
 import { openPlainHttpListener, type PlainHttpListener } from './listeners/plain-http-listener.js';
@@ -91,11 +91,15 @@ export class Gateway {
     await this.reporter?.close({ ...this.status(), status: 'offline', reasons: ['the gateway stopped'] }).catch(() => undefined);
     this.stopping = true;
     await this.sync.stop();
-    await this.plainHttp?.close();
+    const plainHttp = this.plainHttp;
     this.plainHttp = null;
-    await this.reconciler.closeAll(drainMs, () => {
-      for (const session of this.context.registry.all()) session.shutdown();
-    });
+    // Requests passed through the plain HTTP port finish within the same drain time as the other ports'.
+    await Promise.all([
+      plainHttp?.close(drainMs),
+      this.reconciler.closeAll(drainMs, () => {
+        for (const session of this.context.registry.all()) session.shutdown();
+      }),
+    ]);
     this.context.logger.debug({ controlSessions: this.context.registry.size, dataConnections: this.context.dataPorts.openLinks }, 'stopping: every listener closed');
     // Leases of the connections just closed are given back before Redis goes, not left to their TTL.
     const { registry, dataPorts, passivePorts } = this.context;
@@ -109,18 +113,18 @@ export class Gateway {
   }
 
   /** The plain HTTP port listens where the public ports do (GATEWAY_BIND_HOST, else the HTTPS listener's address, else all). */
-  private async openPlainHttp(port: number): Promise<void> {
-    const https = () => this.context.portMap?.listeners.find((listener) => listener.protocol === 'http') ?? null;
+  private async openPlainHttp(settings: PlainHttpSettings): Promise<void> {
+    const web = () => this.context.portMap?.listeners.find((listener) => listener.protocol === 'http') ?? null;
     const source = this.config.source;
     const opened = await openPlainHttpListener({
-      host: this.config.bindHost ?? https()?.bindHost ?? '0.0.0.0',
-      port,
-      httpsPort: () => https()?.ports.from ?? null,
+      host: this.config.bindHost ?? web()?.bindHost ?? '0.0.0.0',
+      settings,
+      webListener: web,
       challengeAnswer: source.fetchHttpChallenge ? (token) => source.fetchHttpChallenge!(token) : null,
-      logger: this.context.logger.child({ listener: 'plain-http' }),
+      context: this.context,
     });
     // Stopped while it was opening: it closes at once.
-    if (this.stopping) await opened.close();
+    if (this.stopping) await opened.close(0);
     else this.plainHttp = opened;
   }
 
@@ -195,8 +199,8 @@ export class Gateway {
     // Opened with the first port map: it listens where the HTTPS port does.
     if (this.config.plainHttp && !this.plainHttp && !this.plainHttpOpening) {
       this.plainHttpOpening = true;
-      await this.openPlainHttp(this.config.plainHttp.port).catch((error: Error) =>
-        this.context.logger.error({ err: error, port: this.config.plainHttp!.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 and redirects to HTTPS are off)'),
+      await this.openPlainHttp(this.config.plainHttp).catch((error: Error) =>
+        this.context.logger.error({ err: error, port: this.config.plainHttp!.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off)'),
       );
       this.plainHttpOpening = false;
     }

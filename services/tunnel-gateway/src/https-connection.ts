@@ -1,6 +1,5 @@
 import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import type { Listener } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import { failure, logReasonOf, messageOf } from './errors.js';
@@ -93,7 +92,8 @@ export class HttpsConnection implements UpstreamUser {
   private readonly idleMs: number;
 
   constructor(
-    private readonly client: TLSSocket,
+    /** A TLS socket, or a plain one from the plain HTTP port passing requests through. */
+    private readonly client: Socket,
     private readonly forwarded: ForwardedFor,
     private readonly conn: string | null,
     private readonly options: HttpsConnectionOptions,

@@ -1,4 +1,4 @@
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { ForwardedFor } from './http1/request-head.js';
 import { HttpsConnection, type HttpsConnectionOptions } from './https-connection.js';
 import { PeriodicCheck } from './periodic-check.js';
@@ -54,7 +54,7 @@ export class HttpsProxy {
    * header naming the client) goes first on each of its upstream connections,
    * which are then its own, never kept for another client.
    */
-  handle(socket: TLSSocket, forwarded?: ForwardedFor, conn?: string, upstreamPreface: Buffer | null = null): void {
+  handle(socket: Socket, forwarded?: ForwardedFor, conn?: string, upstreamPreface: Buffer | null = null): void {
     const connection = new HttpsConnection(
       socket,
       forwarded ?? { clientAddress: normalizeAddress(socket.remoteAddress), port: socket.localPort ?? 0 },

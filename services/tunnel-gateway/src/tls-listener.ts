@@ -140,6 +140,12 @@ export class TlsListener<State = undefined> {
     return this.options.port;
   }
 
+  /** The port bound: the one asked for, or the one the system chose for port 0. */
+  get boundPort(): number {
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : this.options.port;
+  }
+
   get openConnections(): number {
     return this.sockets.size;
   }

@@ -49,6 +49,8 @@ export interface StackOptions {
   acmeMaxSleepMs?: number;
   /** Open the gateway's plain HTTP port (ACME HTTP-01 answers, redirects to HTTPS) here. */
   plainHttpPort?: number;
+  /** What the plain HTTP port does with other requests (default redirect). */
+  plainHttpMode?: 'redirect' | 'pass';
 }
 
 export interface GatewayOverrides {
@@ -244,7 +246,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     new Gateway({
       ...(overrides.cache ? { cache: overrides.cache } : {}),
       ...(overrides.bindHost ? { bindHost: overrides.bindHost } : {}),
-      ...((overrides.plainHttpPort ?? options.plainHttpPort) !== undefined ? { plainHttp: { port: (overrides.plainHttpPort ?? options.plainHttpPort)! } } : {}),
+      ...((overrides.plainHttpPort ?? options.plainHttpPort) !== undefined
+        ? { plainHttp: { port: (overrides.plainHttpPort ?? options.plainHttpPort)!, mode: options.plainHttpMode ?? 'redirect' } }
+        : {}),
       replica: overrides.replica ?? 'test-gw',
       ticketKeys,
       ...(options.ticketRotationMs ? { ticketRotationMs: options.ticketRotationMs } : {}),

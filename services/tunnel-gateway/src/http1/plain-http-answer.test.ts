@@ -1,4 +1,4 @@
-import { plainHttpAnswer } from './plain-http-answer.js';
+import { plainConnectionRoute, plainHttpAnswer } from './plain-http-answer.js';
 
 const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
 
@@ -19,5 +19,24 @@ describe('plain HTTP port answers', () => {
     ['GET', 'http://files.example.com/', 'files.example.com', 443, { kind: 'refuse', status: 400, message: 'the request target must be a path' }],
   ])('%s %s (Host %s, HTTPS %d)', (method, target, host, port, answer) => {
     expect(plainHttpAnswer(method, target, host, port)).toEqual(answer);
+  });
+});
+
+describe('plain connections passed to the file server (GATEWAY_HTTP=pass)', () => {
+  it.each([
+    { desc: 'an ACME validation', bytes: `GET /.well-known/acme-challenge/${token} HTTP/1.1\r\nHost: a\r\n\r\n`, route: 'answer' },
+    { desc: 'a HEAD validation with HTTP/1.0', bytes: `HEAD /.well-known/acme-challenge/${token} HTTP/1.0\r\n`, route: 'answer' },
+    { desc: 'a validation after empty lines', bytes: `\r\n\r\nGET /.well-known/acme-challenge/${token} HTTP/1.1\r\n`, route: 'answer' },
+    { desc: 'a bare LF line end', bytes: `GET /.well-known/acme-challenge/${token} HTTP/1.1\n`, route: 'answer' },
+    { desc: 'a page', bytes: 'GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n', route: 'pass' },
+    { desc: 'an upload to the challenge path', bytes: `POST /.well-known/acme-challenge/${token} HTTP/1.1\r\n`, route: 'pass' },
+    { desc: 'an absolute target', bytes: 'GET http://a/.well-known/acme-challenge/x HTTP/1.1\r\n', route: 'pass' },
+    { desc: 'a line that is no request', bytes: 'hello\r\n', route: 'pass' },
+    { desc: 'half a request line', bytes: 'GET /.well-known/acme-chall', route: 'need-more' },
+    { desc: 'only empty lines so far', bytes: '\r\n', route: 'need-more' },
+    { desc: 'nothing yet', bytes: '', route: 'need-more' },
+    { desc: 'a line longer than is looked at', bytes: `GET /${'a'.repeat(9000)}`, route: 'pass' },
+  ])('$desc: $route', ({ bytes, route }) => {
+    expect(plainConnectionRoute(Buffer.from(bytes, 'latin1'))).toBe(route);
   });
 });

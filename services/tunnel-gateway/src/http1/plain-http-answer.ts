@@ -34,3 +34,25 @@ export function plainHttpAnswer(method: string, target: string, host: string | n
   const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
   return { kind: 'redirect', location: `https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${target}` };
 }
+
+/** How far the first request line is looked for before the connection is passed on as it is (the relay refuses an over-long line). */
+export const requestLineLookahead = 8 * 1024;
+
+/**
+ * With GATEWAY_HTTP=pass, who takes a plain connection, decided on the bytes
+ * received so far: the gateway itself when its first request is an ACME
+ * validation (the CA opens a connection of its own for each), the file
+ * server's web port otherwise. `need-more` until the request line is
+ * complete. Empty lines before it are skipped, as RFC 9112 §2.2 lets servers
+ * do. Anything that is not a challenge request goes to the relay, whose
+ * strict reader answers malformed requests itself.
+ */
+export function plainConnectionRoute(received: Buffer): 'answer' | 'pass' | 'need-more' {
+  let start = 0;
+  while (start < received.length && (received[start] === 0x0d || received[start] === 0x0a)) start++;
+  const end = received.indexOf(0x0a, start);
+  if (end < 0) return received.length >= requestLineLookahead ? 'pass' : 'need-more';
+  const line = received.toString('latin1', start, end);
+  const match = /^(GET|HEAD) (\S+) HTTP\/1\.[01]\r?$/.exec(line);
+  return match && match[2]!.startsWith(challengePathPrefix) ? 'answer' : 'pass';
+}

@@ -125,6 +125,13 @@ describe('rewriteRequestHead', () => {
     expect(rewriteRequestHead(parseRequestHead(text), forwarded)).toBe(expected);
   });
 
+  it('says http to the upstream for requests the plain HTTP port passes through, whatever the client claimed', () => {
+    const text = head('GET /a?b=1 HTTP/1.1', 'Host: h', 'X-Forwarded-Proto: https');
+    expect(rewriteRequestHead(parseRequestHead(text), { clientAddress: '192.0.2.7', port: 80, scheme: 'http' })).toBe(
+      'GET /a?b=1 HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 80\r\n\r\n',
+    );
+  });
+
   const ours = 'X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: h\r\nX-Forwarded-Port: 443\r\n\r\n';
   it.each([
     { desc: 'HTTP/1.0 without Connection asks for keep-alive', text: head('GET / HTTP/1.0', 'Host: h'), expected: `GET / HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n${ours}` },

@@ -128,6 +128,8 @@ export interface ForwardedFor {
   clientAddress: string;
   /** The public port the client connected to. */
   port: number;
+  /** How the client reached the gateway (X-Forwarded-Proto): HTTPS, or the plain HTTP port passing requests through; https when absent. */
+  scheme?: 'https' | 'http';
 }
 
 /**
@@ -169,7 +171,7 @@ export function rewriteRequestHead(head: RequestHead, forwarded: ForwardedFor, k
     text += `${field.name}: ${field.value}\r\n`;
   }
   if (persist && head.version === '1.0' && !keepAliveAsked) text += 'Connection: keep-alive\r\n';
-  text += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: https\r\n`;
+  text += `X-Forwarded-For: ${forwarded.clientAddress}\r\nX-Forwarded-Proto: ${forwarded.scheme ?? 'https'}\r\n`;
   if (head.host !== null) text += `X-Forwarded-Host: ${head.host}\r\n`;
   return `${text}X-Forwarded-Port: ${forwarded.port}\r\n\r\n`;
 }

@@ -1,10 +1,12 @@
-import tls, { type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
 import type { Listener } from '@st/contracts';
-import { logDeferred } from '@st/logging';
+import { logDeferred, type Logger } from '@st/logging';
 import type { GatewayContext } from '../gateway-context.js';
-import { HttpsProxy } from '../https-proxy.js';
+import { HttpsProxy, type HttpsProxyOptions } from '../https-proxy.js';
 import { upstreamProxyHeader } from '../proxy-header.js';
-import { TlsListener, admitAll, type TlsListenerOptions } from '../tls-listener.js';
+import { TlsListener, admitAll, type AcceptedConnection, type TlsListenerOptions } from '../tls-listener.js';
+import { answerBusy } from './busy-answer.js';
 import type { RunningListener } from './running-listener.js';
 
 /** The HTTPS port: TLS, then the HTTP/1.1 relay to the upstream web port. */
@@ -20,14 +22,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
     openConnections: () => tlsListener.openConnections,
     idleUpstreamConnections: () => proxy.idleUpstreamConnections,
   };
-  const proxy = new HttpsProxy({
-    listener: () => running.spec,
-    logger,
-    idleTimeoutMs: () => context.portMap?.timeouts.controlIdleMs ?? 300_000,
-    // The time a client gets to say who it is (TLS) is also the time it gets to say what it wants.
-    headTimeoutMs: handshakeTimeoutMs,
-    upstreamKeepAliveMs: () => context.portMap?.timeouts.upstreamKeepAliveMs ?? 0,
-  });
+  const proxy = new HttpsProxy(webRelayOptions(context, () => running.spec, logger));
   const tlsListener = new TlsListener({
     host: spec.bindHost,
     port: spec.ports.from,
@@ -61,10 +56,7 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
           },
           'HTTPS connection opened',
         );
-        // A web server that wants to know the client (nginx `listen … proxy_protocol`) hears it first on every upstream connection.
-        const version = context.portMap?.proxyProtocol.toUpstream.web ?? 'off';
-        const preface = version === 'off' ? null : upstreamProxyHeader(version, connection);
-        proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort }, conn, preface);
+        relayWebConnection(proxy, socket, connection, conn, 'https', context);
       },
     },
   });
@@ -76,6 +68,26 @@ export async function openHttpsListener(spec: Listener, context: GatewayContext)
   }
   logger.info({ ports: spec.ports, protocol: spec.protocol, upstream: spec.upstream }, 'listener started');
   return running;
+}
+
+/** The web relay's limits, read from the port map as connections need them. */
+export function webRelayOptions(context: GatewayContext, listener: () => Listener, logger: Logger): HttpsProxyOptions {
+  return {
+    listener,
+    logger,
+    idleTimeoutMs: () => context.portMap?.timeouts.controlIdleMs ?? 300_000,
+    // The time a client gets to say who it is (TLS) is also the time it gets to say what it wants.
+    headTimeoutMs: () => context.portMap?.timeouts.handshakeMs ?? 10_000,
+    upstreamKeepAliveMs: () => context.portMap?.timeouts.upstreamKeepAliveMs ?? 0,
+  };
+}
+
+/** Hands a web client's connection (`scheme` as it reached us) to the relay towards the file server's web port. */
+export function relayWebConnection(proxy: HttpsProxy, socket: Socket, connection: AcceptedConnection, conn: string, scheme: 'https' | 'http', context: GatewayContext): void {
+  // A web server that wants to know the client (nginx `listen … proxy_protocol`) hears it first on every upstream connection.
+  const version = context.portMap?.proxyProtocol.toUpstream.web ?? 'off';
+  const preface = version === 'off' ? null : upstreamProxyHeader(version, connection);
+  proxy.handle(socket, { clientAddress: connection.remoteAddress, port: connection.localPort, scheme }, conn, preface);
 }
 
 /**
@@ -95,25 +107,4 @@ function acmeTlsAlpn(context: GatewayContext): Pick<TlsListenerOptions<undefined
       },
     },
   };
-}
-
-const busyBody = 'The server is at its connection limit. Try again in a few seconds.\n';
-const busyResponse =
-  'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n' +
-  `Content-Length: ${Buffer.byteLength(busyBody)}\r\n\r\n${busyBody}`;
-/** How long a connection over the limit may take to send its request and read the answer. */
-const busyLingerMs = 2000;
-
-/**
- * A connection over the HTTPS listener's total limit (one of the few let in
- * for this): it is told 503 with Retry-After once its request starts, and
- * closed. What it sends is read and dropped, so the close is clean (no reset
- * that would hide the answer from the client).
- */
-function answerBusy(socket: TLSSocket): void {
-  const timer = setTimeout(() => socket.destroy(), busyLingerMs);
-  socket.on('error', () => undefined);
-  socket.once('close', () => clearTimeout(timer));
-  socket.once('data', () => socket.end(busyResponse));
-  socket.resume();
 }

@@ -1,25 +1,28 @@
 import http from 'node:http';
-import type { Logger } from '@st/logging';
-import { plainHttpAnswer } from '../http1/plain-http-answer.js';
-import { normalizeAddress } from '../tls-listener.js';
+import type { Socket } from 'node:net';
+import type { Listener } from '@st/contracts';
+import { logDeferred, type Logger } from '@st/logging';
+import type { GatewayContext, PlainHttpSettings } from '../gateway-context.js';
+import { plainConnectionRoute, plainHttpAnswer } from '../http1/plain-http-answer.js';
+import { HttpsProxy } from '../https-proxy.js';
+import { TlsListener, type AcceptedConnection } from '../tls-listener.js';
+import { answerBusy } from './busy-answer.js';
+import { relayWebConnection, webRelayOptions } from './https-listener.js';
 
 export interface PlainHttpListenerOptions {
   host: string;
-  port: number;
-  /** The public HTTPS port clients are sent to; null while no HTTPS listener is open. */
-  httpsPort: () => number | null;
+  settings: PlainHttpSettings;
+  /** The port map's web listener (its public HTTPS port, its upstream); null while there is none. */
+  webListener: () => Listener | null;
   /** cert-service's answer for a pending ACME HTTP-01 token; null when there is none. */
   challengeAnswer: ((token: string) => Promise<string | null>) | null;
-  logger: Logger;
+  context: GatewayContext;
 }
 
 export interface PlainHttpListener {
   readonly port: number;
-  close(): Promise<void>;
+  close(drainMs: number): Promise<void>;
 }
-
-/** Connections the plain HTTP port holds at once; more are refused at accept. */
-const maxConnections = 512;
 
 function send(response: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
@@ -27,16 +30,28 @@ function send(response: http.ServerResponse, status: number, body: string, heade
 }
 
 /**
- * The gateway's plain HTTP port (the classic "direct all web connections to
- * HTTPS" option): ACME HTTP-01 validations get their key authorization from
- * cert-service, every other request a 308 to the same path and query on
- * HTTPS. Nothing here reaches the file server. Node's HTTP server is enough
- * for a port that answers from memory; its header and request time limits are
- * set as tight as the HTTPS port's.
+ * The gateway's plain HTTP port (GATEWAY_HTTP): ACME HTTP-01 validations get
+ * their key authorization from cert-service; every other request gets a 308
+ * to the same path and query on HTTPS (`redirect`, the classic "direct all
+ * web connections to HTTPS" option) or goes to the file server's web port
+ * through the same relay as HTTPS requests (`pass`, with X-Forwarded-Proto:
+ * http, so the file server knows the request came in the clear).
+ *
+ * Connections are accepted like those of the TLS ports (TlsListener, admitted
+ * as plain): a trusted balancer's PROXY header names the client, and they
+ * count against the web connection limits. Answers from the gateway itself
+ * come from a Node HTTP server that never listens (enough for a port that
+ * answers from memory or one lookup); in `pass` mode a connection whose first
+ * request is a validation gets its answer and is closed, so whatever else the
+ * client asks comes on a new connection, which may go to the file server.
  */
 export async function openPlainHttpListener(options: PlainHttpListenerOptions): Promise<PlainHttpListener> {
-  const { logger } = options;
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
+  const { context, settings } = options;
+  const logger = context.logger.child({ listener: 'plain-http' });
+  const pass = settings.mode === 'pass';
+  /** The client each socket handed to the answering server came from (its PROXY header may have named it). */
+  const clients = new WeakMap<Socket, string>();
+  const answers = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
     void answer(request, response).catch((error: Error) => {
       logger.error({ err: error }, 'plain HTTP request failed');
       if (!response.headersSent) send(response, 500, 'internal error\n');
@@ -46,25 +61,27 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
   const answer = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     // A body is never needed: it is read and dropped so that the connection can serve the next request.
     request.resume();
-    const httpsPort = options.httpsPort();
+    const httpsPort = options.webListener()?.ports.from ?? null;
     const decided = plainHttpAnswer(request.method ?? 'GET', request.url ?? '', request.headers.host ?? null, httpsPort ?? 443);
-    const client = normalizeAddress(request.socket.remoteAddress);
+    const client = clients.get(request.socket) ?? '';
     switch (decided.kind) {
       case 'challenge': {
+        // Passing: the connection is the CA's alone; anything after the answer comes on a new connection.
+        const close: Record<string, string> = pass ? { Connection: 'close' } : {};
         let keyAuthorization: string | null = null;
         try {
           keyAuthorization = options.challengeAnswer ? await options.challengeAnswer(decided.token) : null;
         } catch (error) {
           logger.warn({ client, token: decided.token, reason: (error as Error).message }, 'ACME challenge request not answered: cert-service cannot be reached');
-          return send(response, 503, 'cert-service cannot be reached; the CA will try again\n', { 'Retry-After': '5' });
+          return send(response, 503, 'cert-service cannot be reached; the CA will try again\n', { 'Retry-After': '5', ...close });
         }
         if (keyAuthorization === null) {
           logger.info({ client, token: decided.token }, 'ACME challenge request for a token that is not pending');
-          return send(response, 404, 'no such challenge\n');
+          return send(response, 404, 'no such challenge\n', close);
         }
         // The token is public (the CA sends it in the clear); the answer is never logged.
         logger.info({ client, token: decided.token }, 'ACME HTTP-01 challenge answered');
-        return send(response, 200, keyAuthorization, { 'Content-Type': 'application/octet-stream' });
+        return send(response, 200, keyAuthorization, { 'Content-Type': 'application/octet-stream', ...close });
       }
       case 'redirect':
         if (httpsPort === null) return send(response, 503, 'no HTTPS port is open yet\n', { 'Retry-After': '5' });
@@ -73,30 +90,101 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
         return send(response, decided.status, `${decided.message}\n`);
     }
   };
-  // It only ever answers from memory or one lookup: a few hundred clients at once are plenty, and a flood stops here.
-  server.maxConnections = maxConnections;
-  // After listening, an accept error (out of descriptors) is logged; without a listener it would end the process.
-  server.on('error', (error) => logger.error({ err: error, port: options.port }, 'plain HTTP port error'));
-  server.on('clientError', (_error, socket) => {
+  answers.on('clientError', (_error, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: options.host, port: options.port }, () => {
-      server.off('error', reject);
-      resolve();
-    });
+  const toAnswers = (socket: Socket, connection: AcceptedConnection) => {
+    clients.set(socket, connection.remoteAddress);
+    answers.emit('connection', socket);
+    // Accepted paused (and maybe with bytes put back): the HTTP server reads only once the socket flows.
+    socket.resume();
+  };
+
+  // A connection passed on keeps relaying to the last web port known if the port map drops it meanwhile.
+  let webListener: Listener | null = null;
+  const currentWebListener = () => (webListener = options.webListener() ?? webListener);
+  const relay = pass ? new HttpsProxy(webRelayOptions(context, () => currentWebListener()!, logger)) : null;
+  const toFileServer = (socket: Socket, connection: AcceptedConnection) => {
+    // No web port in the port map (FTP only): nothing to pass to, the answering server says so.
+    if (!relay || !currentWebListener()) return toAnswers(socket, connection);
+    const conn = `web_${context.nextWebConnectionId()}`;
+    logDeferred(
+      logger,
+      'info',
+      { conn, client: connection.remoteAddress, clientPort: connection.remotePort, ...(connection.via ? { via: connection.via } : {}), port: connection.localPort },
+      'plain HTTP connection passed to the file server',
+    );
+    relayWebConnection(relay, socket, connection, conn, 'http', context);
+    socket.resume();
+  };
+
+  const headTimeoutMs = () => context.portMap?.timeouts.handshakeMs ?? 10_000;
+  const listener = new TlsListener({
+    host: options.host,
+    port: settings.port,
+    contexts: context.contexts,
+    handshakeTimeoutMs: headTimeoutMs,
+    logger,
+    limits: { counter: context.connectionLimits, kind: 'http', answerOverLimit: true },
+    trustedProxies: context.trustedProxies,
+    allowHalfOpen: true,
+    handlers: {
+      admit: () => ({ plain: true, state: undefined }),
+      // Never called: every connection is admitted plain.
+      onSecure: (socket) => socket.destroy(),
+      onPlain: (socket, connection) => {
+        if (connection.overLimit) return answerBusy(socket);
+        if (!pass) return toAnswers(socket, connection);
+        readRequestLine(socket, headTimeoutMs(), (route) => (route === 'answer' ? toAnswers(socket, connection) : toFileServer(socket, connection)));
+      },
+    },
   });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  logger.info({ host: options.host, port }, 'plain HTTP port open: ACME challenges answered, everything else redirected to HTTPS');
+  await listener.listen();
+  const port = listener.boundPort;
+  logger.info(
+    { host: options.host, port, mode: settings.mode },
+    pass ? 'plain HTTP port open: ACME challenges answered, everything else passed to the file server' : 'plain HTTP port open: ACME challenges answered, everything else redirected to HTTPS',
+  );
   return {
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async (drainMs) => {
+      await listener.close(drainMs);
+      relay?.close();
+    },
   };
+}
+
+/**
+ * Reads until the first request line is complete (plainConnectionRoute), puts
+ * the bytes back and tells who takes the connection. A client that sends no
+ * complete line within the head time, or leaves, is closed.
+ */
+function readRequestLine(socket: Socket, limitMs: number, decided: (route: 'answer' | 'pass') => void): void {
+  let received: Buffer = Buffer.alloc(0);
+  const stop = () => {
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.off('end', onEnd);
+    socket.off('close', stop);
+  };
+  const onData = (chunk: Buffer) => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    const route = plainConnectionRoute(received);
+    if (route === 'need-more') return;
+    stop();
+    socket.pause();
+    socket.unshift(received);
+    // Not from inside this 'data' event: the stream would go on emitting the bytes just put back to no one.
+    process.nextTick(() => decided(route));
+  };
+  const onEnd = () => {
+    stop();
+    socket.destroy();
+  };
+  const timer = setTimeout(onEnd, limitMs);
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+  socket.once('close', stop);
+  socket.resume();
 }
