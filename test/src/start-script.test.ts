@@ -13,6 +13,7 @@ import { lookupUser, pamServiceDir, pamServiceName } from '@st/demo-upstream';
 import { findPortHolders } from '@st/service-kit';
 import { freePort, freePortBlock } from '@st/test-kit';
 import { testAmqpUrl, testRedisUrl } from './harness/infrastructure.js';
+import { startPebble } from './harness/pebble.js';
 
 /**
  * scripts/start.sh as an operator runs it: its own process group, its own
@@ -353,6 +354,58 @@ describe('scripts/start.sh', () => {
     expect(thirdStop.code).toBe(0);
     expect(thirdStop.output).toMatch(/SIGINT received\nstopping: .*\nstopped\n$/);
     await nothingLeft(third, thirdStop.stopped);
+  });
+
+  it('with ACME_* set, orders a certificate for SERVER_NAME at start (Pebble, HTTP-01 on the plain HTTP port that passes the rest to the file server) and activates it', async () => {
+    const plainHttpPort = await freePort();
+    const serverName = 'files.start.test';
+    const pebble = await startPebble({ dir: join(dir, 'pebble'), httpPort: plainHttpPort, tlsPort: ports.https });
+    try {
+      const acmeEnv = {
+        ...env,
+        DATA_DIR: join(dir, 'acme'),
+        SERVER_NAME: serverName,
+        ACME_DIRECTORY_URL: pebble.directoryUrl,
+        ACME_TERMS_AGREED: 'true',
+        ACME_EMAIL: 'ops@files.start.test',
+        ACME_CHALLENGE: 'http-01',
+        ACME_CA_FILE: pebble.caFile,
+        GATEWAY_HTTP: 'pass',
+        GATEWAY_HTTP_PORT: String(plainHttpPort),
+      };
+      const run = startScript(acmeEnv);
+      await waitForOutput(run, 'Press Ctrl-C to stop.');
+      // Until the order is through, the self-signed certificate for the name serves.
+      const token = (await readFile(join(acmeEnv.DATA_DIR, 'secrets', 'admin-token'), 'utf8')).trim();
+      const certApiGet = async (path: string) => (await fetch(`http://127.0.0.1:${ports.cert}${path}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
+      let orders: Array<{ state: string; reason: string; names: string[]; error: string | null }> = [];
+      const deadline = Date.now() + 90_000;
+      while (!orders.some((order) => order.state === 'valid') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 500));
+        orders = (await certApiGet(certApi.acmeOrders)).orders;
+      }
+      // The first try may come before the gateway listens (a failed order, retried 15 s later); one of them is the start's and valid.
+      expect(orders.find((order) => order.state === 'valid')).toMatchObject({ reason: 'start', names: [serverName] });
+      const root = join(dir, 'pebble-root.pem');
+      await writeFile(root, await pebble.rootPem());
+      // curl trusting only Pebble's root, checking the name; the gateway swaps the certificate within moments of its activation.
+      const fetchOverHttps = () =>
+        spawnSync('curl', ['--silent', '--show-error', '--max-time', '10', '--cacert', root, '--resolve', `${serverName}:${ports.https}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_code}', `https://${serverName}:${ports.https}/`], { encoding: 'utf8' });
+      let served = fetchOverHttps();
+      for (let tries = 0; served.status !== 0 && tries < 40; tries++) {
+        await new Promise((r) => setTimeout(r, 250));
+        served = fetchOverHttps();
+      }
+      expect({ status: served.status, stderr: served.stderr, code: served.stdout }).toEqual({ status: 0, stderr: '', code: '200' });
+      // The plain HTTP port passes ordinary requests to the demo file browser.
+      const plain = spawnSync('curl', ['--silent', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${plainHttpPort}/`], { encoding: 'utf8' });
+      expect(plain.stdout).toBe('200');
+      const stop = await stopWith(run, ['SIGTERM']);
+      expect(stop.code).toBe(0);
+      await nothingLeft(run, stop.stopped);
+    } finally {
+      await pebble.stop();
+    }
   });
 
   it('with a port taken, starts nothing and names the port, what needs it and the process holding it', async () => {
