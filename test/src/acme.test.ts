@@ -136,6 +136,9 @@ describe('certificates from an ACME CA (Pebble)', () => {
     expect(status.accountUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\//);
     // The next order is the renewal, a third of the lifetime before expiry.
     expect(new Date(status.nextOrderAt).getTime()).toBeGreaterThan(Date.now() + 86_400_000);
+    // Pebble's directory offers no renewal information (ARI): renewal follows the lifetime, and GET /acme says so.
+    await waitFor(async () => (await admin('GET', certApi.acme)).json.renewalInfo.offered === false, 10_000, 'the renewal check read the directory');
+    expect((await admin('GET', certApi.acme)).json.renewalInfo).toEqual({ offered: false, window: null, explanationUrl: null, renewAt: null, checkAgainAt: null, error: null });
   });
 
   it('an order asked only to store its certificate leaves the active one in place', async () => {

@@ -1,21 +1,21 @@
 import { randomBytes, randomInt, X509Certificate } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import type { KeyType } from '@st/contracts';
 import type { Logger } from '@st/logging';
 import { writeFileAtomic } from '@st/service-kit';
 import type { KeySealer } from '../at-rest.js';
 import type { CertManager } from '../cert-manager.js';
-import { loadOrCreateAccountKey } from './acme-account.js';
+import { AcmeAccount } from './acme-account.js';
 import { CertificateError } from '../errors.js';
-import { describeAcmeProblem, isTransient, type AcmeProblem } from './acme-problems.js';
+import { describeAcmeProblem, describeRequestFailure, isTransient, type AcmeProblem } from './acme-problems.js';
 import { expiryWarning, renewalTime, retryDelayMs } from './acme-schedule.js';
 import type { AcmeChallengeType, AcmeSettings } from './acme-env.js';
 import type { ChallengeBoard } from './challenge-board.js';
+import { retryAfterMs } from './renewal-info.js';
+import { RenewalInfoTracker, type RenewalInfoStatus } from './renewal-info-tracker.js';
 
 export type AcmeOrderState = 'pending' | 'valid' | 'invalid';
 
@@ -50,6 +50,8 @@ export interface AcmeStatus {
   failures: number;
   lastError: string | null;
   warnings: string[];
+  /** What the CA said about when to renew (ARI), if it says anything. */
+  renewalInfo: RenewalInfoStatus;
 }
 
 export interface AcmeIssuerOptions {
@@ -66,8 +68,6 @@ export interface AcmeIssuerOptions {
   maxSleepMs?: number;
 }
 
-/** Longest wait for one answer of the CA. */
-const requestTimeoutMs = 30_000;
 
 /** Orders kept in orders.json for the API. */
 const keptOrders = 50;
@@ -92,17 +92,20 @@ export class AcmeIssuer {
   private failures = 0;
   private lastError: string | null = null;
   private retryAt: Date | null = null;
-  private accountUrl: string | null = null;
-  private termsUrl: string | null = null;
   private nextAt: Date | null = null;
-  private account: { client: acme.Client; directoryUrl: string; email: string | null } | null = null;
+  private readonly account: AcmeAccount;
   /** What the last look found: the active certificate is this CA's, for every name (health reads it without I/O). */
   private activeFromAcme = false;
+  private readonly renewalInfo: RenewalInfoTracker;
+  /** The active certificate's ARI identifier while the CA offers renewal information: a renewal order names it (`replaces`). */
+  private replaces: string | null = null;
 
   constructor(private readonly options: AcmeIssuerOptions) {
     this.settings = options.settings;
     this.log = options.logger.child({ component: 'acme' });
     this.now = options.now ?? (() => new Date());
+    this.account = new AcmeAccount(options.dataDir, options.sealer, () => this.settings);
+    this.renewalInfo = new RenewalInfoTracker((url) => this.account.get(url), this.log);
   }
 
   get names(): string[] {
@@ -155,12 +158,13 @@ export class AcmeIssuer {
       email: this.settings.email,
       challenge: this.settings.challenge,
       names: this.names,
-      accountUrl: this.accountUrl,
-      termsOfServiceUrl: this.termsUrl,
+      accountUrl: this.account.accountUrl,
+      termsOfServiceUrl: this.account.termsUrl,
       nextOrderAt: this.running ? null : (this.nextAt?.toISOString() ?? null),
       failures: this.failures,
       lastError: this.lastError,
       warnings,
+      renewalInfo: this.renewalInfo.status(),
     };
   }
 
@@ -202,9 +206,9 @@ export class AcmeIssuer {
     const newCa = settings.directoryUrl !== this.settings.directoryUrl;
     this.settings = settings;
     if (newCa) {
-      this.accountUrl = null;
-      this.termsUrl = null;
-      this.account = null;
+      this.account.forget();
+      this.renewalInfo.forget();
+      this.replaces = null;
     }
     this.failures = 0;
     this.lastError = null;
@@ -240,7 +244,11 @@ export class AcmeIssuer {
       const now = this.now();
       const active = this.options.manager.active;
       const fromAcme = active ? await this.activeIsFromAcme() : false;
-      const due = active ? renewalTime({ notBefore: new Date(active.notBefore), notAfter: new Date(active.notAfter), fromAcme }, this.settings.renewDaysBefore) : new Date(0);
+      let due = active ? renewalTime({ notBefore: new Date(active.notBefore), notAfter: new Date(active.notAfter), fromAcme }, this.settings.renewDaysBefore) : new Date(0);
+      // A CA that says when it wants renewal (ARI) is followed; days set by the operator can only bring it forward.
+      const suggested = active && fromAcme ? await this.renewalInfo.renewAt(this.settings.directoryUrl, active.certificatePem, now) : null;
+      this.replaces = suggested?.certificateId ?? null;
+      if (suggested) due = this.settings.renewDaysBefore !== null && due < suggested.at ? due : suggested.at;
       const at = this.retryAt && this.retryAt > due ? this.retryAt : due;
       if (at.getTime() <= now.getTime()) {
         this.orderNow(fromAcme ? 'renewal' : 'start');
@@ -270,8 +278,27 @@ export class AcmeIssuer {
     Object.assign(record, fields, { updatedAt: this.now().toISOString() });
   }
 
+  /**
+   * A renewal names the certificate it replaces when the CA offers renewal
+   * information (RFC 9773 §5), so the CA can lift rate limits for it; a CA
+   * that refuses that (the certificate was replaced already) gets the order
+   * without it.
+   */
+  private async createOrder(client: acme.Client, record: AcmeOrderRecord): Promise<acme.Order> {
+    const identifiers = record.names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
+    const replaces = record.reason === 'renewal' ? this.replaces : null;
+    if (!replaces) return client.createOrder({ identifiers });
+    try {
+      return await client.createOrder({ identifiers, replaces } as Parameters<acme.Client['createOrder']>[0]);
+    } catch (error) {
+      this.log.info({ order: record.id, replaces, reason: (error as Error).message }, 'the CA refused an order that replaces the active certificate; ordering without naming it');
+      return client.createOrder({ identifiers });
+    }
+  }
+
   private async run(record: AcmeOrderRecord): Promise<void> {
     const challengeType = record.challenge;
+    const started = Date.now();
     const withdraw: Array<() => void> = [];
     let requestId: string | null = null;
     let currentName: string | undefined;
@@ -280,9 +307,9 @@ export class AcmeIssuer {
     try {
       this.log.info({ order: record.id, names: record.names, challenge: challengeType, directory: record.directoryUrl, reason: record.reason }, 'ACME order started');
       this.update(record, { step: 'registering the account' });
-      client = await this.client();
+      client = await this.account.client();
       this.update(record, { step: 'ordering' });
-      order = await client.createOrder({ identifiers: record.names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value })) });
+      order = await this.createOrder(client, record);
       const authorizations = await client.getAuthorizations(order);
       this.update(record, { step: 'answering challenges' });
       for (const authorization of authorizations) {
@@ -330,8 +357,8 @@ export class AcmeIssuer {
       const { reason, transient } = await this.explain(error as Error, client, order, currentName, challengeType);
       this.failures++;
       this.lastError = reason;
-      this.account = null;
-      const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000, transient);
+      this.account.drop();
+      const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000, transient, retryAfterMs(this.account.retryAfterSince(started), this.now()));
       this.retryAt = new Date(this.now().getTime() + delay);
       this.update(record, { state: 'invalid', step: 'failed', error: reason });
       this.log.warn({ order: record.id, reason, failures: this.failures, retryAt: this.retryAt.toISOString() }, 'ACME order failed; the active certificate is unchanged');
@@ -339,53 +366,6 @@ export class AcmeIssuer {
     } finally {
       for (const step of withdraw) step();
     }
-  }
-
-  /**
-   * The account client for the directory in use: registered (terms agreed)
-   * once, then reused; a new contact address is sent as an account update.
-   * Dropped after a failed order, so that an account the CA forgot is
-   * registered again.
-   */
-  private async client(): Promise<acme.Client> {
-    const cached = this.account;
-    if (cached && cached.directoryUrl === this.settings.directoryUrl) {
-      if (this.settings.email && cached.email !== this.settings.email) {
-        await cached.client.updateAccount({ contact: [`mailto:${this.settings.email}`] });
-        cached.email = this.settings.email;
-      }
-      return cached.client;
-    }
-    const accountKey = await loadOrCreateAccountKey(this.options.dataDir, this.options.sealer);
-    await this.trustDirectory();
-    const client = new acme.Client({ directoryUrl: this.settings.directoryUrl, accountKey, backoffAttempts: 20, backoffMin: 500, backoffMax: 5000 });
-    this.termsUrl ??= (await client.getTermsOfServiceUrl().catch(() => null)) ?? null;
-    try {
-      await client.createAccount({ termsOfServiceAgreed: true, ...(this.settings.email ? { contact: [`mailto:${this.settings.email}`] } : {}) });
-    } catch (error) {
-      // The key's account exists already: acme-client then sends an update, which a CA refuses when there is
-      // nothing to update (no contact address). The account URL it learnt is all that is needed.
-      if (!this.knownAccountUrl(client)) throw error;
-    }
-    this.accountUrl = client.getAccountUrl();
-    this.account = { client, directoryUrl: this.settings.directoryUrl, email: this.settings.email };
-    return client;
-  }
-
-  private knownAccountUrl(client: acme.Client): string | null {
-    try {
-      return client.getAccountUrl();
-    } catch {
-      return null;
-    }
-  }
-
-  /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots. */
-  private async trustDirectory(): Promise<void> {
-    const extra = this.settings.caFile ? await readFile(this.settings.caFile, 'utf8') : null;
-    acme.axios.defaults.httpsAgent = new Agent({ ca: extra ? [...rootCertificates, extra] : [...rootCertificates], keepAlive: true });
-    // A CA that stops answering must not hold the order (and every renewal after it) for ever.
-    acme.axios.defaults.timeout = requestTimeoutMs;
   }
 
   /**
@@ -406,18 +386,8 @@ export class AcmeIssuer {
         // The CA cannot be asked: the error itself is all there is.
       }
     }
-    const message = error.message ?? String(error);
-    const code = (error as NodeJS.ErrnoException).code ?? '';
-    const directory = this.settings.directoryUrl;
-    if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: connection refused`, transient: true };
-    if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: its name does not resolve`, transient: true };
-    if (/ETIMEDOUT|ECONNABORTED|timeout/i.test(code + message)) return { reason: `the ACME directory ${directory} did not answer in time`, transient: true };
-    if (/self[- ]signed|unable to (?:get|verify)|UNABLE_TO_VERIFY|CERT_/i.test(code + message) && !name) {
-      return { reason: `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`, transient: false };
-    }
-    if (error instanceof CertificateError) return { reason: `the issued certificate could not be stored: ${message}`, transient: false };
-    if (code.startsWith('E') && code.length > 1) return { reason: `cert-service could not ${order ? 'finish' : 'start'} the order: ${code} (${message.slice(0, 200)})`, transient: true };
-    return { reason: `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`, transient: /\b5\d\d\b|rateLimited|serverInternal/.test(message) };
+    if (error instanceof CertificateError) return { reason: `the issued certificate could not be stored: ${error.message}`, transient: false };
+    return describeRequestFailure(error, this.settings.directoryUrl, { name, orderStarted: order !== null });
   }
 
   private recordsPath(): string {

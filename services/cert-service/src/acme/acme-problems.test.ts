@@ -1,4 +1,4 @@
-import { describeAcmeProblem, isTransient } from './acme-problems.js';
+import { describeAcmeProblem, describeRequestFailure, isTransient } from './acme-problems.js';
 
 const error = (type: string) => `urn:ietf:params:acme:error:${type}`;
 
@@ -49,5 +49,21 @@ describe('ACME problems in plain words', () => {
     [{ type: error('caa') }, false],
   ])('%j transient: %s', (problem, transient) => {
     expect(isTransient(problem)).toBe(transient);
+  });
+});
+
+describe('requests that got no problem document', () => {
+  const directory = 'https://acme.example/dir';
+  const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+  it.each([
+    { error: withCode('connect ECONNREFUSED 192.0.2.1:443', 'ECONNREFUSED'), context: { orderStarted: false }, reason: 'the ACME directory https://acme.example/dir cannot be reached: connection refused', transient: true },
+    { error: withCode('getaddrinfo ENOTFOUND acme.example', 'ENOTFOUND'), context: { orderStarted: false }, reason: 'the ACME directory https://acme.example/dir cannot be reached: its name does not resolve', transient: true },
+    { error: new Error('timeout of 30000ms exceeded'), context: { orderStarted: true }, reason: 'the ACME directory https://acme.example/dir did not answer in time', transient: true },
+    { error: withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), context: { orderStarted: false }, reason: "the ACME directory's HTTPS certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN); for a private CA set ACME_CA_FILE to its root certificate", transient: false },
+    { error: withCode('socket hang up', 'ECONNRESET'), context: { orderStarted: true }, reason: 'cert-service could not finish the order: ECONNRESET (socket hang up)', transient: true },
+    { error: new Error('Order is not ready'), context: { name: 'files.example.com', orderStarted: true }, reason: 'the CA refused the request for files.example.com: Order is not ready', transient: false },
+    { error: new Error('Request failed with status code 503'), context: { orderStarted: false }, reason: 'the CA refused the request: Request failed with status code 503', transient: true },
+  ])('$error.message', ({ error, context, reason, transient }) => {
+    expect(describeRequestFailure(error, directory, context)).toEqual({ reason, transient });
   });
 });

@@ -100,3 +100,23 @@ export function isTransient(problem: AcmeProblem): boolean {
   const type = problem.type?.slice(errorPrefix.length);
   return type === 'rateLimited' || type === 'serverInternal' || type === 'badNonce' || (problem.status ?? 0) >= 500;
 }
+
+/**
+ * A request that got no problem document from the CA (network, trust, a
+ * refusal in acme-client's words), in an operator's words; `transient`: it may
+ * pass by itself. `name`: the challenge's name when one was being answered;
+ * `orderStarted`: the CA had accepted the order.
+ */
+export function describeRequestFailure(error: Error, directory: string, context: { name?: string | undefined; orderStarted: boolean }): { reason: string; transient: boolean } {
+  const message = error.message ?? String(error);
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  const { name } = context;
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: connection refused`, transient: true };
+  if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return { reason: `the ACME directory ${directory} cannot be reached: its name does not resolve`, transient: true };
+  if (/ETIMEDOUT|ECONNABORTED|timeout/i.test(code + message)) return { reason: `the ACME directory ${directory} did not answer in time`, transient: true };
+  if (/self[- ]signed|unable to (?:get|verify)|UNABLE_TO_VERIFY|CERT_/i.test(code + message) && !name) {
+    return { reason: `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`, transient: false };
+  }
+  if (code.startsWith('E') && code.length > 1) return { reason: `cert-service could not ${context.orderStarted ? 'finish' : 'start'} the order: ${code} (${message.slice(0, 200)})`, transient: true };
+  return { reason: `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`, transient: /\b5\d\d\b|rateLimited|serverInternal/.test(message) };
+}
