@@ -23,6 +23,7 @@ const balancerSource = '127.0.0.9';
 let stack: Stack;
 let pebble: Pebble;
 let plainHttpPort: number;
+const headTimeMs = 3000;
 
 beforeAll(async () => {
   plainHttpPort = await freePort();
@@ -32,7 +33,12 @@ beforeAll(async () => {
     plainHttpMode: 'pass',
     webUpstream: 'nginx',
     // Only the balancer's own source address is trusted to send PROXY headers; direct clients stay direct.
-    settings: (settings) => ({ ...settings, proxyProtocol: { ...settings.proxyProtocol, trustedProxies: [`${balancerSource}/32`] } }),
+    // A short head time, so that the tests of clients that never finish a request are quick.
+    settings: (settings) => ({
+      ...settings,
+      proxyProtocol: { ...settings.proxyProtocol, trustedProxies: [`${balancerSource}/32`] },
+      timeouts: { ...settings.timeouts, handshakeMs: headTimeMs },
+    }),
   });
   pebble = await startPebble({ dir: join(stack.dir, 'pebble'), httpPort: plainHttpPort, tlsPort: stack.ports.https });
 });
@@ -51,6 +57,23 @@ async function upstreamSaw(path: string): Promise<string[][]> {
     .split('\n')
     .filter((line) => line.includes(path))
     .map((line) => line.split('|'));
+}
+
+/** Sends raw bytes on one plain connection and says how long the gateway kept it open after them (ms), and what it sent. */
+function heldFor(bytes: string): Promise<{ ms: number; received: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port: plainHttpPort }, () => socket.write(bytes));
+    const start = Date.now();
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ ms: Date.now() - start, received }));
+    setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the gateway still held the connection after 40 s (sent: ${JSON.stringify(bytes)})`));
+    }, 40_000);
+  });
 }
 
 /** Sends raw bytes on one plain connection and returns everything the gateway sent until it closed. */
@@ -107,14 +130,29 @@ describe('the plain HTTP port passing requests to the file server', () => {
     expect(await upstreamSaw('/plain-smuggle')).toEqual([]);
   });
 
-  it('answers ACME validation requests itself (404 for a token that is not pending) and closes that connection; the file server never sees them', async () => {
-    const token = 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0';
+  it.each([
+    { desc: 'a token that is not pending', token: 'LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0' },
+    { desc: 'something that is no token', token: 'short' },
+  ])('answers ACME validation requests itself ($desc: 404) and closes that connection; the file server never sees them', async ({ token }) => {
+    const seenBefore = (await upstreamSaw('/plain-a.txt')).length;
     const answer = await exchange(plainHttpPort, `GET /.well-known/acme-challenge/${token} HTTP/1.1\r\nHost: ${serverName}\r\n\r\nGET /plain-a.txt HTTP/1.1\r\nHost: a\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 404 /);
     expect(answer).toMatch(/\r\nConnection: close\r\n/i);
     // The request behind the validation was not answered on that connection, and not passed on.
     expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect(await upstreamSaw('acme-challenge')).toEqual([]);
+    expect(await upstreamSaw('/plain-a.txt')).toHaveLength(seenBefore);
+  });
+
+  it.each([
+    { desc: 'says nothing', bytes: '' },
+    { desc: 'never ends its request line', bytes: 'GET /plain-a.txt' },
+    { desc: 'never ends the head of a validation request', bytes: 'GET /.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0 HTTP/1.1\r\nHost: a\r\n' },
+    { desc: 'never ends the head of a request to the file server', bytes: 'GET /plain-a.txt HTTP/1.1\r\nHost: a\r\n' },
+  ])('closes a client that $desc within the head time', async ({ bytes }) => {
+    const held = await heldFor(bytes);
+    expect(held.ms).toBeGreaterThanOrEqual(headTimeMs - 500);
+    expect(held.ms).toBeLessThan(headTimeMs * 2 + 3000);
   });
 
   it('HTTP-01 through the passing port: Pebble validates, the certificate is issued, activated and verified by a client trusting only Pebble', async () => {
@@ -135,6 +173,16 @@ describe('the plain HTTP port passing requests to the file server', () => {
     await waitFor(async () => (await verified(root)) === null, 20_000, 'the gateway serves the ACME certificate');
     // The CA's validation requests were the gateway's to answer: none reached the file server.
     expect(await upstreamSaw('acme-challenge')).toEqual([]);
+  });
+
+  it('closes with the other public ports while the tunnel is disabled, and opens again with them', async () => {
+    const stopped = await stack.patchSettings({ tunnelEnabled: false }, 'stop');
+    expect(stopped.outcome).toBeDefined();
+    await waitFor(() => stack.gateway.plainHttpPort === null, 10_000, 'the plain HTTP port closed');
+    expect((await curl(stack, ['-o', '/dev/null', plainUrl('/plain-a.txt')])).code).toBe(7);
+    await stack.patchSettings({ tunnelEnabled: true }, 'start');
+    await waitFor(() => stack.gateway.plainHttpPort !== null, 10_000, 'the plain HTTP port open again');
+    await waitFor(async () => (await curl(stack, [plainUrl('/plain-a.txt')])).stdout === 'plain a\n', 10_000, 'plain HTTP passed on again');
   });
 
   (haproxyBinary ? it : it.skip)('behind a balancer that sends PROXY headers, the file server hears the client, not the balancer', async () => {

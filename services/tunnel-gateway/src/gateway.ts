@@ -31,6 +31,7 @@ export class Gateway {
   private reporter: StatusReporter | null = null;
   private plainHttp: PlainHttpListener | null = null;
   private plainHttpOpening = false;
+  private plainHttpRecheck = false;
   private stopping = false;
   private readonly startedAt = new Date().toISOString();
 
@@ -112,12 +113,48 @@ export class Gateway {
     this.context.logger.info('gateway stopped');
   }
 
+  /**
+   * The plain HTTP port is a public port like the others: opened with the
+   * first port map (it listens where the HTTPS port does), closed while the
+   * tunnel is disabled, opened again when it is enabled.
+   */
+  private async reconcilePlainHttp(): Promise<void> {
+    const settings = this.config.plainHttp;
+    if (!settings || this.stopping) return;
+    if (this.plainHttpOpening) {
+      // A change while the port opens or closes is looked at once that is done.
+      this.plainHttpRecheck = true;
+      return;
+    }
+    const wanted = this.context.portMap?.tunnelEnabled === true;
+    this.plainHttpOpening = true;
+    try {
+      if (wanted && !this.plainHttp) {
+        await this.openPlainHttp(settings).catch((error: Error) =>
+          this.context.logger.error({ err: error, port: settings.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off)'),
+        );
+      } else if (!wanted && this.plainHttp) {
+        const open = this.plainHttp;
+        this.plainHttp = null;
+        await open.close(0);
+        this.context.logger.info({ port: open.port }, 'plain HTTP port closed: the tunnel is disabled');
+      }
+    } finally {
+      this.plainHttpOpening = false;
+    }
+    if (this.plainHttpRecheck) {
+      this.plainHttpRecheck = false;
+      await this.reconcilePlainHttp();
+    }
+  }
+
   /** The plain HTTP port listens where the public ports do (GATEWAY_BIND_HOST, else the HTTPS listener's address, else all). */
   private async openPlainHttp(settings: PlainHttpSettings): Promise<void> {
-    const web = () => this.context.portMap?.listeners.find((listener) => listener.protocol === 'http') ?? null;
+    // The web listener actually running (none while the tunnel is disabled or no certificate is loaded): nothing is passed or redirected past it.
+    const web = () => this.reconciler.listeners.find((listener) => listener.spec.protocol === 'http')?.spec ?? null;
     const source = this.config.source;
     const opened = await openPlainHttpListener({
-      host: this.config.bindHost ?? web()?.bindHost ?? '0.0.0.0',
+      host: this.config.bindHost ?? web()?.bindHost ?? this.context.portMap?.listeners.find((listener) => listener.protocol === 'http')?.bindHost ?? '0.0.0.0',
       settings,
       webListener: web,
       challengeAnswer: source.fetchHttpChallenge ? (token) => source.fetchHttpChallenge!(token) : null,
@@ -196,14 +233,7 @@ export class Gateway {
 
   private async applyPortMap(portMap: PortMap, from: string): Promise<boolean> {
     const applied = await this.reconciler.apply(portMapSchema.parse(portMap), from);
-    // Opened with the first port map: it listens where the HTTPS port does.
-    if (this.config.plainHttp && !this.plainHttp && !this.plainHttpOpening) {
-      this.plainHttpOpening = true;
-      await this.openPlainHttp(this.config.plainHttp).catch((error: Error) =>
-        this.context.logger.error({ err: error, port: this.config.plainHttp!.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off)'),
-      );
-      this.plainHttpOpening = false;
-    }
+    await this.reconcilePlainHttp();
     this.reporter?.report();
     return applied;
   }

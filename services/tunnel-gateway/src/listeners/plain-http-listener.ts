@@ -12,7 +12,7 @@ import { relayWebConnection, webRelayOptions } from './https-listener.js';
 export interface PlainHttpListenerOptions {
   host: string;
   settings: PlainHttpSettings;
-  /** The port map's web listener (its public HTTPS port, its upstream); null while there is none. */
+  /** The running web listener (its public HTTPS port, its upstream); null while none runs (tunnel disabled, FTP only, no certificate yet). */
   webListener: () => Listener | null;
   /** cert-service's answer for a pending ACME HTTP-01 token; null when there is none. */
   challengeAnswer: ((token: string) => Promise<string | null>) | null;
@@ -23,6 +23,9 @@ export interface PlainHttpListener {
   readonly port: number;
   close(drainMs: number): Promise<void>;
 }
+
+/** How long a connection to the gateway's own answers may stay: they come from memory or one lookup, so a client that lingers is gone. */
+const answerConnectionMaxMs = 30_000;
 
 function send(response: http.ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...headers });
@@ -49,6 +52,7 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
   const { context, settings } = options;
   const logger = context.logger.child({ listener: 'plain-http' });
   const pass = settings.mode === 'pass';
+  const headTimeoutMs = () => context.portMap?.timeouts.handshakeMs ?? 10_000;
   /** The client each socket handed to the answering server came from (its PROXY header may have named it). */
   const clients = new WeakMap<Socket, string>();
   const answers = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 15_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, (request, response) => {
@@ -61,29 +65,32 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
   const answer = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     // A body is never needed: it is read and dropped so that the connection can serve the next request.
     request.resume();
+    // Passing: a connection the gateway answers serves that one request; whatever the client asks next comes on a
+    // new connection, which may go to the file server.
+    if (pass) response.shouldKeepAlive = false;
     const httpsPort = options.webListener()?.ports.from ?? null;
     const decided = plainHttpAnswer(request.method ?? 'GET', request.url ?? '', request.headers.host ?? null, httpsPort ?? 443);
     const client = clients.get(request.socket) ?? '';
     switch (decided.kind) {
       case 'challenge': {
-        // Passing: the connection is the CA's alone; anything after the answer comes on a new connection.
-        const close: Record<string, string> = pass ? { Connection: 'close' } : {};
         let keyAuthorization: string | null = null;
         try {
           keyAuthorization = options.challengeAnswer ? await options.challengeAnswer(decided.token) : null;
         } catch (error) {
           logger.warn({ client, token: decided.token, reason: (error as Error).message }, 'ACME challenge request not answered: cert-service cannot be reached');
-          return send(response, 503, 'cert-service cannot be reached; the CA will try again\n', { 'Retry-After': '5', ...close });
+          return send(response, 503, 'cert-service cannot be reached; the CA will try again\n', { 'Retry-After': '5' });
         }
         if (keyAuthorization === null) {
           logger.info({ client, token: decided.token }, 'ACME challenge request for a token that is not pending');
-          return send(response, 404, 'no such challenge\n', close);
+          return send(response, 404, 'no such challenge\n');
         }
         // The token is public (the CA sends it in the clear); the answer is never logged.
         logger.info({ client, token: decided.token }, 'ACME HTTP-01 challenge answered');
-        return send(response, 200, keyAuthorization, { 'Content-Type': 'application/octet-stream', ...close });
+        return send(response, 200, keyAuthorization, { 'Content-Type': 'application/octet-stream' });
       }
       case 'redirect':
+        // Passing, a request gets here only while no web port runs (the tunnel is disabled, or starting).
+        if (pass) return send(response, 503, 'the file server cannot be reached through this gateway now; try again later\n', { 'Retry-After': '5' });
         if (httpsPort === null) return send(response, 503, 'no HTTPS port is open yet\n', { 'Retry-After': '5' });
         return send(response, 308, `Moved to ${decided.location}\n`, { Location: decided.location });
       case 'refuse':
@@ -91,23 +98,32 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
     }
   };
   answers.on('clientError', (_error, socket) => {
+    // The connection's time limit (toAnswers) ends it if the client never closes its side.
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
   const toAnswers = (socket: Socket, connection: AcceptedConnection) => {
     clients.set(socket, connection.remoteAddress);
+    // A server that never listens enforces none of its own head and request timeouts: a client silent for the
+    // head time, or still connected after half a minute (one that trickles bytes), is closed here.
+    const idleMs = headTimeoutMs();
+    socket.setTimeout(idleMs, () => socket.destroy());
+    const cap = setTimeout(() => socket.destroy(), Math.max(answerConnectionMaxMs, idleMs));
+    socket.once('close', () => clearTimeout(cap));
     answers.emit('connection', socket);
     // Accepted paused (and maybe with bytes put back): the HTTP server reads only once the socket flows.
     socket.resume();
   };
 
-  // A connection passed on keeps relaying to the last web port known if the port map drops it meanwhile.
-  let webListener: Listener | null = null;
-  const currentWebListener = () => (webListener = options.webListener() ?? webListener);
-  const relay = pass ? new HttpsProxy(webRelayOptions(context, () => currentWebListener()!, logger)) : null;
+  // Connections passed on keep relaying to the last web port known (its upstream) if it stops meanwhile; new ones are
+  // passed only while a web port runs.
+  let lastWebListener: Listener | null = null;
+  const relay = pass ? new HttpsProxy(webRelayOptions(context, () => (lastWebListener = options.webListener() ?? lastWebListener)!, logger)) : null;
   const toFileServer = (socket: Socket, connection: AcceptedConnection) => {
-    // No web port in the port map (FTP only): nothing to pass to, the answering server says so.
-    if (!relay || !currentWebListener()) return toAnswers(socket, connection);
+    const web = options.webListener();
+    // No web port runs (the tunnel is disabled, FTP only, or starting): nothing is passed; the answering server says so.
+    if (!relay || !web) return toAnswers(socket, connection);
+    lastWebListener = web;
     const conn = `web_${context.nextWebConnectionId()}`;
     logDeferred(
       logger,
@@ -119,7 +135,6 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
     socket.resume();
   };
 
-  const headTimeoutMs = () => context.portMap?.timeouts.handshakeMs ?? 10_000;
   const listener = new TlsListener({
     host: options.host,
     port: settings.port,
