@@ -78,6 +78,8 @@ export interface CertServiceState {
   board: ChallengeBoard;
   /** Opened with the store: ACME keeps its account key the same way. */
   sealer: KeySealer | null;
+  /** When a gateway (or an operator) last fetched the active bundle (Date.now()); null: not since the start. */
+  bundleFetchedAt: number | null;
 }
 
 const maxBodyBytes = 2 * 1024 * 1024;
@@ -147,6 +149,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
   app.get(certApi.activeBundle, requireBearer([config.adminToken, config.serviceToken]), (_req, res) => {
     const bundle = state.manager?.active;
     if (!bundle) throw new HttpError(503, 'NO_ACTIVE_CERTIFICATE', 'no certificate is active yet');
+    state.bundleFetchedAt = Date.now();
     // The body carries a private key: no cache anywhere may keep it.
     res.set('Cache-Control', 'no-store').json(state.acme?.answersTlsAlpn ? { ...bundle, acmeTlsAlpn: true } : bundle);
   });
@@ -243,7 +246,7 @@ export function buildCertApp(config: CertServiceConfig, state: CertServiceState)
 export function createCertService(config: CertServiceConfig): CertService {
   const name = parseServerName(config.serverName);
   if (!name.ok) throw new CertificateError('INVALID_SERVER_NAME', name.message);
-  const state: CertServiceState = { manager: null, publisher: null, acme: null, board: new ChallengeBoard(), sealer: null };
+  const state: CertServiceState = { manager: null, publisher: null, acme: null, board: new ChallengeBoard(), sealer: null, bundleFetchedAt: null };
   const app = buildCertApp(config, state);
   let expiryTimer: NodeJS.Timeout | null = null;
 
@@ -329,6 +332,7 @@ async function startAcme(config: CertServiceConfig, state: CertServiceState, set
     logger: config.logger,
     now: config.now,
     maxSleepMs: config.acmeMaxSleepMs,
+    bundleFetchedAt: () => state.bundleFetchedAt,
   });
   state.acme = issuer;
   await issuer.start();

@@ -1,11 +1,12 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { Agent } from 'node:https';
+import { Agent, get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import acme from 'acme-client';
 import type { KeySealer } from '../at-rest.js';
 import { writeFileAtomic } from '@st/service-kit';
 import type { AcmeSettings } from './acme-env.js';
+import { describeRequestFailure } from './acme-problems.js';
 
 /** Longest wait for one answer of the CA. */
 const requestTimeoutMs = 30_000;
@@ -31,6 +32,24 @@ export async function loadOrCreateAccountKey(dataDir: string, sealer: KeySealer 
   return key;
 }
 
+/** What the CA last refused (status 400 and up) through acme-client: its Retry-After and problem type, and when (Date.now()). */
+let lastRefusal: { retryAfter: string | null; problemType: string | null; at: number } | null = null;
+let refusalsNoted = false;
+
+/** acme-client reads every answer itself and its errors lose the headers and the problem type: they are noted here. */
+function noteRefusals(): void {
+  if (refusalsNoted) return;
+  refusalsNoted = true;
+  acme.axios.interceptors.response.use((response) => {
+    if (response.status >= 400) {
+      const retryAfter = response.headers['retry-after'];
+      const type = (response.data as { type?: unknown } | null)?.type;
+      lastRefusal = { retryAfter: typeof retryAfter === 'string' ? retryAfter : null, problemType: typeof type === 'string' ? type : null, at: Date.now() };
+    }
+    return response;
+  });
+}
+
 /**
  * The account at the CA in use, and how cert-service talks to that CA
  * (acme-client's HTTP client: trust, timeout). Registered (terms agreed) once
@@ -42,9 +61,7 @@ export class AcmeAccount {
   accountUrl: string | null = null;
   termsUrl: string | null = null;
   private cached: { client: acme.Client; directoryUrl: string; email: string | null } | null = null;
-  /** The CA's last Retry-After on a refused request (rate limits, outages), and when it came (Date.now()). */
-  private retryAfter: { header: string; at: number } | null = null;
-  private interceptorInstalled = false;
+  private agent: { caFile: string | null; extra: string | null; agent: Agent } | null = null;
 
   constructor(
     private readonly dataDir: string,
@@ -90,34 +107,68 @@ export class AcmeAccount {
     this.termsUrl = null;
   }
 
-  /** A GET to the CA as acme-client makes it (same trust and timeout); any status resolves. */
+  /**
+   * One unauthenticated GET to the CA (its directory, renewal information)
+   * with the same trust and time limit as acme-client's requests, but none of
+   * its retries: a CA that is down, or asks to come back in hours, is asked
+   * again on the caller's own schedule. Network and trust failures come back
+   * in plain words.
+   */
   async get(url: string): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
-    await this.trust();
-    const response = await acme.axios.get(url, { validateStatus: () => true });
-    return { status: response.status, data: response.data as unknown, headers: response.headers as Record<string, unknown> };
+    const agent = await this.trust();
+    try {
+      return await new Promise((resolve, reject) => {
+        const request = httpsGet(url, { agent, timeout: requestTimeoutMs, headers: { accept: 'application/json' } }, (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          response.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            // A directory or renewal answer is a few hundred bytes; a huge one is no answer of a CA.
+            if (size > 256 * 1024) request.destroy(new Error('the answer is larger than 256 KiB'));
+            else chunks.push(chunk);
+          });
+          response.on('end', () => {
+            let data: unknown = null;
+            try {
+              data = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              data = null;
+            }
+            resolve({ status: response.statusCode ?? 0, data, headers: response.headers as Record<string, unknown> });
+          });
+          response.on('error', reject);
+        });
+        request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+        request.on('error', reject);
+      });
+    } catch (error) {
+      throw new Error(describeRequestFailure(error as Error, this.settings().directoryUrl, { orderStarted: false }).reason);
+    }
   }
 
   /** The CA's Retry-After on a refusal since `since` (Date.now()), if it sent one. */
   retryAfterSince(since: number): string | null {
-    return this.retryAfter && this.retryAfter.at >= since ? this.retryAfter.header : null;
+    return lastRefusal && lastRefusal.at >= since ? lastRefusal.retryAfter : null;
   }
 
-  /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots. */
-  private async trust(): Promise<void> {
+  /** The problem type (RFC 8555 §6.7) of the CA's last refusal since `since` (Date.now()), if it named one. */
+  problemSince(since: number): string | null {
+    return lastRefusal && lastRefusal.at >= since ? lastRefusal.problemType : null;
+  }
+
+  /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots; the agent is made again only when that file changes. */
+  private async trust(): Promise<Agent> {
     const caFile = this.settings().caFile;
     const extra = caFile ? await readFile(caFile, 'utf8') : null;
-    acme.axios.defaults.httpsAgent = new Agent({ ca: extra ? [...rootCertificates, extra] : [...rootCertificates], keepAlive: true });
+    if (!this.agent || this.agent.caFile !== caFile || this.agent.extra !== extra) {
+      this.agent?.agent.destroy();
+      this.agent = { caFile, extra, agent: new Agent({ ca: extra ? [...rootCertificates, extra] : [...rootCertificates], keepAlive: true }) };
+    }
+    acme.axios.defaults.httpsAgent = this.agent.agent;
     // A CA that stops answering must not hold the order (and every renewal after it) for ever.
     acme.axios.defaults.timeout = requestTimeoutMs;
-    if (!this.interceptorInstalled) {
-      this.interceptorInstalled = true;
-      // acme-client reads every answer itself; its errors lose the headers, so a refusal's Retry-After is noted here.
-      acme.axios.interceptors.response.use((response) => {
-        const retryAfter = response.headers['retry-after'];
-        if (response.status >= 400 && typeof retryAfter === 'string') this.retryAfter = { header: retryAfter, at: Date.now() };
-        return response;
-      });
-    }
+    noteRefusals();
+    return this.agent.agent;
   }
 }
 

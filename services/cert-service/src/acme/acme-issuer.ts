@@ -11,7 +11,7 @@ import type { CertManager } from '../cert-manager.js';
 import { AcmeAccount } from './acme-account.js';
 import { CertificateError } from '../errors.js';
 import { describeAcmeProblem, describeRequestFailure, isTransient, type AcmeProblem } from './acme-problems.js';
-import { expiryWarning, renewalTime, retryDelayMs } from './acme-schedule.js';
+import { expiryWarning, firstOrderWaitMs, renewalDue, renewalTime, retryDelayMs } from './acme-schedule.js';
 import type { AcmeChallengeType, AcmeSettings } from './acme-env.js';
 import type { ChallengeBoard } from './challenge-board.js';
 import { retryAfterMs } from './renewal-info.js';
@@ -66,7 +66,13 @@ export interface AcmeIssuerOptions {
   now?: () => Date;
   /** Longest sleep between two looks at the active certificate (tests shorten it). */
   maxSleepMs?: number;
+  /** When a gateway last fetched the certificate bundle (Date.now()): the first order waits for one (firstOrderWaitMs). */
+  bundleFetchedAt?: () => number | null;
 }
+
+/** How long the first order waits for a gateway at most, and how long after one appeared. */
+const firstOrderMaxWaitMs = 60_000;
+const gatewaySettleMs = 2000;
 
 
 /** Orders kept in orders.json for the API. */
@@ -99,6 +105,9 @@ export class AcmeIssuer {
   private readonly renewalInfo: RenewalInfoTracker;
   /** The active certificate's ARI identifier while the CA offers renewal information: a renewal order names it (`replaces`). */
   private replaces: string | null = null;
+  /** Changed by a reconfiguration or a stop: a renewal check that awaited across one decides nothing. */
+  private generation = 0;
+  private startedAt = Date.now();
 
   constructor(private readonly options: AcmeIssuerOptions) {
     this.settings = options.settings;
@@ -119,11 +128,13 @@ export class AcmeIssuer {
     for (const record of this.records) {
       if (record.state === 'pending') Object.assign(record, { state: 'invalid', step: 'interrupted', error: 'cert-service stopped before the order finished' });
     }
+    this.startedAt = Date.now();
     this.schedule(this.settleMs());
   }
 
   stop(): void {
     this.stopped = true;
+    this.generation++;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -188,11 +199,14 @@ export class AcmeIssuer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     void this.writeRecords();
-    this.running = this.run(record).finally(() => {
-      this.running = null;
-      void this.writeRecords();
-      if (!this.stopped) void this.planNext();
-    });
+    this.running = this.run(record)
+      // run() handles every failure of the order; this is a bug's last stop, not the process's.
+      .catch((error: Error) => this.log.error({ err: error, order: record.id }, 'ACME order ended unexpectedly'))
+      .finally(() => {
+        this.running = null;
+        void this.writeRecords();
+        if (!this.stopped) void this.planNext();
+      });
     return record;
   }
 
@@ -213,6 +227,7 @@ export class AcmeIssuer {
     this.failures = 0;
     this.lastError = null;
     this.retryAt = null;
+    this.generation++;
     if (!this.running) this.schedule(this.settleMs());
   }
 
@@ -240,17 +255,26 @@ export class AcmeIssuer {
   /** Looks at the active certificate: orders when due (or the retry time came), else sleeps until then. */
   private async planNext(): Promise<void> {
     if (this.stopped || this.running) return;
+    const generation = this.generation;
     try {
       const now = this.now();
       const active = this.options.manager.active;
       const fromAcme = active ? await this.activeIsFromAcme() : false;
-      let due = active ? renewalTime({ notBefore: new Date(active.notBefore), notAfter: new Date(active.notAfter), fromAcme }, this.settings.renewDaysBefore) : new Date(0);
+      const lifetimeDue = active ? renewalTime({ notBefore: new Date(active.notBefore), notAfter: new Date(active.notAfter), fromAcme }, this.settings.renewDaysBefore) : new Date(0);
       // A CA that says when it wants renewal (ARI) is followed; days set by the operator can only bring it forward.
       const suggested = active && fromAcme ? await this.renewalInfo.renewAt(this.settings.directoryUrl, active.certificatePem, now) : null;
+      // Stopped, reconfigured or an order started while this looked: the next look decides.
+      if (this.stopped || this.running || generation !== this.generation) return;
       this.replaces = suggested?.certificateId ?? null;
-      if (suggested) due = this.settings.renewDaysBefore !== null && due < suggested.at ? due : suggested.at;
+      const due = active && fromAcme ? renewalDue(lifetimeDue, suggested?.at ?? null, new Date(active.notAfter), this.settings.renewDaysBefore !== null) : lifetimeDue;
       const at = this.retryAt && this.retryAt > due ? this.retryAt : due;
       if (at.getTime() <= now.getTime()) {
+        // The very first certificate: not before a gateway is there to answer the CA.
+        const wait = !fromAcme && this.failures === 0 && this.options.bundleFetchedAt ? firstOrderWaitMs(Date.now(), this.startedAt, this.options.bundleFetchedAt(), gatewaySettleMs, firstOrderMaxWaitMs) : 0;
+        if (wait > 0) {
+          this.schedule(wait);
+          return;
+        }
         this.orderNow(fromAcme ? 'renewal' : 'start');
         return;
       }
@@ -288,10 +312,13 @@ export class AcmeIssuer {
     const identifiers = record.names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
     const replaces = record.reason === 'renewal' ? this.replaces : null;
     if (!replaces) return client.createOrder({ identifiers });
+    const asked = Date.now();
     try {
       return await client.createOrder({ identifiers, replaces } as Parameters<acme.Client['createOrder']>[0]);
     } catch (error) {
-      this.log.info({ order: record.id, replaces, reason: (error as Error).message }, 'the CA refused an order that replaces the active certificate; ordering without naming it');
+      // Only "already replaced" (an order for it exists, e.g. from before a restart) is answered by leaving it out.
+      if (this.account.problemSince(asked) !== 'urn:ietf:params:acme:error:alreadyReplaced') throw error;
+      this.log.info({ order: record.id, replaces }, 'the CA says the active certificate was replaced already; ordering without naming it');
       return client.createOrder({ identifiers });
     }
   }

@@ -62,7 +62,8 @@ describe('requests that got no problem document', () => {
     { error: withCode('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), context: { orderStarted: false }, reason: "the ACME directory's HTTPS certificate is not trusted (SELF_SIGNED_CERT_IN_CHAIN); for a private CA set ACME_CA_FILE to its root certificate", transient: false },
     { error: withCode('socket hang up', 'ECONNRESET'), context: { orderStarted: true }, reason: 'cert-service could not finish the order: ECONNRESET (socket hang up)', transient: true },
     { error: new Error('Order is not ready'), context: { name: 'files.example.com', orderStarted: true }, reason: 'the CA refused the request for files.example.com: Order is not ready', transient: false },
-    { error: new Error('Request failed with status code 503'), context: { orderStarted: false }, reason: 'the CA refused the request: Request failed with status code 503', transient: true },
+    { error: new Error('Request failed with status code 503'), context: { orderStarted: false }, reason: 'the CA answered HTTP 503 (a fault or an outage at the CA)', transient: true },
+    { error: new Error('Request failed with status code 404'), context: { name: 'files.example.com', orderStarted: true }, reason: 'the CA answered HTTP 404 for files.example.com', transient: false },
   ])('$error.message', ({ error, context, reason, transient }) => {
     expect(describeRequestFailure(error, directory, context)).toEqual({ reason, transient });
   });

@@ -118,5 +118,8 @@ export function describeRequestFailure(error: Error, directory: string, context:
     return { reason: `the ACME directory's HTTPS certificate is not trusted (${code || message}); for a private CA set ACME_CA_FILE to its root certificate`, transient: false };
   }
   if (code.startsWith('E') && code.length > 1) return { reason: `cert-service could not ${context.orderStarted ? 'finish' : 'start'} the order: ${code} (${message.slice(0, 200)})`, transient: true };
+  // axios' own words for an answer without a problem document.
+  const status = /status code (\d{3})/.exec(message)?.[1];
+  if (status) return { reason: `the CA answered HTTP ${status}${name ? ` for ${name}` : ''}${status.startsWith('5') ? ' (a fault or an outage at the CA)' : ''}`, transient: status.startsWith('5') || status === '429' };
   return { reason: `the CA refused the request${name ? ` for ${name}` : ''}: ${message.slice(0, 300)}`, transient: /\b5\d\d\b|rateLimited|serverInternal/.test(message) };
 }

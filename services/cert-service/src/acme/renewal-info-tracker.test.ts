@@ -82,7 +82,7 @@ describe('following the CA\'s renewal information', () => {
   });
 
   it.each([
-    { desc: 'the CA answers 500', answer: { status: 500 }, error: "the CA answered 500 for the certificate's renewal information" },
+    { desc: 'the CA answers 500', answer: { status: 500 }, error: "the CA answered HTTP 500 for the certificate's renewal information" },
     { desc: 'the CA sends no window', answer: { status: 200, data: {} }, error: "the CA's renewal information has no suggested window with a start and an end" },
     { desc: 'the CA cannot be reached', answer: new Error('connect ECONNREFUSED 192.0.2.1:443'), error: 'connect ECONNREFUSED 192.0.2.1:443' },
   ])('falls back to the lifetime rule when $desc, and asks again an hour later', async ({ answer, error }) => {
@@ -101,5 +101,25 @@ describe('following the CA\'s renewal information', () => {
     const tracker = new RenewalInfoTracker(get, logger);
     expect(await tracker.renewAt(directoryUrl, certificatePem, now)).toBeNull();
     expect(tracker.status()).toMatchObject({ offered: null, error: 'getaddrinfo ENOTFOUND ca.example' });
+  });
+});
+
+describe('a change of CA while the renewal information is asked for', () => {
+  it('drops the old CA\'s answer instead of storing it for the new one', async () => {
+    const { certificatePem } = ca.issue({});
+    const id = certificateIdOf(certificatePem);
+    let answer: (value: { status: number; data: unknown; headers: Record<string, unknown> }) => void = () => undefined;
+    const get: AcmeGet = async (url) => {
+      if (url === directoryUrl) return { status: 200, data: { renewalInfo: renewalInfoUrl }, headers: {} };
+      return new Promise((resolve) => (answer = resolve));
+    };
+    const tracker = new RenewalInfoTracker(get, logger);
+    const asked = tracker.renewAt(directoryUrl, certificatePem, new Date('2026-12-04T12:00:00Z'));
+    await new Promise((resolve) => setImmediate(resolve));
+    tracker.forget();
+    answer({ status: 200, data: { suggestedWindow: { start: '2027-01-10T00:00:00Z', end: '2027-01-12T00:00:00Z' } }, headers: {} });
+    expect(await asked).toBeNull();
+    expect(tracker.status()).toEqual({ offered: null, window: null, explanationUrl: null, renewAt: null, checkAgainAt: null, error: null });
+    expect(id).toContain('.');
   });
 });

@@ -30,6 +30,8 @@ export class RenewalInfoTracker {
   private directory: { url: string; renewalInfo: string | null } | null = null;
   private current: { certificateId: string; info: RenewalInfo; renewAt: Date } | null = null;
   private lastError: { certificateId: string; message: string; retryAt: Date } | null = null;
+  /** Changed by forget(): an answer of the CA used before is dropped, not stored. */
+  private generation = 0;
 
   constructor(
     private readonly get: AcmeGet,
@@ -44,15 +46,17 @@ export class RenewalInfoTracker {
   async renewAt(directoryUrl: string, certificatePem: string, now: Date): Promise<{ at: Date; certificateId: string } | null> {
     let certificateId = '';
     let current: typeof this.current = null;
+    const generation = this.generation;
     try {
       certificateId = certificateIdOf(certificatePem);
       current = this.current?.certificateId === certificateId ? this.current : null;
       if (current && now < current.info.checkAgainAt) return { at: current.renewAt, certificateId };
       if (this.lastError?.certificateId === certificateId && now < this.lastError.retryAt) return current ? { at: current.renewAt, certificateId } : null;
-      const endpoint = await this.endpoint(directoryUrl);
-      if (!endpoint) return null;
+      const endpoint = await this.endpoint(directoryUrl, generation);
+      if (!endpoint || generation !== this.generation) return null;
       const response = await this.get(`${endpoint.replace(/\/$/, '')}/${certificateId}`);
-      if (response.status !== 200) throw new Error(`the CA answered ${response.status} for the certificate's renewal information`);
+      if (generation !== this.generation) return null;
+      if (response.status !== 200) throw new Error(`the CA answered HTTP ${response.status} for the certificate's renewal information`);
       const retryAfter = response.headers['retry-after'];
       const info = parseRenewalInfo(response.data, typeof retryAfter === 'string' ? retryAfter : null, now);
       // The same window as before keeps its moment: choosing anew at every look would drift towards the start.
@@ -69,6 +73,7 @@ export class RenewalInfoTracker {
       this.lastError = null;
       return { at: renewAt, certificateId };
     } catch (error) {
+      if (generation !== this.generation) return null;
       const message = (error as Error).message;
       if (this.lastError?.message !== message) this.log.warn({ reason: message }, 'the ACME CA\'s renewal information cannot be had; renewal follows the certificate\'s lifetime until it can');
       this.lastError = { certificateId, message, retryAt: new Date(now.getTime() + ariMinCheckMs) };
@@ -78,6 +83,7 @@ export class RenewalInfoTracker {
 
   /** A new directory: nothing known about it yet. */
   forget(): void {
+    this.generation++;
     this.directory = null;
     this.current = null;
     this.lastError = null;
@@ -96,10 +102,11 @@ export class RenewalInfoTracker {
   }
 
   /** The directory's renewalInfo URL (RFC 9773 §3), read once per directory; null when it has none. */
-  private async endpoint(directoryUrl: string): Promise<string | null> {
+  private async endpoint(directoryUrl: string, generation: number): Promise<string | null> {
     if (this.directory?.url === directoryUrl) return this.directory.renewalInfo;
     const response = await this.get(directoryUrl);
-    if (response.status !== 200) throw new Error(`the ACME directory ${directoryUrl} answered ${response.status}`);
+    if (generation !== this.generation) return null;
+    if (response.status !== 200) throw new Error(`the ACME directory ${directoryUrl} answered HTTP ${response.status}`);
     const renewalInfo = (response.data as { renewalInfo?: unknown } | null)?.renewalInfo;
     this.directory = { url: directoryUrl, renewalInfo: typeof renewalInfo === 'string' && /^https?:\/\//.test(renewalInfo) ? renewalInfo : null };
     if (this.directory.renewalInfo) this.log.info({ directory: directoryUrl }, 'the ACME CA offers renewal information (ARI): renewal follows its suggested windows');
