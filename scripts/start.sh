@@ -77,15 +77,17 @@ if [ -z "${UPSTREAM_HOST:-}" ]; then
   )
 fi
 
-# The gateway's plain HTTP port (GATEWAY_HTTP=redirect or pass): it listens where the public ports do.
-case ${GATEWAY_HTTP:-off} in
-  redirect | pass) needs+=("gateway plain HTTP port (GATEWAY_HTTP_PORT)=$(with_host "${GATEWAY_BIND_HOST:-0.0.0.0}" "${GATEWAY_HTTP_PORT:-80}")") ;;
-esac
-
 # The gateway's public ports are those of the settings config-service will serve (stored ones
 # included: a port moved through the API is checked, not the environment's).
 gateway_needs=$(node services/config-service/dist/start-ports-cli.js) || { echo "cannot start: the settings are invalid (above)"; exit 2; }
 while IFS= read -r line; do [ -n "$line" ] && needs+=("$line"); done <<<"$gateway_needs"
+# The gateway's plain HTTP port (GATEWAY_HTTP=redirect or pass) listens where the HTTPS port does (or GATEWAY_BIND_HOST).
+case ${GATEWAY_HTTP:-off} in
+  redirect | pass)
+    https_host=$(sed -n 's/^gateway HTTPS [^=]*=\(.*\):[0-9-]*$/\1/p' <<<"$gateway_needs" | head -n 1 | tr -d '[]')
+    needs+=("gateway plain HTTP port (GATEWAY_HTTP_PORT)=$(with_host "${GATEWAY_BIND_HOST:-${https_host:-0.0.0.0}}" "${GATEWAY_HTTP_PORT:-80}")")
+    ;;
+esac
 if ! taken=$(node libs/service-kit/dist/check-ports-cli.js "${needs[@]}"); then
   echo "cannot start: nothing was started, because"
   while IFS= read -r line; do echo "  $line"; done <<<"$taken"
