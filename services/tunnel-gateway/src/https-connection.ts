@@ -350,8 +350,14 @@ export class HttpsConnection implements UpstreamUser {
     let written = true;
     if (pieces === null) written = this.client.write(chunk, done);
     else if (pieces.length === 0) upstreamReadBuffers.release(buffer);
-    // A rewritten head and slices of the chunk around it: the buffer goes back after the last.
-    else for (let i = 0; i < pieces.length; i++) written = this.client.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
+    else {
+      // A rewritten head and slices of the chunk around it: the buffer goes back after the last. Corked, they go
+      // to the TLS layer as one write, as the chunk would have (a short connection's one response).
+      const client = this.client;
+      client.cork();
+      for (let i = 0; i < pieces.length; i++) written = client.write(pieces[i]!, i === pieces.length - 1 ? done : undefined);
+      client.uncork();
+    }
     if (!written) {
       this.link!.socket.pause();
       this.client.once('drain', () => this.link?.socket.resume());
