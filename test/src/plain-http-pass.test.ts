@@ -68,11 +68,14 @@ function heldFor(bytes: string): Promise<{ ms: number; received: string }> {
     socket.setEncoding('latin1');
     socket.on('data', (chunk: string) => (received += chunk));
     socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ ms: Date.now() - start, received }));
-    setTimeout(() => {
+    const limit = setTimeout(() => {
       socket.destroy();
       reject(new Error(`the gateway still held the connection after 40 s (sent: ${JSON.stringify(bytes)})`));
     }, 40_000);
+    socket.on('close', () => {
+      clearTimeout(limit);
+      resolve({ ms: Date.now() - start, received });
+    });
   });
 }
 

@@ -411,16 +411,17 @@ describe('scripts/start.sh', () => {
 
   it('with a port taken, starts nothing and names the port, what needs it and the process holding it', async () => {
     const holders: Server[] = [];
-    const hold = async (port: number) => {
+    const hold = async (port: number, host = '127.0.0.1') => {
       const server = createServer();
-      await new Promise<void>((done) => server.listen(port, '127.0.0.1', done));
+      await new Promise<void>((done) => server.listen(port, host, done));
       holders.push(server);
     };
     const plainHttpPort = await freePort();
-    const takenEnv = { ...env, DATA_DIR: join(dir, 'taken'), GATEWAY_HTTP: 'redirect', GATEWAY_HTTP_PORT: String(plainHttpPort) };
+    // The public ports on 127.0.0.2: the plain HTTP port is checked where the HTTPS port listens.
+    const takenEnv = { ...env, DATA_DIR: join(dir, 'taken'), BIND_HOST: '127.0.0.2', GATEWAY_HTTP: 'redirect', GATEWAY_HTTP_PORT: String(plainHttpPort) };
     await hold(ports.health);
     await hold(Number(env.DEMO_FTP_PORT));
-    await hold(plainHttpPort);
+    await hold(plainHttpPort, '127.0.0.2');
     try {
       const run = startScript(takenEnv);
       const { code } = await run.exited;
@@ -429,8 +430,7 @@ describe('scripts/start.sh', () => {
       expect(output).toContain('cannot start: nothing was started');
       expect(output).toContain(`port ${ports.health} on 127.0.0.1, needed for the gateway health (GATEWAY_HEALTH_PORT), is already in use by pid ${process.pid}`);
       expect(output).toContain(`port ${env.DEMO_FTP_PORT} on 127.0.0.1, needed for the demo FTP server (DEMO_FTP_PORT), is already in use by pid ${process.pid}`);
-      // Where the HTTPS port listens (all addresses, as start.sh's settings have it).
-      expect(output).toContain(`port ${plainHttpPort} on 0.0.0.0, needed for the gateway plain HTTP port (GATEWAY_HTTP_PORT), is already in use by pid ${process.pid}`);
+      expect(output).toContain(`port ${plainHttpPort} on 127.0.0.2, needed for the gateway plain HTTP port (GATEWAY_HTTP_PORT), is already in use by pid ${process.pid}`);
       expect(output).not.toContain('started ');
       expect(groupMembers(run.pid)).toEqual([]);
     } finally {

@@ -32,6 +32,11 @@ export class Gateway {
   private plainHttp: PlainHttpListener | null = null;
   private plainHttpOpening = false;
   private plainHttpRecheck = false;
+  /** Why the plain HTTP port could not be opened, while it cannot; and the timer of the next try. */
+  private plainHttpFailure: string | null = null;
+  private plainHttpRetry: NodeJS.Timeout | null = null;
+  /** A plain HTTP port closed while the tunnel was disabled, letting its passed requests finish. */
+  private plainHttpDraining: Promise<void> | null = null;
   private stopping = false;
   private readonly startedAt = new Date().toISOString();
 
@@ -94,9 +99,12 @@ export class Gateway {
     await this.sync.stop();
     const plainHttp = this.plainHttp;
     this.plainHttp = null;
+    if (this.plainHttpRetry) clearTimeout(this.plainHttpRetry);
+    this.plainHttpRetry = null;
     // Requests passed through the plain HTTP port finish within the same drain time as the other ports'.
     await Promise.all([
       plainHttp?.close(drainMs),
+      this.plainHttpDraining,
       this.reconciler.closeAll(drainMs, () => {
         for (const session of this.context.registry.all()) session.shutdown();
       }),
@@ -130,13 +138,24 @@ export class Gateway {
     this.plainHttpOpening = true;
     try {
       if (wanted && !this.plainHttp) {
-        await this.openPlainHttp(settings).catch((error: Error) =>
-          this.context.logger.error({ err: error, port: settings.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off)'),
-        );
+        try {
+          await this.openPlainHttp(settings);
+          this.plainHttpFailure = null;
+        } catch (error) {
+          // Tried again every few seconds while it is wanted (a port held by a process that is stopping).
+          const reason = (error as Error).message;
+          if (reason !== this.plainHttpFailure) this.context.logger.error({ err: error, port: settings.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off); trying again every 5 s');
+          this.plainHttpFailure = reason;
+          this.plainHttpRetry ??= setTimeout(() => {
+            this.plainHttpRetry = null;
+            void this.reconcilePlainHttp();
+          }, 5000);
+        }
       } else if (!wanted && this.plainHttp) {
         const open = this.plainHttp;
         this.plainHttp = null;
-        await open.close(0);
+        // Requests passed to the file server get the drain time, as on the HTTPS port; a stop cuts what is left.
+        this.plainHttpDraining = open.close(this.context.portMap?.timeouts.drainMs ?? 0).finally(() => (this.plainHttpDraining = null));
         this.context.logger.info({ port: open.port }, 'plain HTTP port closed: the tunnel is disabled');
       }
     } finally {

@@ -1,4 +1,5 @@
 import { mkdir, readFile } from 'node:fs/promises';
+import { get as httpGet, type IncomingMessage } from 'node:http';
 import { Agent, get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
@@ -10,6 +11,8 @@ import { describeRequestFailure } from './acme-problems.js';
 
 /** Longest wait for one answer of the CA. */
 const requestTimeoutMs = 30_000;
+/** RFC 8555 §6.1: ACME clients send a User-Agent. */
+const userAgent = 'secure-transfers-cert-service';
 
 /**
  * The ACME account key: made once, kept in the store directory like the
@@ -32,8 +35,12 @@ export async function loadOrCreateAccountKey(dataDir: string, sealer: KeySealer 
   return key;
 }
 
-/** What the CA last refused (status 400 and up) through acme-client: its Retry-After and problem type, and when (Date.now()). */
-let lastRefusal: { retryAfter: string | null; problemType: string | null; at: number } | null = null;
+/**
+ * What the CA last said when refusing a request (status 400 and up) through acme-client, and when (Date.now()):
+ * its last Retry-After (a later refusal without one does not erase it) and its last problem type.
+ */
+let lastRetryAfter: { header: string; at: number } | null = null;
+let lastProblem: { type: string; at: number } | null = null;
 let refusalsNoted = false;
 
 /** acme-client reads every answer itself and its errors lose the headers and the problem type: they are noted here. */
@@ -44,7 +51,8 @@ function noteRefusals(): void {
     if (response.status >= 400) {
       const retryAfter = response.headers['retry-after'];
       const type = (response.data as { type?: unknown } | null)?.type;
-      lastRefusal = { retryAfter: typeof retryAfter === 'string' ? retryAfter : null, problemType: typeof type === 'string' ? type : null, at: Date.now() };
+      if (typeof retryAfter === 'string') lastRetryAfter = { header: retryAfter, at: Date.now() };
+      lastProblem = typeof type === 'string' ? { type, at: Date.now() } : null;
     }
     return response;
   });
@@ -116,9 +124,13 @@ export class AcmeAccount {
    */
   async get(url: string): Promise<{ status: number; data: unknown; headers: Record<string, unknown> }> {
     const agent = await this.trust();
+    // A directory on loopback may be plain http (a test CA); anything else is https.
+    const plain = url.startsWith('http:');
+    let deadline: NodeJS.Timeout | undefined;
     try {
       return await new Promise((resolve, reject) => {
-        const request = httpsGet(url, { agent, timeout: requestTimeoutMs, headers: { accept: 'application/json' } }, (response) => {
+        const options = { timeout: requestTimeoutMs, headers: { accept: 'application/json', 'user-agent': userAgent } };
+        const onResponse = (response: IncomingMessage) => {
           const chunks: Buffer[] = [];
           let size = 0;
           response.on('data', (chunk: Buffer) => {
@@ -137,23 +149,29 @@ export class AcmeAccount {
             resolve({ status: response.statusCode ?? 0, data, headers: response.headers as Record<string, unknown> });
           });
           response.on('error', reject);
-        });
+        };
+        const request = plain ? httpGet(url, options, onResponse) : httpsGet(url, { ...options, agent }, onResponse);
+        // The socket timeout measures silence; this bounds the whole answer.
+        deadline = setTimeout(() => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), requestTimeoutMs);
         request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
         request.on('error', reject);
       });
     } catch (error) {
-      throw new Error(describeRequestFailure(error as Error, this.settings().directoryUrl, { orderStarted: false }).reason);
+      const origin = new URL(url).origin;
+      throw new Error(describeRequestFailure(error as Error, origin, { orderStarted: false }).reason.replace(`the ACME directory ${origin}`, `the ACME CA at ${origin}`));
+    } finally {
+      clearTimeout(deadline);
     }
   }
 
   /** The CA's Retry-After on a refusal since `since` (Date.now()), if it sent one. */
   retryAfterSince(since: number): string | null {
-    return lastRefusal && lastRefusal.at >= since ? lastRefusal.retryAfter : null;
+    return lastRetryAfter && lastRetryAfter.at >= since ? lastRetryAfter.header : null;
   }
 
   /** The problem type (RFC 8555 §6.7) of the CA's last refusal since `since` (Date.now()), if it named one. */
   problemSince(since: number): string | null {
-    return lastRefusal && lastRefusal.at >= since ? lastRefusal.problemType : null;
+    return lastProblem && lastProblem.at >= since ? lastProblem.type : null;
   }
 
   /** A private CA's directory (ACME_CA_FILE) is trusted beside the public roots; the agent is made again only when that file changes. */

@@ -72,7 +72,7 @@ export interface AcmeIssuerOptions {
 
 /** How long the first order waits for a gateway at most, and how long after one appeared. */
 const firstOrderMaxWaitMs = 60_000;
-const gatewaySettleMs = 2000;
+const gatewaySettleMs = 3000;
 
 
 /** Orders kept in orders.json for the API. */
@@ -105,7 +105,9 @@ export class AcmeIssuer {
   private readonly renewalInfo: RenewalInfoTracker;
   /** The active certificate's ARI identifier while the CA offers renewal information: a renewal order names it (`replaces`). */
   private replaces: string | null = null;
-  /** Changed by a reconfiguration or a stop: a renewal check that awaited across one decides nothing. */
+  /** The certificate a CA refused to see named as replaced: not named again. */
+  private replacesRefused: string | null = null;
+  /** Changed by a reconfiguration, an order or a stop: a renewal check that awaited across one decides nothing. */
   private generation = 0;
   private startedAt = Date.now();
 
@@ -182,6 +184,7 @@ export class AcmeIssuer {
   /** Starts an order now (renew now); the record is returned at once and updated as it goes. */
   orderNow(reason: AcmeOrderRecord['reason'] = 'operator', activate = true): AcmeOrderRecord {
     if (this.running) throw new Error('an order is already running');
+    this.generation++;
     const record: AcmeOrderRecord = {
       id: `order-${this.now().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${randomBytes(3).toString('hex')}`,
       names: this.names,
@@ -280,6 +283,8 @@ export class AcmeIssuer {
       }
       this.schedule(at.getTime() - now.getTime());
     } catch (error) {
+      // A change meanwhile scheduled its own look.
+      if (this.stopped || generation !== this.generation) return;
       this.log.error({ err: error }, 'ACME renewal check failed; looking again in a minute');
       this.schedule(60_000);
     }
@@ -304,21 +309,25 @@ export class AcmeIssuer {
 
   /**
    * A renewal names the certificate it replaces when the CA offers renewal
-   * information (RFC 9773 §5), so the CA can lift rate limits for it; a CA
-   * that refuses that (the certificate was replaced already) gets the order
-   * without it.
+   * information (RFC 9773 §5), so the CA can lift rate limits for it. A CA
+   * that refuses the order for that (the certificate was replaced already,
+   * or another account got it: a lost account key, a restored backup) gets
+   * it again without the name, and later orders for that certificate leave
+   * it out; a refusal that is about the CA's state (rate limit, nonce,
+   * outage) is the order's failure as it is.
    */
   private async createOrder(client: acme.Client, record: AcmeOrderRecord): Promise<acme.Order> {
     const identifiers = record.names.map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
-    const replaces = record.reason === 'renewal' ? this.replaces : null;
+    const replaces = record.reason === 'renewal' && this.replaces !== this.replacesRefused ? this.replaces : null;
     if (!replaces) return client.createOrder({ identifiers });
     const asked = Date.now();
     try {
       return await client.createOrder({ identifiers, replaces } as Parameters<acme.Client['createOrder']>[0]);
     } catch (error) {
-      // Only "already replaced" (an order for it exists, e.g. from before a restart) is answered by leaving it out.
-      if (this.account.problemSince(asked) !== 'urn:ietf:params:acme:error:alreadyReplaced') throw error;
-      this.log.info({ order: record.id, replaces }, 'the CA says the active certificate was replaced already; ordering without naming it');
+      const problem = this.account.problemSince(asked);
+      if (!problem || /:(?:rateLimited|badNonce|serverInternal)$/.test(problem)) throw error;
+      this.replacesRefused = replaces;
+      this.log.info({ order: record.id, replaces, problem }, 'the CA refused an order that names the certificate it replaces; ordering without the name');
       return client.createOrder({ identifiers });
     }
   }

@@ -123,3 +123,16 @@ describe('a change of CA while the renewal information is asked for', () => {
     expect(id).toContain('.');
   });
 });
+
+describe('a directory answer that is no directory', () => {
+  it('is an error asked again later, not a CA without renewal information', async () => {
+    const { certificatePem } = ca.issue({});
+    const { get, asked } = fakeCa({ [directoryUrl]: { status: 200, data: null } });
+    const tracker = new RenewalInfoTracker(get, logger);
+    const now = new Date('2026-12-04T12:00:00Z');
+    expect(await tracker.renewAt(directoryUrl, certificatePem, now)).toBeNull();
+    expect(tracker.status()).toMatchObject({ offered: null, error: 'the ACME directory https://ca.example/dir did not answer with a directory' });
+    await tracker.renewAt(directoryUrl, certificatePem, new Date(now.getTime() + 2 * 3_600_000));
+    expect(asked).toEqual([directoryUrl, directoryUrl]);
+  });
+});

@@ -107,6 +107,8 @@ export class RenewalInfoTracker {
     const response = await this.get(directoryUrl);
     if (generation !== this.generation) return null;
     if (response.status !== 200) throw new Error(`the ACME directory ${directoryUrl} answered HTTP ${response.status}`);
+    // A maintenance page is no directory: asked again later, not taken for one without renewal information.
+    if (typeof response.data !== 'object' || response.data === null) throw new Error(`the ACME directory ${directoryUrl} did not answer with a directory`);
     const renewalInfo = (response.data as { renewalInfo?: unknown } | null)?.renewalInfo;
     this.directory = { url: directoryUrl, renewalInfo: typeof renewalInfo === 'string' && /^https?:\/\//.test(renewalInfo) ? renewalInfo : null };
     if (this.directory.renewalInfo) this.log.info({ directory: directoryUrl }, 'the ACME CA offers renewal information (ARI): renewal follows its suggested windows');

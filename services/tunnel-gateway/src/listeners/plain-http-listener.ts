@@ -62,15 +62,24 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
       else response.destroy();
     });
   });
+  /** Passing: sockets whose one request was taken (a request pipelined behind it is never answered). */
+  const answered = new WeakSet<Socket>();
   const answer = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
     // A body is never needed: it is read and dropped so that the connection can serve the next request.
     request.resume();
+    const socket = request.socket;
+    if (pass) {
+      if (answered.has(socket)) return;
+      answered.add(socket);
+    }
+    // Node's server stops timing a connection once a request head is parsed: a body that never ends is timed here.
+    socket.setTimeout(headTimeoutMs());
     // Passing: a connection the gateway answers serves that one request; whatever the client asks next comes on a
     // new connection, which may go to the file server.
     if (pass) response.shouldKeepAlive = false;
     const httpsPort = options.webListener()?.ports.from ?? null;
     const decided = plainHttpAnswer(request.method ?? 'GET', request.url ?? '', request.headers.host ?? null, httpsPort ?? 443);
-    const client = clients.get(request.socket) ?? '';
+    const client = clients.get(socket) ?? '';
     switch (decided.kind) {
       case 'challenge': {
         let keyAuthorization: string | null = null;
@@ -106,9 +115,12 @@ export async function openPlainHttpListener(options: PlainHttpListenerOptions): 
     clients.set(socket, connection.remoteAddress);
     // A server that never listens enforces none of its own head and request timeouts: a client silent for the
     // head time, or still connected after half a minute (one that trickles bytes), is closed here.
+    if (socket.destroyed) return;
     const idleMs = headTimeoutMs();
-    socket.setTimeout(idleMs, () => socket.destroy());
+    socket.setTimeout(idleMs);
+    socket.on('timeout', () => socket.destroy());
     const cap = setTimeout(() => socket.destroy(), Math.max(answerConnectionMaxMs, idleMs));
+    cap.unref();
     socket.once('close', () => clearTimeout(cap));
     answers.emit('connection', socket);
     // Accepted paused (and maybe with bytes put back): the HTTP server reads only once the socket flows.
