@@ -396,9 +396,12 @@ export class AcmeIssuer {
       this.account.drop();
       const delay = retryDelayMs(this.failures, randomInt(0, 1_000_000) / 1_000_000, transient, retryAfterMs(this.account.retryAfterSince(started), this.now()));
       this.retryAt = new Date(this.now().getTime() + delay);
+      // Shown at once (GET /acme, health); the renewal check that follows the order schedules it.
+      this.nextAt = this.retryAt;
+      if (requestId) await this.options.manager.removeRequest(requestId).catch(() => undefined);
+      // Last, with no wait behind it: whoever sees the order failed sees the issuer done with it (the retry time set).
       this.update(record, { state: 'invalid', step: 'failed', error: reason });
       this.log.warn({ order: record.id, reason, failures: this.failures, retryAt: this.retryAt.toISOString() }, 'ACME order failed; the active certificate is unchanged');
-      if (requestId) await this.options.manager.removeRequest(requestId).catch(() => undefined);
     } finally {
       for (const step of withdraw) step();
     }
