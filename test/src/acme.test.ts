@@ -197,6 +197,8 @@ describe('certificates from an ACME CA (Pebble)', () => {
     await second.start();
     try {
       await waitFor(() => second.status().ready, 30_000, 'second replica ready');
+      // Its plain HTTP port opens just after its listeners (the first port map): the CA must find it listening.
+      await waitFor(() => second.plainHttpPort !== null, 10_000, 'the second replica\'s plain HTTP port open');
       await pebble.pointName(serverName, '127.0.0.12');
       for (const challenge of ['http-01', 'tls-alpn-01']) {
         expect((await admin('PUT', certApi.acme, { directoryUrl: pebble.directoryUrl, termsOfServiceAgreed: true, challenge, caFile: pebble.caFile })).status).toBe(200);
@@ -205,11 +207,12 @@ describe('certificates from an ACME CA (Pebble)', () => {
         expect(started.status).toBe(202);
         expect(await finishedOrder(started.json.order.id)).toMatchObject({ state: 'valid', challenge });
       }
-      const answered = (await readFile(stack.logFile, 'utf8'))
-        .split('\n')
-        .filter((line) => line.includes('"replica":"acme-gw2"') && /ACME (HTTP-01 challenge|TLS-ALPN-01 validation) answered/.test(line));
-      expect(answered.some((line) => line.includes('HTTP-01'))).toBe(true);
-      expect(answered.some((line) => line.includes('TLS-ALPN-01'))).toBe(true);
+      const log = (await readFile(stack.logFile, 'utf8')).split('\n');
+      const answered = log.filter((line) => line.includes('"replica":"acme-gw2"') && /ACME (HTTP-01 challenge|TLS-ALPN-01 validation) answered/.test(line));
+      // On failure, what each gateway answered and where the plain HTTP ports listened say who the CA reached.
+      const context = log.filter((line) => /answered|plain HTTP port|ACME order/.test(line)).slice(-40).join('\n');
+      const seen = { http01: answered.some((line) => line.includes('HTTP-01')), tlsAlpn01: answered.some((line) => line.includes('TLS-ALPN-01')) };
+      expect({ ...seen, context: '' }).toEqual({ http01: true, tlsAlpn01: true, context: seen.http01 && seen.tlsAlpn01 ? '' : context });
     } finally {
       await pebble.pointName(serverName, '127.0.0.1');
       await second.stop();
