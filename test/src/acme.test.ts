@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { apiPath, certApi, healthApi } from '@st/contracts';
 import { freePort } from '@st/test-kit';
-import { certAdmin } from './harness/clients.js';
+import { certAdmin, verifyTlsPeer } from './harness/clients.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
 
@@ -41,17 +41,7 @@ function curl(args: string[]): Promise<{ code: number | null; stdout: string; st
 }
 
 /** What a client that trusts only `caPem` and checks the host name sees on the gateway's HTTPS port. */
-function verifyGateway(caPem: string): Promise<{ authorized: boolean; error: string | null; fingerprint: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, servername: serverName, ca: caPem, rejectUnauthorized: false }, () => {
-      const fingerprint = socket.getPeerX509Certificate()!.fingerprint256;
-      const error = socket.authorizationError ? String(socket.authorizationError) : null;
-      socket.destroy();
-      resolve({ authorized: socket.authorized, error, fingerprint });
-    });
-    socket.on('error', reject);
-  });
-}
+const verifyGateway = (caPem: string) => verifyTlsPeer(stack.ports.https, serverName, caPem);
 
 /** Whether a gateway reads HTTPS ClientHellos for TLS-ALPN-01 validations (what cert-service's bundle told it). */
 function gatewayWatchesAlpn(gateway: Stack['gateway']): boolean {

@@ -1,10 +1,9 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { apiPath, certApi } from '@st/contracts';
 import { freePort } from '@st/test-kit';
-import { certAdmin, curl, sha256File, writeRandomFile } from './harness/clients.js';
+import { certAdmin, curl, sha256File, verifyTlsPeer, writeRandomFile } from './harness/clients.js';
 import { haproxyBinary, startHaproxy } from './harness/haproxy.js';
 import { startPebble, type Pebble } from './harness/pebble.js';
 import { startStack, waitFor, type Stack } from './harness/stack.js';
@@ -79,18 +78,8 @@ function heldFor(bytes: string): Promise<{ ms: number; received: string }> {
   });
 }
 
-/** Sends raw bytes on one plain connection and returns everything the gateway sent until it closed. */
-function exchange(port: number, bytes: string, host = '127.0.0.1'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port }, () => socket.write(bytes));
-    let received = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (chunk: string) => (received += chunk));
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-    socket.setTimeout(15_000, () => socket.destroy(new Error(`no end of the answer within 15 s; so far: ${received}`)));
-  });
-}
+/** Everything the gateway sent on one plain connection that carried `bytes`, until it closed. */
+const sent = async (bytes: string): Promise<string> => (await heldFor(bytes)).received;
 
 describe('the plain HTTP port passing requests to the file server', () => {
   it('relays requests and downloads intact, on kept-alive connections, telling the file server the request came over http', async () => {
@@ -128,7 +117,7 @@ describe('the plain HTTP port passing requests to the file server', () => {
   });
 
   it('keeps the relay strict: a smuggling attempt is refused by the gateway and never reaches the file server', async () => {
-    const answer = await exchange(plainHttpPort, 'POST /plain-smuggle HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
+    const answer = await sent('POST /plain-smuggle HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(await upstreamSaw('/plain-smuggle')).toEqual([]);
   });
@@ -138,7 +127,7 @@ describe('the plain HTTP port passing requests to the file server', () => {
     { desc: 'something that is no token', token: 'short' },
   ])('answers ACME validation requests itself ($desc: 404) and closes that connection; the file server never sees them', async ({ token }) => {
     const seenBefore = (await upstreamSaw('/plain-a.txt')).length;
-    const answer = await exchange(plainHttpPort, `GET /.well-known/acme-challenge/${token} HTTP/1.1\r\nHost: ${serverName}\r\n\r\nGET /plain-a.txt HTTP/1.1\r\nHost: a\r\n\r\n`);
+    const answer = await sent(`GET /.well-known/acme-challenge/${token} HTTP/1.1\r\nHost: ${serverName}\r\n\r\nGET /plain-a.txt HTTP/1.1\r\nHost: a\r\n\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 404 /);
     expect(answer).toMatch(/\r\nConnection: close\r\n/i);
     // The request behind the validation was not answered on that connection, and not passed on.
@@ -173,7 +162,7 @@ describe('the plain HTTP port passing requests to the file server', () => {
     }, 90_000, 'the ACME order finished');
     expect(order).toMatchObject({ state: 'valid' });
     const root = await pebble.rootPem();
-    await waitFor(async () => (await verified(root)) === null, 20_000, 'the gateway serves the ACME certificate');
+    await waitFor(async () => (await verifyTlsPeer(stack.ports.https, serverName, root)).authorized, 20_000, 'the gateway serves the ACME certificate');
     // The CA's validation requests were the gateway's to answer: none reached the file server.
     expect(await upstreamSaw('acme-challenge')).toEqual([]);
   });
@@ -205,15 +194,3 @@ describe('the plain HTTP port passing requests to the file server', () => {
     }
   });
 });
-
-/** null when a client trusting only `caPem` verifies the gateway's HTTPS port for serverName; else the reason. */
-function verified(caPem: string): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: stack.ports.https, servername: serverName, ca: caPem, rejectUnauthorized: false }, () => {
-      const error = socket.authorizationError ? String(socket.authorizationError) : null;
-      socket.destroy();
-      resolve(error);
-    });
-    socket.on('error', reject);
-  });
-}

@@ -30,8 +30,8 @@ export class Gateway {
   private healthServer: RunningHttpServer | null = null;
   private reporter: StatusReporter | null = null;
   private plainHttp: PlainHttpListener | null = null;
-  private plainHttpOpening = false;
-  private plainHttpRecheck = false;
+  /** The plain HTTP port's openings and closings, one at a time in the order asked (as the reconciler applies maps). */
+  private plainHttpChanges: Promise<void> = Promise.resolve();
   /** Why the plain HTTP port could not be opened, while it cannot; and the timer of the next try. */
   private plainHttpFailure: string | null = null;
   private plainHttpRetry: NodeJS.Timeout | null = null;
@@ -126,44 +126,35 @@ export class Gateway {
    * first port map (it listens where the HTTPS port does), closed while the
    * tunnel is disabled, opened again when it is enabled.
    */
-  private async reconcilePlainHttp(): Promise<void> {
+  private reconcilePlainHttp(): Promise<void> {
+    this.plainHttpChanges = this.plainHttpChanges.then(() => this.reconcilePlainHttpNow());
+    return this.plainHttpChanges;
+  }
+
+  private async reconcilePlainHttpNow(): Promise<void> {
     const settings = this.config.plainHttp;
     if (!settings || this.stopping) return;
-    if (this.plainHttpOpening) {
-      // A change while the port opens or closes is looked at once that is done.
-      this.plainHttpRecheck = true;
-      return;
-    }
     const wanted = this.context.portMap?.tunnelEnabled === true;
-    this.plainHttpOpening = true;
-    try {
-      if (wanted && !this.plainHttp) {
-        try {
-          await this.openPlainHttp(settings);
-          this.plainHttpFailure = null;
-        } catch (error) {
-          // Tried again every few seconds while it is wanted (a port held by a process that is stopping).
-          const reason = (error as Error).message;
-          if (reason !== this.plainHttpFailure) this.context.logger.error({ err: error, port: settings.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off); trying again every 5 s');
-          this.plainHttpFailure = reason;
-          this.plainHttpRetry ??= setTimeout(() => {
-            this.plainHttpRetry = null;
-            void this.reconcilePlainHttp();
-          }, 5000);
-        }
-      } else if (!wanted && this.plainHttp) {
-        const open = this.plainHttp;
-        this.plainHttp = null;
-        // Requests passed to the file server get the drain time, as on the HTTPS port; a stop cuts what is left.
-        this.plainHttpDraining = open.close(this.context.portMap?.timeouts.drainMs ?? 0).finally(() => (this.plainHttpDraining = null));
-        this.context.logger.info({ port: open.port }, 'plain HTTP port closed: the tunnel is disabled');
+    if (wanted && !this.plainHttp) {
+      try {
+        await this.openPlainHttp(settings);
+        this.plainHttpFailure = null;
+      } catch (error) {
+        // Tried again every few seconds while it is wanted (a port held by a process that is stopping).
+        const reason = (error as Error).message;
+        if (reason !== this.plainHttpFailure) this.context.logger.error({ err: error, port: settings.port }, 'the plain HTTP port cannot be opened (ACME HTTP-01 answers and plain HTTP are off); trying again every 5 s');
+        this.plainHttpFailure = reason;
+        this.plainHttpRetry ??= setTimeout(() => {
+          this.plainHttpRetry = null;
+          void this.reconcilePlainHttp();
+        }, 5000);
       }
-    } finally {
-      this.plainHttpOpening = false;
-    }
-    if (this.plainHttpRecheck) {
-      this.plainHttpRecheck = false;
-      await this.reconcilePlainHttp();
+    } else if (!wanted && this.plainHttp) {
+      const open = this.plainHttp;
+      this.plainHttp = null;
+      // Requests passed to the file server get the drain time, as on the HTTPS port; a stop cuts what is left.
+      this.plainHttpDraining = open.close(this.context.portMap?.timeouts.drainMs ?? 0).finally(() => (this.plainHttpDraining = null));
+      this.context.logger.info({ port: open.port }, 'plain HTTP port closed: the tunnel is disabled');
     }
   }
 

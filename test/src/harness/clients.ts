@@ -167,3 +167,16 @@ export async function certAdmin(stack: Stack, method: string, path: string, body
   });
   return { status: response.status, json: await response.json().catch(() => null) };
 }
+
+/** What a client that trusts only `caPem` and checks the host name `serverName` sees on a TLS port of 127.0.0.1. */
+export function verifyTlsPeer(port: number, serverName: string, caPem: string): Promise<{ authorized: boolean; error: string | null; fingerprint: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: serverName, ca: caPem, rejectUnauthorized: false }, () => {
+      const fingerprint = socket.getPeerX509Certificate()!.fingerprint256;
+      const error = socket.authorizationError ? String(socket.authorizationError) : null;
+      socket.destroy();
+      resolve({ authorized: socket.authorized, error, fingerprint });
+    });
+    socket.on('error', reject);
+  });
+}

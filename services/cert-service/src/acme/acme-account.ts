@@ -151,9 +151,10 @@ export class AcmeAccount {
           response.on('error', reject);
         };
         const request = plain ? httpGet(url, options, onResponse) : httpsGet(url, { ...options, agent }, onResponse);
-        // The socket timeout measures silence; this bounds the whole answer.
-        deadline = setTimeout(() => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })), requestTimeoutMs);
-        request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+        const timedOut = () => request.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }));
+        // The socket timeout measures silence; the deadline bounds the whole answer.
+        deadline = setTimeout(timedOut, requestTimeoutMs);
+        request.on('timeout', timedOut);
         request.on('error', reject);
       });
     } catch (error) {
