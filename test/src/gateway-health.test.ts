@@ -112,6 +112,17 @@ describe('health that tells the truth', () => {
     expect(await readiness(stack)).toMatchObject({ status: 200, body: { status: 'ready' } });
   });
 
+  it('a restarted config-service knows the running gateways at once, not a heartbeat later, and waits for them again', async () => {
+    await stack.stopConfigService();
+    await stack.startConfigService();
+    // The gateway's heartbeat is 15 s: hearing of it within 5 s means it answered config-service's announcement.
+    const started = Date.now();
+    await waitFor(async () => (await adminGet(stack, configApi.gateways)).replicas.some((r: { replica: string; status: string }) => r.replica === 'test-gw' && r.status === 'ready'), 5000, 'the gateway known again');
+    expect(Date.now() - started).toBeLessThan(5000);
+    const answer = await change(stack, { timeouts: { dataIdleMs: 18_000 } });
+    expect(answer.body.gateways).toMatchObject({ applied: [{ replica: 'test-gw', portMapVersion: answer.body.version }], failed: [], pending: [] });
+  });
+
   it('puts a certificate in force (and so reports ready) only once it is in its cache; a stopped gateway reports itself offline', async () => {
     await waitFor(async () => (await adminGet(stack, configApi.gateways)).replicas.some((r: { status: string }) => r.status === 'ready'), 10_000, 'the gateway known');
     await stack.gateway.stop();

@@ -148,6 +148,38 @@ describe('bus against the real RabbitMQ', () => {
     await publisher.close();
   });
 
+  it('subscribes again when the broker cancels its consumer (its queue deleted under it), so later events still arrive', async () => {
+    const queue = `st.test.cancelled.${randomBytes(4).toString('hex')}`;
+    const received: BusMessage[] = [];
+    let subscriptions = 0;
+    const subscriber = createEventSubscriber({
+      ...base,
+      url: amqpUrl,
+      name: 'sub-cancelled',
+      queue: { name: queue, durable: false },
+      bindings: ['config.updated'],
+      onMessage: (m) => void received.push(m),
+      onConnected: () => void subscriptions++,
+    });
+    const publisher = createEventPublisher({ ...base, url: amqpUrl, name: 'pub' });
+    const admin = await connect(amqpUrl);
+    try {
+      await Promise.all([subscriber.whenConnected(), publisher.whenConnected()]);
+      const channel = await admin.createChannel();
+      await channel.deleteQueue(queue);
+      await eventually(() => subscriptions === 2);
+      expect(await publisher.publish('config.updated', { version: 8 })).toBe(true);
+      await eventually(() => received.length === 1);
+      expect(received[0]).toEqual({ routingKey: 'config.updated', body: { version: 8 } });
+    } finally {
+      await publisher.close();
+      await subscriber.close();
+      const channel = await admin.createChannel();
+      await channel.deleteQueue(queue);
+      await admin.close();
+    }
+  });
+
   it('acknowledges a handled message and drops one whose handler throws, without stopping', async () => {
     const seen: unknown[] = [];
     const subscriber = createEventSubscriber({

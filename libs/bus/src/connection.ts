@@ -92,6 +92,9 @@ export function keepConnected(options: BusConnectionOptions, hooks: LinkHooks): 
     });
     // Without an error listener a broker-side close would crash the process.
     opened.on('error', (error: unknown) => logger.warn({ err: error, bus: where }, 'bus connection error'));
+    // A broker short of memory or disk blocks every publishing connection: confirms stop until it recovers.
+    opened.on('blocked', (reason: unknown) => logger.warn({ bus: where, client: options.name, reason }, 'bus connection blocked by the broker (resource alarm); publishing waits'));
+    opened.on('unblocked', () => logger.info({ bus: where, client: options.name }, 'bus connection unblocked'));
     // amqplib can leave a channel-open or declaration pending for ever when the socket dies under it;
     // every setup step therefore also ends when the connection closes or the link is closed.
     const interrupted = new Promise<never>((_, reject) => {

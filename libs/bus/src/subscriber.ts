@@ -44,7 +44,14 @@ export function createEventSubscriber(options: EventSubscriberOptions): EventSub
       for (const key of options.bindings) await channel.bindQueue(declared.queue, exchange, key);
       await channel.prefetch(options.prefetch ?? 16);
       await channel.consume(declared.queue, (message: ConsumeMessage | null) => {
-        if (!message) return; // the broker cancelled the consumer; the connection loop recovers
+        if (!message) {
+          // The broker cancelled the consumer (its queue was deleted, or the node holding it went away)
+          // while the connection stays up: closing the channel takes the connection down with it, so the
+          // loop reconnects and declares, binds and consumes afresh instead of listening to nothing.
+          logger.warn({ client: options.name, queue: declared.queue }, 'bus consumer cancelled by the broker; subscribing again');
+          void channel.close().catch(() => undefined);
+          return;
+        }
         void handle(message).then(
           () => {
             try {

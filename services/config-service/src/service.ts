@@ -376,6 +376,8 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
             if (!parsed.success) throw new Error(`gateway status report does not match its schema: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
             state.gateways.record(parsed.data);
           },
+          // Reports sent before this subscription existed are gone: the announcement makes every replica answer now.
+          onConnected: () => void state.manager?.announce(),
         });
       }
       manager.attachPublisher(state.publisher);

@@ -51,6 +51,7 @@ export class Gateway {
         const applied = this.reconciler.appliedPortMap;
         return !applied || JSON.stringify(portMap) !== JSON.stringify(applied);
       },
+      eventHandled: () => this.reporter?.report(),
     });
   }
 

@@ -13,6 +13,13 @@ export interface StateSyncTarget {
   /** The certificate or port map differs from what runs. */
   bundleChanged(bundle: CertificateBundle): boolean;
   portMapChanged(portMap: PortMap): boolean;
+  /**
+   * A fetch caused by an event is done, whether or not anything changed.
+   * config-service announces its version whenever it (re)subscribes to the
+   * replicas' reports, and each replica answers with where it stands, so a
+   * restarted config-service knows them all at once instead of a heartbeat later.
+   */
+  eventHandled(): void;
 }
 
 /**
@@ -89,6 +96,7 @@ export class StateSync {
       do {
         state.again = false;
         await this.fetchOnce().catch((error: Error) => this.context.logger.warn({ reason: error.message }, 'fetch after event failed'));
+        if (!this.abort.signal.aborted) this.target.eventHandled();
       } while (state.again && !this.abort.signal.aborted);
       this.eventFetch = null;
     })();

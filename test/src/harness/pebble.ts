@@ -29,6 +29,8 @@ export interface PebbleOptions {
   validitySeconds?: number;
   /** Share of requests refused with badNonce, in percent (Pebble's default 5; 0 in tests of other things). */
   nonceRejectPercent?: number;
+  /** Share of orders that reuse a valid authorization of an earlier one, in percent (0 by default; Pebble's own default is 50). */
+  authzReusePercent?: number;
 }
 
 export async function startPebble(options: PebbleOptions): Promise<Pebble> {
@@ -67,7 +69,8 @@ export async function startPebble(options: PebbleOptions): Promise<Pebble> {
       ...process.env,
       PEBBLE_VA_NOSLEEP: '1',
       // Every order validates anew (by default Pebble reuses half of the valid authorizations).
-      PEBBLE_AUTHZREUSE: '0',
+      // (Pebble still reuses about 1 % at 0: its check is "random 0..99 > percent".)
+      PEBBLE_AUTHZREUSE: String(options.authzReusePercent ?? 0),
       PEBBLE_WFE_NONCEREJECT: String(options.nonceRejectPercent ?? 0),
     });
   } catch (error) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { destination } from 'pino';
 import { Redis } from 'ioredis';
-import { defaultServerSettings, type ServerSettings } from '@st/contracts';
+import { configApi, defaultServerSettings, type ServerSettings } from '@st/contracts';
 import { closeLogger, createLogger, type Logger } from '@st/logging';
 import { createConfigService } from '@st/config-service';
 import { createCertService } from '@st/cert-service';
@@ -339,6 +339,17 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // Say why: the gateway's own reasons (a port taken, a service not reached).
         throw new Error(`${error.message}: ${JSON.stringify({ status: gateway.status().status, reasons: gateway.status().reasons })}`);
       });
+      // A test that changes settings expects config-service to wait for this gateway's answer, which it does
+      // only for replicas it has heard from: their reports travel over the bus, which connects on its own time.
+      await waitFor(
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${configPort}${configApi.gateways}`, { headers: { authorization: `Bearer ${adminToken}` } });
+          const body = (await response.json()) as { replicas?: Array<{ replica: string; status: string }> };
+          return response.ok && (body.replicas ?? []).some((known) => known.replica === 'test-gw' && known.status === 'ready');
+        },
+        20_000,
+        'config-service to hear the gateway report ready over the bus',
+      );
       await loadTrustedCertificate(stack);
     } catch (error) {
       // The test never gets the stack to stop: what was started (vsftpd, nginx, the services) goes now.

@@ -36,6 +36,12 @@ export interface AcmeOrderRecord {
   error?: string;
   certificateId?: string;
   notAfter?: string;
+  /**
+   * Names the CA did not validate for this order because it still held a
+   * valid authorization from an earlier one (Let's Encrypt keeps them for
+   * 30 days): no challenge was published and no gateway was asked.
+   */
+  alreadyValidated?: string[];
 }
 
 export interface AcmeStatus {
@@ -350,7 +356,11 @@ export class AcmeIssuer {
       this.update(record, { step: 'answering challenges' });
       for (const authorization of authorizations) {
         currentName = authorization.identifier.value;
-        if (authorization.status === 'valid') continue;
+        if (authorization.status === 'valid') {
+          this.update(record, { alreadyValidated: [...(record.alreadyValidated ?? []), currentName] });
+          this.log.info({ order: record.id, name: currentName }, 'ACME: the CA already holds a valid authorization for this name (an earlier validation is reused); no challenge to answer');
+          continue;
+        }
         const challenge = authorization.challenges.find((candidate) => candidate.type === challengeType);
         if (!challenge) throw new Error(`the CA offers no ${challengeType} challenge for ${currentName} (it offers ${authorization.challenges.map((c) => c.type).join(', ') || 'none'}); set ACME_CHALLENGE to another kind`);
         const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
