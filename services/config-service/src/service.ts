@@ -357,13 +357,17 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
       });
       await manager.init(config.seed);
       if (config.amqpUrl) {
+        let subscribedOnce = false;
         state.publisher = createEventPublisher({
           url: config.amqpUrl,
           logger: config.logger,
           name: 'config-service',
           exchange: config.eventsExchange,
-          // Events are notifications of state: after any reconnection, say again which version is current.
-          onConnected: () => void state.manager?.announce(),
+          // Events are notifications of state: after any reconnection, say again which version is current
+          // (at start, once the replicas' reports can be heard: the subscription's first connection announces).
+          onConnected: () => {
+            if (state.subscriber?.connected !== false || subscribedOnce) void state.manager?.announce();
+          },
         });
         state.subscriber = createEventSubscriber({
           url: config.amqpUrl,
@@ -377,7 +381,10 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
             state.gateways.record(parsed.data);
           },
           // Reports sent before this subscription existed are gone: the announcement makes every replica answer now.
-          onConnected: () => void state.manager?.announce(),
+          onConnected: () => {
+            subscribedOnce = true;
+            void state.manager?.announce();
+          },
         });
       }
       manager.attachPublisher(state.publisher);
