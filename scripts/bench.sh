@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Benchmarks the gateway against stunnel, a bare Node TLS relay and vsftpd's own
-# implicit FTPS, side by side on loopback (issue 3). Prints a markdown table and
-# writes it to test/bench-results/latest.md.
+# Benchmarks the gateway against stunnel, nginx, HAProxy, a bare Node TLS relay
+# and vsftpd's own implicit FTPS, side by side on loopback. Prints a markdown
+# table and writes it to test/bench-results/latest.md.
 #
 # Knobs (environment): BENCH_ROUNDS (3), BENCH_BULK_MIB (1024), BENCH_WRK_SECONDS (10),
 # BENCH_WRK_CONNECTIONS (64), BENCH_AB_REQUESTS (5000), BENCH_AB_SECONDS (15),
 # BENCH_AB_CONCURRENCY (16), BENCH_MEM_STREAMS (20), BENCH_MEM_MIB (100),
-# BENCH_NGINX_WORKERS (auto), BENCH_ONLY (https-bulk,ftps-bulk,keepalive,handshakes,memory),
+# BENCH_NGINX_WORKERS (auto), BENCH_ONLY (https-bulk,ftps-bulk,keepalive,handshakes,resumed,memory),
 # BENCH_WARMUP (1), BENCH_TIME_LIMIT_MIN (40), BENCH_OUT (path; "-" for none),
 # BENCH_GATEWAY_LOG_LEVEL, BENCH_CPU_PROFILE (directory: run the gateway with
-# node --cpu-prof and summarise the profile), BENCH_KEEP_TMP=1.
+# node --cpu-prof and summarise the profile), BENCH_KEEP_TMP=1, BENCH_FLOOR_ROUNDS (5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,8 @@ fi
 
 # bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
 node test/dist/bench/main.js
-# Certificate generation (issue 4) and log-service (issue 6) figures are appended to the same report.
+# What a full handshake costs a bare Node TLS server against nginx (the floor under the gateway's
+# handshake figures), certificate generation and log-service figures are appended to the same report.
+node test/dist/bench/tls-floor.js
 node test/dist/bench/cert-generation.js
 exec node test/dist/bench/log-service.js

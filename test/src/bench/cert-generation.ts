@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { generateSelfSigned } from '@st/cert-service';
 
 /**
- * Issue 4's certificate figures: self-signed generation time per key type
+ * Certificate figures: self-signed generation time per key type
  * (targets: RSA-2048 median under 1 s, ECDSA P-256 under 100 ms). The
  * event-to-swap delay is measured by test/src/cert-hot-swap.test.ts on every
  * CI run (under 1 s) and logged as "measured: activation to new certificate".

@@ -7,7 +7,7 @@ import { closeLogger, createLogger } from '@st/logging';
 import { createLogService, LogStore, normalizeRecord, parseQuery, type IncomingRecord } from '@st/log-service';
 
 /**
- * Issue 6's figures: a filtered query over 1,000,000 stored records (target:
+ * log-service figures: a filtered query over 1,000,000 stored records (target:
  * median under 100 ms) and ingest through RabbitMQ into the log-service
  * (target: at least 20,000 records/s).
  */

@@ -1,7 +1,8 @@
 /**
- * `pnpm bench`: the gateway side by side with stunnel, a bare Node TLS relay and
- * vsftpd's own implicit FTPS, in front of the same nginx and vsftpd, on
- * loopback, in one run. See README of issue 3 and test/bench-results/latest.md.
+ * `pnpm bench`: the gateway side by side with stunnel, nginx, HAProxy, a bare
+ * Node TLS relay and vsftpd's own implicit FTPS, in front of the same nginx and
+ * vsftpd, on loopback, in one run. The README's performance section and
+ * docs/performance.md explain the figures; test/bench-results/latest.md has the last run.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';

@@ -20,8 +20,11 @@ export interface TerminatorOptions {
   cert: CertificateFiles;
 }
 
-/** nginx `proxy_pass` with TLS; `workers` as nginx's worker_processes ("auto": one per CPU). */
-export async function startNginxTls(registry: ProcessRegistry, options: TerminatorOptions & { workers: string }): Promise<ManagedProcess> {
+/**
+ * nginx `proxy_pass` with TLS; `workers` as nginx's worker_processes ("auto": one per CPU).
+ * With `answerFrom` it serves that directory itself instead (no upstream): TLS and HTTP alone.
+ */
+export async function startNginxTls(registry: ProcessRegistry, options: TerminatorOptions & { workers: string; answerFrom?: string }): Promise<ManagedProcess> {
   const dir = join(options.dir, options.name);
   await mkdir(join(dir, 'temp'), { recursive: true });
   const config = `# Written by the benchmark for one run.
@@ -36,7 +39,7 @@ http {
   client_body_temp_path ${join(dir, 'temp')};
   proxy_temp_path ${join(dir, 'temp')};
   keepalive_requests 10000000;
-  upstream files { server 127.0.0.1:${options.upstreamPort}; keepalive 64; }
+${options.answerFrom ? '' : `  upstream files { server 127.0.0.1:${options.upstreamPort}; keepalive 64; }`}
   server {
     listen 127.0.0.1:${options.port} ssl backlog=4096;
     ssl_certificate ${options.cert.certFile};
@@ -49,10 +52,12 @@ http {
     ssl_session_timeout 10m;
     ssl_session_tickets on;
     location / {
-      proxy_pass http://files;
+${options.answerFrom
+    ? `      root ${options.answerFrom};`
+    : `      proxy_pass http://files;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
-      proxy_buffering off;
+      proxy_buffering off;`}
     }
   }
 }

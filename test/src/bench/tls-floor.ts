@@ -1,0 +1,98 @@
+/**
+ * What a full TLS handshake costs a Node process before the gateway does
+ * anything: a bare node:tls server answering 1 KiB itself, beside nginx
+ * (one worker) answering the same file, same certificate and suites, in
+ * interleaved rounds of `ab` (a new connection and a full handshake per
+ * request; ab offers no session to resume). CPU is the server's own
+ * user+system time from /proc. The ratio is the floor under the gateway's
+ * "CPU per full handshake" against nginx in the main report.
+ *
+ * Knobs: BENCH_FLOOR_ROUNDS (5), BENCH_AB_REQUESTS (3000), BENCH_AB_CONCURRENCY (16), BENCH_OUT.
+ */
+import { appendFile, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '@st/test-kit';
+import { makeSelfSigned, type KeyKind } from './certificates.js';
+import { ab } from './clients.js';
+import { ProcessRegistry, waitForPort, type ManagedProcess } from './processes.js';
+import { TreeCpuTracker } from './proc-stats.js';
+import { median } from './report.js';
+import { startNginxTls } from './tls-terminators.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const rounds = Number(process.env.BENCH_FLOOR_ROUNDS ?? 5);
+const requests = Number(process.env.BENCH_AB_REQUESTS ?? 3000);
+const concurrency = Number(process.env.BENCH_AB_CONCURRENCY ?? 16);
+const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
+
+const log = (message: string) => process.stderr.write(`[bench tls-floor] ${message}\n`);
+
+interface Server {
+  label: string;
+  kind: KeyKind;
+  port: number;
+  process: ManagedProcess;
+  cpuMicrosPerHandshake: number[];
+}
+
+const registry = new ProcessRegistry((server, how) => log(`${server.name} exited unexpectedly (${how})`));
+const dir = await mkdtemp(join(os.tmpdir(), 'st-bench-floor-'));
+try {
+  const bodyFile = join(dir, '1k.txt');
+  await writeFile(bodyFile, 'x'.repeat(1023) + '\n', { mode: 0o644 });
+  // nginx's workers run unprivileged and read the file from here.
+  await chmod(dir, 0o755);
+  const servers: Server[] = [];
+  for (const kind of ['rsa', 'ecdsa'] as const) {
+    const cert = await makeSelfSigned(dir, kind);
+    const nginxPort = await freePort();
+    const nginx = await startNginxTls(registry, { dir, name: `nginx-answer-${kind}`, port: nginxPort, upstreamPort: 0, cert, workers: '1', answerFrom: dir });
+    servers.push({ label: `nginx, 1 worker, ${cert.label}`, kind, port: nginxPort, process: nginx, cpuMicrosPerHandshake: [] });
+    const nodePort = await freePort();
+    const node = registry.start({
+      name: `node-answer-${kind}`,
+      command: process.execPath,
+      args: [join(here, 'node-tls-answer.js'), String(nodePort), bodyFile, cert.certFile, cert.keyFile],
+      logFile: join(dir, `node-answer-${kind}.log`),
+      gracefulSignal: 'SIGTERM',
+    });
+    await waitForPort(nodePort, 10_000, node);
+    servers.push({ label: `bare Node TLS server, ${cert.label}`, kind, port: nodePort, process: node, cpuMicrosPerHandshake: [] });
+  }
+  for (let round = 1; round <= rounds; round++) {
+    for (const server of servers) {
+      const cpu = new TreeCpuTracker(server.process.pid);
+      const result = await ab(registry, `https://127.0.0.1:${server.port}/1k.txt`, { requests, concurrency, maxSeconds: 60 });
+      const seconds = cpu.stop();
+      if (!result.ok) throw new Error(`${server.label}: ${result.problem}`);
+      const micros = (seconds * 1e6) / result.complete;
+      server.cpuMicrosPerHandshake.push(micros);
+      log(`round ${round} ${server.label}: ${result.requestsPerSecond.toFixed(0)} handshakes/s, ${micros.toFixed(0)} µs CPU each`);
+    }
+  }
+  const cell = (values: number[]) => `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+  const rows: string[] = [];
+  for (const kind of ['rsa', 'ecdsa'] as const) {
+    const [nginx, node] = servers.filter((server) => server.kind === kind) as [Server, Server];
+    const ratio = median(node.cpuMicrosPerHandshake) / median(nginx.cpuMicrosPerHandshake);
+    rows.push(`| ${kind === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} | ${cell(nginx.cpuMicrosPerHandshake)} | ${cell(node.cpuMicrosPerHandshake)} | ${ratio.toFixed(2)}× |`);
+  }
+  const section = [
+    '',
+    '## What a full handshake costs Node itself',
+    '',
+    `A server answering 1 KiB itself per connection (no relay): nginx with one worker, and a bare node:tls server; same certificate and suites. ${rounds} interleaved rounds of \`ab -c ${concurrency} -n ${requests}\` (a full handshake per request); CPU µs per handshake from /proc, median (min–max).`,
+    '',
+    '| certificate | nginx | bare Node TLS server | Node ÷ nginx |',
+    '|---|---:|---:|---:|',
+    ...rows,
+    '',
+  ].join('\n');
+  process.stdout.write(`${section}\n`);
+  if (out !== '-') await appendFile(out, section);
+} finally {
+  await registry.stopAll();
+  await rm(dir, { recursive: true, force: true });
+}
