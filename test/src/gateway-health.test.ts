@@ -48,7 +48,8 @@ describe('health that tells the truth', () => {
   let stack: Stack;
   let busy: Server | null = null;
   beforeAll(async () => {
-    stack = await startStack();
+    // Heartbeats a minute apart: whatever config-service hears sooner was sent because something asked for it.
+    stack = await startStack({ heartbeatMs: 60_000 });
   });
   afterAll(async () => {
     busy?.close();
@@ -115,10 +116,8 @@ describe('health that tells the truth', () => {
   it('a restarted config-service knows the running gateways at once, not a heartbeat later, and waits for them again', async () => {
     await stack.stopConfigService();
     await stack.startConfigService();
-    // The gateway's heartbeat is 15 s: hearing of it within 5 s means it answered config-service's announcement.
-    const started = Date.now();
+    // The gateway's heartbeat is a minute here: hearing of it within 5 s means it answered config-service's announcement.
     await waitFor(async () => (await adminGet(stack, configApi.gateways)).replicas.some((r: { replica: string; status: string }) => r.replica === 'test-gw' && r.status === 'ready'), 5000, 'the gateway known again');
-    expect(Date.now() - started).toBeLessThan(5000);
     const answer = await change(stack, { timeouts: { dataIdleMs: 18_000 } });
     expect(answer.body.gateways).toMatchObject({ applied: [{ replica: 'test-gw', portMapVersion: answer.body.version }], failed: [], pending: [] });
   });

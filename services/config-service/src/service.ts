@@ -69,6 +69,8 @@ export interface ConfigServiceState {
 }
 
 const maxBodyBytes = 64 * 1024;
+/** How long a (re)connected publisher waits for the subscription to the replicas' reports before announcing anyway. */
+const announcementWaitMs = 5000;
 
 function openManager(state: ConfigServiceState): SettingsManager {
   if (!state.manager) throw new HttpError(503, 'NOT_READY', 'config-service is starting: the settings history is not open yet');
@@ -333,7 +335,12 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
   const state: ConfigServiceState = { manager: null, publisher: null, gateways: new GatewayReports(), subscriber: null, loginBans };
   const app = buildConfigApp(config, state);
 
+  /** Set while the publisher is up and the subscription to the replicas' reports is not (yet). */
+  let announcementTimer: NodeJS.Timeout | null = null;
+
   async function tearDown(): Promise<void> {
+    if (announcementTimer) clearTimeout(announcementTimer);
+    announcementTimer = null;
     redis?.disconnect();
     const { publisher, subscriber } = state;
     state.publisher = null;
@@ -357,16 +364,27 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
       });
       await manager.init(config.seed);
       if (config.amqpUrl) {
-        let subscribedOnce = false;
+        /**
+         * Events are notifications of state: after any reconnection config-service says again which
+         * version is current, and every replica answers with a report. An announcement waits (a while)
+         * for the subscription to those reports, or the answers would go nowhere; whichever of the two
+         * connections comes up last announces, once.
+         */
+        const announceNow = () => {
+          if (announcementTimer) clearTimeout(announcementTimer);
+          announcementTimer = null;
+          void state.manager?.announce();
+        };
         state.publisher = createEventPublisher({
           url: config.amqpUrl,
           logger: config.logger,
           name: 'config-service',
           exchange: config.eventsExchange,
-          // Events are notifications of state: after any reconnection, say again which version is current
-          // (at start, once the replicas' reports can be heard: the subscription's first connection announces).
           onConnected: () => {
-            if (state.subscriber?.connected !== false || subscribedOnce) void state.manager?.announce();
+            if (state.subscriber?.connected) return announceNow();
+            // The subscription announces when it comes up; should it not, the gateways still hear of the version.
+            announcementTimer ??= setTimeout(announceNow, announcementWaitMs);
+            announcementTimer.unref();
           },
         });
         state.subscriber = createEventSubscriber({
@@ -382,14 +400,12 @@ export function createConfigService(config: ConfigServiceConfig): ConfigService 
           },
           // Reports sent before this subscription existed are gone: the announcement makes every replica answer now.
           onConnected: () => {
-            subscribedOnce = true;
-            void state.manager?.announce();
+            if (state.publisher?.connected) announceNow();
           },
         });
       }
       manager.attachPublisher(state.publisher);
       state.manager = manager;
-      void manager.announce();
       const portMap = manager.currentPortMap();
       config.logger.info(
         {

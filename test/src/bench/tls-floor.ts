@@ -7,7 +7,8 @@
  * user+system time from /proc. The ratio is the floor under the gateway's
  * "CPU per full handshake" against nginx in the main report.
  *
- * Knobs: BENCH_FLOOR_ROUNDS (5), BENCH_AB_REQUESTS (3000), BENCH_AB_CONCURRENCY (16), BENCH_OUT.
+ * Knobs: BENCH_FLOOR_ROUNDS (5), BENCH_AB_REQUESTS (3000), BENCH_AB_CONCURRENCY (16), BENCH_OUT;
+ * skipped when BENCH_ONLY leaves out `handshakes`.
  */
 import { appendFile, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -37,8 +38,21 @@ interface Server {
   cpuMicrosPerHandshake: number[];
 }
 
+const only = (process.env.BENCH_ONLY ?? '').split(',').map((phase) => phase.trim()).filter(Boolean);
+if (only.length > 0 && !only.includes('handshakes')) process.exit(0);
+
 const registry = new ProcessRegistry((server, how) => log(`${server.name} exited unexpectedly (${how})`));
 const dir = await mkdtemp(join(os.tmpdir(), 'st-bench-floor-'));
+// The servers run in process groups of their own (a terminal's Ctrl-C does not reach them): stopped here.
+const abort = (why: string, code: number) => {
+  log(`${why}; stopping everything`);
+  void registry
+    .stopAll()
+    .then(() => rm(dir, { recursive: true, force: true }))
+    .finally(() => process.exit(code));
+};
+process.once('SIGINT', () => abort('interrupted', 130));
+process.once('SIGTERM', () => abort('terminated', 143));
 try {
   const bodyFile = join(dir, '1k.txt');
   await writeFile(bodyFile, 'x'.repeat(1023) + '\n', { mode: 0o644 });
@@ -64,8 +78,13 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const server of servers) {
       const cpu = new TreeCpuTracker(server.process.pid);
-      const result = await ab(registry, `https://127.0.0.1:${server.port}/1k.txt`, { requests, concurrency, maxSeconds: 60 });
-      const seconds = cpu.stop();
+      let seconds = 0;
+      let result;
+      try {
+        result = await ab(registry, `https://127.0.0.1:${server.port}/1k.txt`, { requests, concurrency, maxSeconds: 60 });
+      } finally {
+        seconds = cpu.stop();
+      }
       if (!result.ok) throw new Error(`${server.label}: ${result.problem}`);
       const micros = (seconds * 1e6) / result.complete;
       server.cpuMicrosPerHandshake.push(micros);

@@ -110,10 +110,10 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
-/** Every record a gateway process has written to its log so far. */
+/** Every record a gateway process has written to its log so far (complete lines only: it may be writing one now). */
 export async function readRecords(logFile: string): Promise<LogRecord[]> {
-  return (await readFile(logFile, 'utf8'))
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as LogRecord);
+  const lines = (await readFile(logFile, 'utf8')).split('\n');
+  // The text after the last newline is a record still being written (or nothing).
+  lines.pop();
+  return lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as LogRecord);
 }

@@ -37,6 +37,8 @@ export interface StackOptions {
   withServices?: boolean;
   /** How often the gateway's session-ticket keys rotate (default one hour). */
   ticketRotationMs?: number;
+  /** How often the stack's gateway reports its status without a change (the gateway's default, 15 s, when absent). */
+  heartbeatMs?: number;
   /** Redis key prefix; another stack given the same one shares its leases and login bans, like a second replica. */
   redisPrefix?: string;
   /** A Redis of the test's own (one it stops and starts again); the shared test Redis otherwise. */
@@ -252,6 +254,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       replica: overrides.replica ?? 'test-gw',
       ticketKeys,
       ...(options.ticketRotationMs ? { ticketRotationMs: options.ticketRotationMs } : {}),
+      ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
       redisUrl,
       redisPrefix,
       cacheDir,
@@ -343,12 +346,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // only for replicas it has heard from: their reports travel over the bus, which connects on its own time.
       await waitFor(
         async () => {
-          const response = await fetch(`http://127.0.0.1:${configPort}${configApi.gateways}`, { headers: { authorization: `Bearer ${adminToken}` } });
-          const body = (await response.json()) as { replicas?: Array<{ replica: string; status: string }> };
-          return response.ok && (body.replicas ?? []).some((known) => known.replica === 'test-gw' && known.status === 'ready');
+          try {
+            const response = await fetch(`http://127.0.0.1:${configPort}${configApi.gateways}`, { headers: { authorization: `Bearer ${adminToken}` } });
+            const body = (await response.json()) as { replicas?: Array<{ replica: string; status: string }> };
+            return response.ok && (body.replicas ?? []).some((known) => known.replica === 'test-gw' && known.status !== 'offline');
+          } catch {
+            return false;
+          }
         },
         20_000,
-        'config-service to hear the gateway report ready over the bus',
+        'config-service to hear from the gateway over the bus',
       );
       await loadTrustedCertificate(stack);
     } catch (error) {
