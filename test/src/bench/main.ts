@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { startVsftpd, type RunningVsftpd } from '@st/demo-upstream';
 import { freePortBlock } from '@st/test-kit';
+import { intEnv } from './bench-env.js';
 import { makeSelfSigned, type CertificateFiles, type KeyKind } from './certificates.js';
 import { ab, curlFtps, curlHttps, describeTls, probeTls, wrk, type Download } from './clients.js';
 import { renderProfileSection, type CpuProfile } from './cpu-profile.js';
@@ -54,14 +55,6 @@ interface BenchConfig {
   cpuProfileDir: string | undefined;
   keepTmp: boolean;
   redisUrl: string;
-}
-
-function intEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 1): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be a whole number ≥ ${min}, got "${raw}"`);
-  return value;
 }
 
 function readConfig(env: NodeJS.ProcessEnv): BenchConfig {

@@ -15,20 +15,27 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '@st/test-kit';
+import { intEnv } from './bench-env.js';
 import { makeSelfSigned, type KeyKind } from './certificates.js';
 import { ab } from './clients.js';
 import { ProcessRegistry, waitForPort, type ManagedProcess } from './processes.js';
 import { TreeCpuTracker } from './proc-stats.js';
-import { median } from './report.js';
+import { formatSummary, median, summarize } from './report.js';
 import { startNginxTls } from './tls-terminators.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const rounds = Number(process.env.BENCH_FLOOR_ROUNDS ?? 5);
-const requests = Number(process.env.BENCH_AB_REQUESTS ?? 3000);
-const concurrency = Number(process.env.BENCH_AB_CONCURRENCY ?? 16);
-const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
-
 const log = (message: string) => process.stderr.write(`[bench tls-floor] ${message}\n`);
+
+const knobs = (() => {
+  try {
+    return { rounds: intEnv(process.env, 'BENCH_FLOOR_ROUNDS', 5), requests: intEnv(process.env, 'BENCH_AB_REQUESTS', 3000), concurrency: intEnv(process.env, 'BENCH_AB_CONCURRENCY', 16) };
+  } catch (error) {
+    log((error as Error).message);
+    process.exit(2);
+  }
+})();
+const { rounds, requests, concurrency } = knobs;
+const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
 
 interface Server {
   label: string;
@@ -91,7 +98,7 @@ try {
       log(`round ${round} ${server.label}: ${result.requestsPerSecond.toFixed(0)} handshakes/s, ${micros.toFixed(0)} µs CPU each`);
     }
   }
-  const cell = (values: number[]) => `${median(values).toFixed(0)} (${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)})`;
+  const cell = (values: number[]) => formatSummary(summarize(values), 0);
   const rows: string[] = [];
   for (const kind of ['rsa', 'ecdsa'] as const) {
     const [nginx, node] = servers.filter((server) => server.kind === kind) as [Server, Server];
