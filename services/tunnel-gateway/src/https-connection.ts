@@ -327,7 +327,7 @@ export class HttpsConnection implements UpstreamUser {
       const replay = this.replay;
       this.replay = null;
       // Some servers answer 408 as their idle timeout closes a connection: if that crossed the requests, it is not theirs.
-      if (this.canResend(replay) && isTimeoutAnswer(chunk)) {
+      if (isTimeoutAnswer(chunk) && this.canResend(replay)) {
         upstreamReadBuffers.release(buffer);
         this.sendAgain(replay, '408');
         return;

@@ -1,4 +1,5 @@
 import { isUntrustedForwardingField } from './forwarding-fields.js';
+import { FieldLineScanner, FieldStep, startsWithText } from './head-bytes.js';
 import { HttpSyntaxError, isToken, listElements, parseContentLength, parseFieldLine, splitHeadLines, type FieldLine } from './syntax.js';
 
 /** How a message body is delimited (RFC 9112 §6.3). */
@@ -36,11 +37,56 @@ export const requestHeadLimits = {
 const bodylessMethods = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS', 'TRACE']);
 
 /**
- * Parses a request head (request line and field lines, without the empty line
- * that ends it) strictly: whatever two HTTP parsers could read differently
- * (RFC 9112 §11.2, request smuggling) is refused rather than repaired.
+ * Reads the request head in `data` from `start` to `end` (request line and
+ * field lines, without the empty line that ends it) strictly: whatever two
+ * HTTP parsers could read differently (RFC 9112 §11.2, request smuggling) is
+ * refused rather than repaired. A regular head, nearly every one, is read
+ * from the bytes in one pass (head-bytes.ts); any other goes through the
+ * line-by-line parser, which refuses it in words or reads it the same (the
+ * two are property-tested to agree).
  */
+export function readRequestHead(data: Buffer, start: number, end: number): RequestHead {
+  return scanRegularRequestHead(data, start, end) ?? parseRequestHeadByLines(data.toString('latin1', start, end));
+}
+
+/** readRequestHead for a head given as text (latin1: one character per byte). */
 export function parseRequestHead(head: string): RequestHead {
+  return readRequestHead(Buffer.from(head, 'latin1'), 0, head.length);
+}
+
+/**
+ * A regular request head read from its bytes: an upper-case method, a target
+ * of visible characters, HTTP/1.0 or HTTP/1.1, at most maxFields regular field
+ * lines. Null for anything else (and CONNECT): the line-by-line parser decides
+ * those. The fields mean the same either way (requestOf).
+ */
+export function scanRegularRequestHead(data: Buffer, start: number, end: number): RequestHead | null {
+  let at = start;
+  while (at < end && data[at]! >= 0x41 && data[at]! <= 0x5a) at++;
+  if (at === start || at === end || data[at] !== 0x20) return null;
+  const methodEnd = at++;
+  const targetStart = at;
+  while (at < end && data[at]! > 0x20 && data[at] !== 0x7f) at++;
+  if (at === targetStart || at === end || data[at] !== 0x20) return null;
+  const targetEnd = at++;
+  if (end - at < 8 || !startsWithText(data, at, 'HTTP/1.')) return null;
+  const minor = data[at + 7];
+  if (minor !== 0x30 && minor !== 0x31) return null;
+  at += 8;
+  const scanner = new FieldLineScanner(data, start, at, end);
+  const method = scanner.text(start, methodEnd);
+  if (method === 'CONNECT') return null;
+  const fields: FieldLine[] = [];
+  for (let step = scanner.next(); step !== FieldStep.End; step = scanner.next()) {
+    if (step === FieldStep.Irregular || scanner.count > requestHeadLimits.maxFields) return null;
+    const name = scanner.name();
+    fields.push({ name, key: name.toLowerCase(), value: scanner.value() });
+  }
+  return requestOf(method, scanner.text(targetStart, targetEnd), minor === 0x30, fields);
+}
+
+/** The reference reading of a request head: split into lines, the request line and every field line parsed and checked, every refusal named. */
+export function parseRequestHeadByLines(head: string): RequestHead {
   const lines = splitHeadLines(head, 'request');
   const [requestLine = ''] = lines;
   const parts = requestLine.split(' ');
@@ -56,19 +102,21 @@ export function parseRequestHead(head: string): RequestHead {
   const version = /^HTTP\/([0-9])\.([0-9])$/.exec(versionText);
   if (!version) throw new HttpSyntaxError(400, `invalid HTTP version ${JSON.stringify(versionText.slice(0, 20))}`);
   if (version[1] !== '1' || (version[2] !== '0' && version[2] !== '1')) throw new HttpSyntaxError(505, `HTTP version ${versionText.slice(5)} is not supported`);
-  const http10 = version[2] === '0';
-
   if (lines.length - 1 > requestHeadLimits.maxFields) throw new HttpSyntaxError(431, `more than ${requestHeadLimits.maxFields} header fields`);
   const fields: FieldLine[] = [];
+  for (let i = 1; i < lines.length; i++) fields.push(parseFieldLine(lines[i]!, 'request header'));
+  return requestOf(method, target, version[2] === '0', fields);
+}
+
+/** What a request's fields mean for relaying it (both readings end here), and the refusals that depend on their meaning. */
+function requestOf(method: string, target: string, http10: boolean, fields: FieldLine[]): RequestHead {
   const contentLengths: string[] = [];
   const transferEncodings: string[] = [];
   const hosts: string[] = [];
   const connection: string[] = [];
   let hasUpgrade = false;
   let connectionBoundAuth = false;
-  for (let i = 1; i < lines.length; i++) {
-    const field = parseFieldLine(lines[i]!, 'request header');
-    fields.push(field);
+  for (const field of fields) {
     switch (field.key) {
       case 'content-length':
         contentLengths.push(field.value);

@@ -1,5 +1,5 @@
 import { BodyFramer } from './body-framer.js';
-import { parseRequestHead, requestHeadLimits, type RequestHead } from './request-head.js';
+import { readRequestHead, requestHeadLimits, type RequestHead } from './request-head.js';
 import { HttpSyntaxError, findHeadEnd } from './syntax.js';
 
 /** Receives the pieces of the requests a client sends, in order. */
@@ -14,7 +14,7 @@ type ReaderState = 'head' | 'body' | 'holding' | 'stopped';
 
 /**
  * Splits the byte stream from a client into requests: each head is parsed
- * (strictly, see parseRequestHead) and each body is framed by BodyFramer, so
+ * (strictly, see readRequestHead) and each body is framed by BodyFramer, so
  * body bytes pass through as slices of the received buffers.
  *
  * After a request that asks for an upgrade the reader holds what follows: if
@@ -126,7 +126,7 @@ export class RequestReader {
           this.scanned = data.length - at;
           return;
         }
-        const head = parseRequestHead(data.toString('latin1', at, end - 4));
+        const head = readRequestHead(data, at, end - 4);
         at = end;
         this.scanned = 0;
         this.current = head;

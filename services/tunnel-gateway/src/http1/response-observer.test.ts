@@ -1,4 +1,5 @@
-import { ResponseObserver, closingResponseHead, type ExpectedResponse } from './response-observer.js';
+import { closingResponseHead } from './response-head.js';
+import { ResponseObserver, type ExpectedResponse } from './response-observer.js';
 import { HttpSyntaxError } from './syntax.js';
 
 /** Feeds upstream bytes for `requests`; reports final statuses and completions, or the error. */

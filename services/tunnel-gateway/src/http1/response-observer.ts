@@ -1,20 +1,9 @@
 import { BodyFramer } from './body-framer.js';
-import type { BodyFraming } from './request-head.js';
-import { HttpSyntaxError, findHeadEnd, listElements, parseContentLength, parseFieldLine, splitHeadLines } from './syntax.js';
+import { closingResponseHead, readResponseHead } from './response-head.js';
+import type { ExpectedResponse } from './response-head.js';
+import { HttpSyntaxError, findHeadEnd } from './syntax.js';
 
-/** What the observer needs to know about a request to delimit its response. */
-export interface ExpectedResponse {
-  method: string;
-  /** The request asked to switch protocols: a 101 is allowed and turns the connection into a tunnel. */
-  upgrade: boolean;
-  /**
-   * The client asked for the connection to end with this request, but the
-   * upstream was asked to keep its connection (for the next client): the final
-   * response head must then tell the client `Connection: close`, not what the
-   * upstream said about its own connection.
-   */
-  closeDownstream?: boolean;
-}
+export type { ExpectedResponse };
 
 export interface ResponseEvents<Request extends ExpectedResponse> {
   /** The final status of the oldest request is known (any status but 100–199, or 101 to an upgrade). */
@@ -131,8 +120,7 @@ export class ResponseObserver<Request extends ExpectedResponse> {
           }
           break;
         }
-        const headText = data.toString('latin1', at, end - 4);
-        const { status, body, close } = parseResponseHead(headText, request);
+        const { status, body, close } = readResponseHead(data, at, end - 4, request);
         const headStart = at;
         at = end;
         this.scanned = 0;
@@ -148,7 +136,7 @@ export class ResponseObserver<Request extends ExpectedResponse> {
         if (request.closeDownstream) {
           pieces ??= [];
           if (headStart > forwarded) pieces.push(data.subarray(forwarded, headStart));
-          pieces.push(Buffer.from(closingResponseHead(headText), 'latin1'));
+          pieces.push(Buffer.from(closingResponseHead(data.toString('latin1', headStart, end - 4)), 'latin1'));
           forwarded = end;
         }
         if (close) this.closeAnnounced = true;
@@ -171,68 +159,4 @@ export class ResponseObserver<Request extends ExpectedResponse> {
   private complete(): void {
     this.events.complete(this.queue.shift()!);
   }
-}
-
-/**
- * A final response head (without its empty line) as it goes to a client that
- * asked for the connection to end: Connection says close, whatever the
- * upstream said about keeping its own connection (RFC 9112 §9.6: a server
- * that closes after the response says so); Keep-Alive, which only means
- * something on a persistent connection, is dropped; other connection options
- * stay.
- */
-export function closingResponseHead(head: string): string {
-  const lines = head.split('\r\n');
-  const kept = [lines[0]!];
-  const options: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    const colon = line.indexOf(':');
-    const key = line.slice(0, colon).toLowerCase();
-    if (key === 'keep-alive') continue;
-    if (key === 'connection') {
-      for (const option of line.slice(colon + 1).split(',')) {
-        const name = option.trim();
-        const lower = name.toLowerCase();
-        if (name !== '' && lower !== 'keep-alive' && lower !== 'close') options.push(name);
-      }
-      continue;
-    }
-    kept.push(line);
-  }
-  kept.push(`Connection: ${['close', ...options].join(', ')}`);
-  return `${kept.join('\r\n')}\r\n\r\n`;
-}
-
-/** Status and body framing of a response head (RFC 9112 §4, §6.3). */
-export function parseResponseHead(head: string, request: ExpectedResponse): { status: number; body: BodyFraming; close: boolean } {
-  const lines = splitHeadLines(head, 'response');
-  const statusLine = /^HTTP\/1\.([01]) ([0-9]{3})(?: |$)/.exec(lines[0] ?? '');
-  if (!statusLine) throw new HttpSyntaxError(400, `invalid status line ${JSON.stringify((lines[0] ?? '').slice(0, 60))}`);
-  const status = Number(statusLine[2]);
-  if (status === 101 && !request.upgrade) throw new HttpSyntaxError(400, 'upstream switched protocols without being asked');
-  const contentLengths: string[] = [];
-  const transferEncodings: string[] = [];
-  const connection: string[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const field = parseFieldLine(lines[i]!, 'response header');
-    if (field.key === 'content-length') contentLengths.push(field.value);
-    else if (field.key === 'transfer-encoding') transferEncodings.push(field.value);
-    else if (field.key === 'connection') connection.push(...listElements(field.value));
-  }
-  const close = connection.includes('close') || (statusLine[1] === '0' && !connection.includes('keep-alive'));
-  return { status, body: responseBody(status, request, contentLengths, transferEncodings), close };
-}
-
-function responseBody(status: number, request: ExpectedResponse, contentLengths: string[], transferEncodings: string[]): BodyFraming {
-  if (request.method === 'HEAD' || status < 200 || status === 204 || status === 304) return { kind: 'none' };
-  if (transferEncodings.length > 0) {
-    const codings = transferEncodings.flatMap(listElements);
-    return codings[codings.length - 1] === 'chunked' ? { kind: 'chunked' } : { kind: 'until-close' };
-  }
-  if (contentLengths.length > 0) {
-    const length = parseContentLength(contentLengths, 'response');
-    return length > 0 ? { kind: 'length', length } : { kind: 'none' };
-  }
-  return { kind: 'until-close' };
 }

@@ -21,12 +21,16 @@ for (let c = 0x30; c <= 0x39; c++) tcharTable[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) tcharTable[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) tcharTable[c] = 1;
 
+/** One character of a token (a char code of a latin1 string). */
+export function isTcharCode(c: number): boolean {
+  return c < 128 && tcharTable[c] === 1;
+}
+
 /** token = 1*tchar */
 export function isToken(text: string): boolean {
   if (text.length === 0) return false;
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || tcharTable[c] === 0) return false;
+    if (!isTcharCode(text.charCodeAt(i))) return false;
   }
   return true;
 }
@@ -103,6 +107,11 @@ export function splitHeadLines(head: string, what: string): string[] {
 
 /** Comma-separated list elements (RFC 9110 §5.6.1), lower-cased, empty elements dropped. */
 export function listElements(value: string): string[] {
+  // Nearly every list sent is one element ("keep-alive", "chunked").
+  if (!value.includes(',')) {
+    const element = trimOws(value).toLowerCase();
+    return element ? [element] : [];
+  }
   const elements: string[] = [];
   for (const part of value.split(',')) {
     const element = trimOws(part).toLowerCase();
@@ -113,6 +122,8 @@ export function listElements(value: string): string[] {
 
 /** Content-Length = 1*DIGIT, within what a JavaScript number counts exactly. */
 export function parseContentLength(values: string[], what: string): number {
+  // Nearly every message: one field of plain digits.
+  if (values.length === 1 && isDigits(values[0]!)) return Number(values[0]);
   let length: number | null = null;
   for (const value of values) {
     for (const element of value.split(',')) {
@@ -125,6 +136,16 @@ export function parseContentLength(values: string[], what: string): number {
   }
   if (length === null) throw new HttpSyntaxError(400, `${what}: empty Content-Length`);
   return length;
+}
+
+/** 1 to 15 decimal digits: what a Content-Length element may be here. */
+function isDigits(text: string): boolean {
+  if (text.length === 0 || text.length > 15) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /**
