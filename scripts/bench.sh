@@ -9,7 +9,7 @@
 # BENCH_NGINX_WORKERS (auto), BENCH_ONLY (https-bulk,ftps-bulk,keepalive,handshakes,resumed,memory),
 # BENCH_WARMUP (1), BENCH_TIME_LIMIT_MIN (40), BENCH_OUT (path; "-" for none),
 # BENCH_GATEWAY_LOG_LEVEL, BENCH_CPU_PROFILE (directory: run the gateway with
-# node --cpu-prof and summarise the profile), BENCH_KEEP_TMP=1, BENCH_FLOOR_ROUNDS (5).
+# node --cpu-prof and summarise the profile), BENCH_KEEP_TMP=1, BENCH_FLOOR_ROUNDS (5), BENCH_HEAD_CALLS (200000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,7 +35,8 @@ fi
 # bootstrap.sh built the workspace, test/ included (the bench compiles to test/dist/bench).
 node test/dist/bench/main.js
 # What a full handshake costs a bare Node TLS server against nginx (the floor under the gateway's
-# handshake figures), certificate generation and log-service figures are appended to the same report.
+# handshake figures), what reading one HTTP head costs, certificate generation and log-service figures are appended to the same report.
 node test/dist/bench/tls-floor.js
+node test/dist/bench/head-reading.js
 node test/dist/bench/cert-generation.js
 exec node test/dist/bench/log-service.js

@@ -382,23 +382,23 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     if (!(await t.server.ensureRunning())) return;
     const cpu = trackCpu(t.server.pid);
     const result = await curlHttps(registry, httpsUrl(t, 'bulk.bin'), certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
-    recordBulk('httpsBulkMBps', 'httpsBulkCpuPerGiB', t.id, result, await cpu(), `round ${round} HTTPS bulk via ${terminatorTitles[t.id]}`);
+    recordBulk('httpsBulkMBps', 'httpsBulkCpuPerGiB', t.id, result, await cpu(), round, `round ${round} HTTPS bulk via ${terminatorTitles[t.id]}`);
   };
   const measureFtpsBulk = async (t: FtpsTerminator, round: number) => {
     if (!(await t.server.ensureRunning())) return;
     const cpu = trackCpu(t.server.pid, t.id === 'vsftpd');
     const result = await curlFtps(registry, ftpsUrl(t, 'bulk.bin'), credentials, certs.rsa.certFile, bulkBytes, bulkTimeoutMs);
-    recordBulk('ftpsBulkMBps', 'ftpsBulkCpuPerGiB', t.id, result, await cpu(), `round ${round} FTPS bulk via ${terminatorTitles[t.id]}`);
+    recordBulk('ftpsBulkMBps', 'ftpsBulkCpuPerGiB', t.id, result, await cpu(), round, `round ${round} FTPS bulk via ${terminatorTitles[t.id]}`);
   };
-  const recordBulk = (rate: Metric, cpu: Metric, id: Terminator, result: Download, cpuSeconds: number, what: string) => {
+  const recordBulk = (rate: Metric, cpu: Metric, id: Terminator, result: Download, cpuSeconds: number, round: number, what: string) => {
     if (!result.ok || result.seconds <= 0) {
       note(`${what} failed: ${result.problem}`);
       return;
     }
     const mbps = result.bytes / result.seconds / 1e6;
     const cpuPerGiB = cpuSeconds / (result.bytes / GiB);
-    addSample(samples, rate, id, mbps);
-    addSample(samples, cpu, id, cpuPerGiB);
+    addSample(samples, rate, id, mbps, round);
+    addSample(samples, cpu, id, cpuPerGiB, round);
     log(`${what}: ${mbps.toFixed(0)} MB/s, ${cpuPerGiB.toFixed(2)} CPU-s/GiB`);
   };
   const measureKeepAlive = async (t: HttpsTerminator, round: number) => {
@@ -409,10 +409,10 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
     const what = `round ${round} keep-alive via ${terminatorTitles[t.id]}`;
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
-    addSample(samples, 'keepAliveRps', t.id, result.requestsPerSecond);
-    addSample(samples, 'keepAliveCpuPct', t.id, cpuPct);
+    addSample(samples, 'keepAliveRps', t.id, result.requestsPerSecond, round);
+    addSample(samples, 'keepAliveCpuPct', t.id, cpuPct, round);
     // CPU per request: the terminator's share of a core over its request rate.
-    addSample(samples, 'keepAliveCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
+    addSample(samples, 'keepAliveCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6, round);
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} req/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
   const measureHandshakes = async (t: HttpsTerminator, round: number) => {
@@ -423,9 +423,9 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
     const what = `round ${round} ${certs[t.kind].label} handshakes via ${terminatorTitles[t.id]}`;
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
-    addSample(samples, t.kind === 'rsa' ? 'handshakesRsa' : 'handshakesEcdsa', t.id, result.requestsPerSecond);
-    if (t.kind === 'rsa') addSample(samples, 'handshakesRsaCpuPct', t.id, cpuPct);
-    addSample(samples, t.kind === 'rsa' ? 'handshakesRsaCpuUs' : 'handshakesEcdsaCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
+    addSample(samples, t.kind === 'rsa' ? 'handshakesRsa' : 'handshakesEcdsa', t.id, result.requestsPerSecond, round);
+    if (t.kind === 'rsa') addSample(samples, 'handshakesRsaCpuPct', t.id, cpuPct, round);
+    addSample(samples, t.kind === 'rsa' ? 'handshakesRsaCpuUs' : 'handshakesEcdsaCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6, round);
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} handshakes/s (${result.complete} requests), terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
 
@@ -441,8 +441,8 @@ async function run(config: BenchConfig, registry: ProcessRegistry, dir: string, 
     const cpuPct = (100 * (await cpu())) / ((Date.now() - started) / 1000);
     const what = `round ${round} resumed connections via ${terminatorTitles[t.id]}`;
     if (!result.ok) return note(`${what} not counted: ${result.problem}`);
-    addSample(samples, 'resumedRps', t.id, result.requestsPerSecond);
-    addSample(samples, 'resumedCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6);
+    addSample(samples, 'resumedRps', t.id, result.requestsPerSecond, round);
+    addSample(samples, 'resumedCpuUs', t.id, (cpuPct / 100 / result.requestsPerSecond) * 1e6, round);
     log(`${what}: ${result.requestsPerSecond.toFixed(0)} connections/s, terminator at ${cpuPct.toFixed(0)}% of a core`);
   };
 

@@ -32,16 +32,41 @@ export const metrics = [
 ] as const;
 export type Metric = (typeof metrics)[number];
 
+/** One measurement, and the round it was taken in (0: taken once, outside the rounds). */
+export interface Sample {
+  round: number;
+  value: number;
+}
+
 /** Every sample taken, by metric and terminator; a failed sample is not recorded (and noted). */
-export type Samples = Record<Metric, Partial<Record<Terminator, number[]>>>;
+export type Samples = Record<Metric, Partial<Record<Terminator, Sample[]>>>;
 
 export function emptySamples(): Samples {
   return Object.fromEntries(metrics.map((metric) => [metric, {}])) as Samples;
 }
 
-export function addSample(samples: Samples, metric: Metric, terminator: Terminator, value: number): void {
+export function addSample(samples: Samples, metric: Metric, terminator: Terminator, value: number, round = 0): void {
   if (!Number.isFinite(value)) return;
-  (samples[metric][terminator] ??= []).push(value);
+  (samples[metric][terminator] ??= []).push({ round, value });
+}
+
+function valuesOf(list: Sample[] | undefined): number[] | undefined {
+  return list?.map((sample) => sample.value);
+}
+
+/**
+ * `of` ÷ `against` round by round, over the rounds that have both. On a
+ * shared machine whose speed drifts over minutes, the two measurements of one
+ * round (taken close together) compare better than medians over rounds do;
+ * the spread of these ratios shows how far one run's ratio can be trusted.
+ */
+export function ratiosByRound(of: Sample[] | undefined, against: Sample[] | undefined): number[] {
+  const ratios: number[] = [];
+  for (const sample of of ?? []) {
+    const other = against?.find((candidate) => candidate.round === sample.round);
+    if (other && other.value !== 0) ratios.push(sample.value / other.value);
+  }
+  return ratios;
 }
 
 export interface Summary {
@@ -239,16 +264,22 @@ export function reportRows(memory: { streams: number; mib: number; idleTls: numb
 export interface TargetResult {
   text: string;
   ratio: number | undefined;
+  /** The same ratio taken round by round (see ratiosByRound), when there are two rounds or more. */
+  byRound?: Summary;
   holds: boolean | undefined;
 }
 
 export function evaluateTarget(samples: Samples, target: Target): TargetResult {
-  const of = summarize(samples[target.of.metric][target.of.terminator]);
-  const against = target.against ? summarize(samples[target.against.metric][target.against.terminator]) : undefined;
+  const ofSamples = samples[target.of.metric][target.of.terminator];
+  const againstSamples = target.against ? samples[target.against.metric][target.against.terminator] : undefined;
+  const of = summarize(valuesOf(ofSamples));
+  const against = target.against ? summarize(valuesOf(againstSamples)) : undefined;
   if (!of || (target.against && !against)) return { text: target.text, ratio: undefined, holds: undefined };
   const value = against ? of.median / against.median : of.median;
   const holds = target.direction === 'atLeast' ? value >= target.threshold : target.direction === 'atMost' ? value <= target.threshold : value < target.threshold;
-  return { text: target.text, ratio: against ? value : undefined, holds };
+  if (!against) return { text: target.text, ratio: undefined, holds };
+  const byRound = summarize(ratiosByRound(ofSamples, againstSamples));
+  return { text: target.text, ratio: value, ...(byRound && byRound.n >= 2 ? { byRound } : {}), holds };
 }
 
 export function evaluateAll(samples: Samples, rows: RowSpec[]): Array<{ row: RowSpec; results: TargetResult[] }> {
@@ -266,14 +297,17 @@ export function renderTable(samples: Samples, rows: RowSpec[]): string {
     const values = terminators.map((terminator) => {
       const spec = row.cells[terminator];
       if (!spec) return '';
-      const text = formatSummary(summarize(samples[spec.metric][spec.terminator]), row.decimals);
+      const text = formatSummary(summarize(valuesOf(samples[spec.metric][spec.terminator])), row.decimals);
       return text === '—' ? text : `${spec.prefix ?? ''}${text}`;
     });
     const measured = results.map((result) => {
       if (result.holds === undefined) return 'n/a';
-      if (result.ratio !== undefined) return `${formatNumber(result.ratio, 2)}×`;
+      if (result.ratio !== undefined) {
+        const byRound = result.byRound ? ` (by round ${formatNumber(result.byRound.min, 2)}–${formatNumber(result.byRound.max, 2)})` : '';
+        return `${formatNumber(result.ratio, 2)}×${byRound}`;
+      }
       const spec = row.targets.find((t) => t.text === result.text)!;
-      return formatSummary(summarize(samples[spec.of.metric][spec.of.terminator]), row.decimals);
+      return formatSummary(summarize(valuesOf(samples[spec.of.metric][spec.of.terminator])), row.decimals);
     });
     const holds = results.map((result) => (result.holds === undefined ? 'n/a' : result.holds ? 'yes' : '**no**'));
     const targetCells = results.length > 0 ? [results.map((r) => r.text).join('; '), measured.join('; '), holds.join('; ')] : ['(info)', '', ''];
@@ -301,7 +335,7 @@ export function renderReport(input: ReportInput): string {
     '',
     renderTable(input.samples, input.rows),
     '',
-    'Cells: median (min–max) over the rounds. Targets compare medians within this run. MB = 10^6 bytes; CPU-s/GiB is user+system time of the terminator\'s own processes (from /proc) per 2^30 bytes delivered.',
+    'Cells: median (min–max) over the rounds. Targets compare medians within this run; "by round" is the range of the same ratio taken within each round, where the two were measured minutes apart at most. MB = 10^6 bytes; CPU-s/GiB is user+system time of the terminator\'s own processes (from /proc) per 2^30 bytes delivered.',
   ];
   if (input.notes.length > 0) parts.push('', '## Notes', '', ...input.notes.map((note) => `- ${note}`));
   for (const section of input.sections ?? []) parts.push('', section);
