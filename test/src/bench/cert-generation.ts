@@ -1,6 +1,6 @@
-import { appendFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { generateSelfSigned } from '@st/cert-service';
+import { publishSection } from './report.js';
 
 /**
  * Certificate figures: self-signed generation time per key type
@@ -29,7 +29,4 @@ for (const [keyType, targetMs] of Object.entries(targets)) {
     `| self-signed generation, ${keyType}, ms | ${value.toFixed(0)} (${Math.min(...times).toFixed(0)}–${Math.max(...times).toFixed(0)}) | < ${targetMs} | ${value < targetMs ? 'yes' : '**no**'} |`,
   );
 }
-const section = ['', '## Certificates', '', `${runs} runs each, in one process.`, '', '| measurement | median (min–max) | target | holds |', '|---|---:|---|---:|', ...rows, ''].join('\n');
-process.stdout.write(`${section}\n`);
-const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
-if (out !== '-') await appendFile(out, section);
+await publishSection({ title: 'Certificates', intro: `${runs} runs each, in one process.`, columns: ['measurement', 'median (min–max)', { text: 'target', left: true }, 'holds'], rows });

@@ -10,10 +10,9 @@
  * Knobs: BENCH_HEAD_CALLS (200000 per measurement), BENCH_OUT; skipped when
  * BENCH_ONLY leaves out `keepalive`.
  */
-import { appendFile } from 'node:fs/promises';
 import { parseRequestHeadByLines, parseResponseHeadByLines, readRequestHead, readResponseHead } from '@st/tunnel-gateway';
 import { intEnv } from './bench-env.js';
-import { formatSummary, summarize } from './report.js';
+import { formatSummary, publishSection, summarize } from './report.js';
 
 const log = (message: string) => process.stderr.write(`[bench head-reading] ${message}\n`);
 
@@ -27,7 +26,6 @@ try {
   log((error as Error).message);
   process.exit(2);
 }
-const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
 const rounds = 5;
 
 const GET = { method: 'GET', upgrade: false };
@@ -91,16 +89,9 @@ for (const head of heads) {
   rows.push(`| ${head.label} | ${formatSummary(onePass, 0)} | ${formatSummary(byLines, 0)} | ${ratio}× |`);
   log(`${head.label}: ${formatSummary(onePass, 0)} ns one pass, ${formatSummary(byLines, 0)} ns line by line`);
 }
-const section = [
-  '',
-  '## Reading one HTTP head',
-  '',
-  `ns per head in this process, median (min–max) of ${rounds} runs of ${calls.toLocaleString('en-US')} calls: the one-pass reading the relay uses for regular heads, and the line-by-line parser (which words refusals and reads whatever the one pass hands over), each from the bytes of a read.`,
-  '',
-  '| head | one pass | line by line | one pass ÷ line by line |',
-  '|---|---:|---:|---:|',
-  ...rows,
-  '',
-].join('\n');
-process.stdout.write(`${section}\n`);
-if (out !== '-') await appendFile(out, section);
+await publishSection({
+  title: 'Reading one HTTP head',
+  intro: `ns per head in this process, median (min–max) of ${rounds} runs of ${calls.toLocaleString('en-US')} calls: the one-pass reading the relay uses for regular heads, and the line-by-line parser (which words refusals and reads whatever the one pass hands over), each from the bytes of a read.`,
+  columns: ['head', 'one pass', 'line by line', 'one pass ÷ line by line'],
+  rows,
+});

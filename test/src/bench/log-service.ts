@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { closeLogger, createLogger } from '@st/logging';
 import { createLogService, LogStore, normalizeRecord, parseQuery, type IncomingRecord } from '@st/log-service';
+import { publishSection } from './report.js';
 
 /**
  * log-service figures: a filtered query over 1,000,000 stored records (target:
@@ -99,7 +100,4 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
-const section = ['', '## Log service', '', '| measurement | median (min–max) | target | holds |', '|---|---:|---|---:|', ...rows, ''].join('\n');
-process.stdout.write(`${section}\n`);
-const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
-if (out !== '-') await appendFile(out, section);
+await publishSection({ title: 'Log service', columns: ['measurement', 'median (min–max)', { text: 'target', left: true }, 'holds'], rows });

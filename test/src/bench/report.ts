@@ -1,3 +1,4 @@
+import { appendFile } from 'node:fs/promises';
 /** Pure: samples in, markdown out. */
 
 export const terminators = ['gateway', 'gateway2w', 'stunnel', 'nginx', 'haproxy', 'relay', 'vsftpd'] as const;
@@ -340,4 +341,19 @@ export function renderReport(input: ReportInput): string {
   if (input.notes.length > 0) parts.push('', '## Notes', '', ...input.notes.map((note) => `- ${note}`));
   for (const section of input.sections ?? []) parts.push('', section);
   return `${parts.join('\n')}\n`;
+}
+
+/**
+ * A section the bench's later steps add to the report: printed, and appended
+ * to the report file (BENCH_OUT, test/bench-results/latest.md by default;
+ * "-" for none). `columns`' first is left-aligned, the others right-aligned
+ * unless given as `{ text, left: true }`.
+ */
+export async function publishSection(section: { title: string; intro?: string; columns: Array<string | { text: string; left: true }>; rows: string[] }): Promise<void> {
+  const names = section.columns.map((column) => (typeof column === 'string' ? column : column.text));
+  const rule = section.columns.map((column, i) => (i === 0 || typeof column !== 'string' ? '---' : '---:'));
+  const text = ['', `## ${section.title}`, '', ...(section.intro ? [section.intro, ''] : []), `| ${names.join(' | ')} |`, `|${rule.join('|')}|`, ...section.rows, ''].join('\n');
+  process.stdout.write(`${text}\n`);
+  const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
+  if (out !== '-') await appendFile(out, text);
 }

@@ -10,7 +10,7 @@
  * Knobs: BENCH_FLOOR_ROUNDS (5), BENCH_AB_REQUESTS (3000), BENCH_AB_CONCURRENCY (16), BENCH_OUT;
  * skipped when BENCH_ONLY leaves out `handshakes`.
  */
-import { appendFile, chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +20,7 @@ import { makeSelfSigned, type KeyKind } from './certificates.js';
 import { ab } from './clients.js';
 import { ProcessRegistry, waitForPort, type ManagedProcess } from './processes.js';
 import { TreeCpuTracker } from './proc-stats.js';
-import { formatSummary, median, summarize } from './report.js';
+import { formatSummary, median, publishSection, summarize } from './report.js';
 import { startNginxTls } from './tls-terminators.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +35,6 @@ const knobs = (() => {
   }
 })();
 const { rounds, requests, concurrency } = knobs;
-const out = process.env.BENCH_OUT ?? 'test/bench-results/latest.md';
 
 interface Server {
   label: string;
@@ -105,19 +104,12 @@ try {
     const ratio = median(node.cpuMicrosPerHandshake) / median(nginx.cpuMicrosPerHandshake);
     rows.push(`| ${kind === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} | ${cell(nginx.cpuMicrosPerHandshake)} | ${cell(node.cpuMicrosPerHandshake)} | ${ratio.toFixed(2)}× |`);
   }
-  const section = [
-    '',
-    '## What a full handshake costs Node itself',
-    '',
-    `A server answering 1 KiB itself per connection (no relay): nginx with one worker, and a bare node:tls server; same certificate and suites. ${rounds} interleaved rounds of \`ab -c ${concurrency} -n ${requests}\` (a full handshake per request); CPU µs per handshake from /proc, median (min–max).`,
-    '',
-    '| certificate | nginx | bare Node TLS server | Node ÷ nginx |',
-    '|---|---:|---:|---:|',
-    ...rows,
-    '',
-  ].join('\n');
-  process.stdout.write(`${section}\n`);
-  if (out !== '-') await appendFile(out, section);
+  await publishSection({
+    title: 'What a full handshake costs Node itself',
+    intro: `A server answering 1 KiB itself per connection (no relay): nginx with one worker, and a bare node:tls server; same certificate and suites. ${rounds} interleaved rounds of \`ab -c ${concurrency} -n ${requests}\` (a full handshake per request); CPU µs per handshake from /proc, median (min–max).`,
+    columns: ['certificate', 'nginx', 'bare Node TLS server', 'Node ÷ nginx'],
+    rows,
+  });
 } finally {
   await registry.stopAll();
   await rm(dir, { recursive: true, force: true });
