@@ -64,6 +64,8 @@ function valuesOf(list: Sample[] | undefined): number[] | undefined {
 export function ratiosByRound(of: Sample[] | undefined, against: Sample[] | undefined): number[] {
   const ratios: number[] = [];
   for (const sample of of ?? []) {
+    // A sample taken once, outside the rounds, has no partner.
+    if (sample.round === 0) continue;
     const other = against?.find((candidate) => candidate.round === sample.round);
     if (other && other.value !== 0) ratios.push(sample.value / other.value);
   }
@@ -304,7 +306,7 @@ export function renderTable(samples: Samples, rows: RowSpec[]): string {
     const measured = results.map((result) => {
       if (result.holds === undefined) return 'n/a';
       if (result.ratio !== undefined) {
-        const byRound = result.byRound ? ` (by round ${formatNumber(result.byRound.min, 2)}–${formatNumber(result.byRound.max, 2)})` : '';
+        const byRound = result.byRound ? ` (by round ${formatNumber(result.byRound.median, 2)}, ${formatNumber(result.byRound.min, 2)}–${formatNumber(result.byRound.max, 2)})` : '';
         return `${formatNumber(result.ratio, 2)}×${byRound}`;
       }
       const spec = row.targets.find((t) => t.text === result.text)!;
@@ -336,7 +338,7 @@ export function renderReport(input: ReportInput): string {
     '',
     renderTable(input.samples, input.rows),
     '',
-    'Cells: median (min–max) over the rounds. Targets compare medians within this run; "by round" is the range of the same ratio taken within each round, where the two were measured minutes apart at most. MB = 10^6 bytes; CPU-s/GiB is user+system time of the terminator\'s own processes (from /proc) per 2^30 bytes delivered.',
+    'Cells: median (min–max) over the rounds. Targets compare medians within this run; "by round" is the same ratio taken within each round (median, min–max). MB = 10^6 bytes; CPU-s/GiB is user+system time of the terminator\'s own processes (from /proc) per 2^30 bytes delivered.',
   ];
   if (input.notes.length > 0) parts.push('', '## Notes', '', ...input.notes.map((note) => `- ${note}`));
   for (const section of input.sections ?? []) parts.push('', section);

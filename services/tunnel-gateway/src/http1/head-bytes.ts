@@ -1,12 +1,12 @@
-import { isTcharCode } from './syntax.js';
+import { isFieldValueCode, isTcharCode } from './syntax.js';
 
 /**
  * Reading regular HTTP/1.1 heads straight from the bytes they came in.
  *
  * The relay reads a request head and a response head for every request.
  * Splitting a head into line strings and parsing each line with its own
- * checks cost 1–3.5 µs per head on the bench machine, a large part of what
- * the gateway spends above a bare relay per keep-alive request. Nearly every
+ * checks cost more than the rest of the gateway's own work per keep-alive
+ * request (docs/performance.md has the figures). Nearly every
  * head is regular (token names, clean values, CRLF line ends), and such a
  * head can be read in one pass over its bytes. The scanners here only say
  * "regular, and here are the parts" or "not regular": a head that is not
@@ -20,16 +20,13 @@ const tcharByte = new Uint8Array(256).map((_, c) => (isTcharCode(c) ? 1 : 0));
 const valueLineEnd = 1;
 const valueIrregular = 2;
 /** Field value bytes: part of a value (VCHAR, obs-text, SP, HTAB), the CR that ends its line, or irregular (other controls, DEL). */
-const valueByte = new Uint8Array(256).map((_, c) => (c === 0x0d ? valueLineEnd : (c < 0x20 && c !== 0x09) || c === 0x7f ? valueIrregular : 0));
+const valueByte = new Uint8Array(256).map((_, c) => (c === 0x0d ? valueLineEnd : isFieldValueCode(c) ? 0 : valueIrregular));
 
-export const enum FieldStep {
-  /** A regular field line: its offsets are set. */
-  Field,
-  /** The head ended after the previous line. */
-  End,
-  /** Something the line-by-line parser must look at. */
-  Irregular,
-}
+/**
+ * What the scanner found next: a regular field line (its offsets are set),
+ * the end of the head, or something the line-by-line parser must look at.
+ */
+export type FieldStep = 'field' | 'end' | 'irregular';
 
 /** Walks the field lines of a head in `data` from `start` to `end` (the head without its empty line). */
 export class FieldLineScanner {
@@ -56,13 +53,13 @@ export class FieldLineScanner {
   next(): FieldStep {
     const { data, end } = this;
     let at = this.at;
-    if (at >= end) return FieldStep.End;
-    // At a CR: it must end its line, and a line must follow (the head comes without its empty line).
-    if (data[at] !== 0x0d || data[at + 1] !== 0x0a || at + 2 >= end) return FieldStep.Irregular;
+    if (at >= end) return 'end';
+    // At a CR: it must end its line. A line must follow (the head comes without its empty line): an empty one has no name.
+    if (data[at] !== 0x0d || data[at + 1] !== 0x0a) return 'irregular';
     at += 2;
     const nameStart = at;
     while (at < end && tcharByte[data[at]!] === 1) at++;
-    if (at === nameStart || at === end || data[at] !== 0x3a) return FieldStep.Irregular;
+    if (at === nameStart || at === end || data[at] !== 0x3a) return 'irregular';
     this.nameStart = nameStart;
     this.nameEnd = at;
     at++;
@@ -71,7 +68,7 @@ export class FieldLineScanner {
     for (; at < end; at++) {
       const kind = valueByte[data[at]!];
       if (kind === valueLineEnd) break;
-      if (kind === valueIrregular) return FieldStep.Irregular;
+      if (kind === valueIrregular) return 'irregular';
     }
     let valueEnd = at;
     while (valueEnd > valueStart && (data[valueEnd - 1] === 0x20 || data[valueEnd - 1] === 0x09)) valueEnd--;
@@ -79,7 +76,7 @@ export class FieldLineScanner {
     this.valueEnd = valueEnd;
     this.at = at;
     this.count++;
-    return FieldStep.Field;
+    return 'field';
   }
 
   /** The current field's name is `lowerName` in any case. */

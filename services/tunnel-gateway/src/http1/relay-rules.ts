@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { startsWithText } from './head-bytes.js';
 import type { RequestHead } from './request-head.js';
 
 /**
@@ -43,11 +44,11 @@ export function withinResendWindow(held: number, waiting: number, requestOpen: b
  * it is not theirs, and they are sent again.
  */
 export function isTimeoutAnswer(chunk: Buffer): boolean {
-  // Read from the bytes: this is asked of the first answer on every kept connection.
-  return chunk.length >= 12 && chunk[9] === 0x34 && chunk[10] === 0x30 && chunk[11] === 0x38 && (chunk[7] === 0x31 || chunk[7] === 0x30) && timeoutAnswerPrefix.compare(chunk, 0, 7) === 0 && chunk[8] === 0x20;
+  // Read from the bytes, not a string: this is asked of the first answer on every kept connection.
+  if (chunk.length < 12 || !startsWithText(chunk, 0, 'HTTP/1.')) return false;
+  const minor = chunk[7];
+  return (minor === 0x30 || minor === 0x31) && startsWithText(chunk, 8, ' 408');
 }
-
-const timeoutAnswerPrefix = Buffer.from('HTTP/1.', 'latin1');
 
 /**
  * What a final status means for the request it answers (RFC 9110 §15.2.2):

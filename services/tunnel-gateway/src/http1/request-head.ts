@@ -1,5 +1,5 @@
 import { isUntrustedForwardingField } from './forwarding-fields.js';
-import { FieldLineScanner, FieldStep, startsWithText } from './head-bytes.js';
+import { FieldLineScanner, startsWithText } from './head-bytes.js';
 import { HttpSyntaxError, isToken, listElements, parseContentLength, parseFieldLine, splitHeadLines, type FieldLine } from './syntax.js';
 
 /** How a message body is delimited (RFC 9112 §6.3). */
@@ -58,7 +58,8 @@ export function parseRequestHead(head: string): RequestHead {
  * A regular request head read from its bytes: an upper-case method, a target
  * of visible characters, HTTP/1.0 or HTTP/1.1, at most maxFields regular field
  * lines. Null for anything else (and CONNECT): the line-by-line parser decides
- * those. The fields mean the same either way (requestOf).
+ * those. The fields mean the same either way (requestOf, which also throws the
+ * refusals that depend on what they mean, such as two Host fields).
  */
 export function scanRegularRequestHead(data: Buffer, start: number, end: number): RequestHead | null {
   let at = start;
@@ -66,7 +67,7 @@ export function scanRegularRequestHead(data: Buffer, start: number, end: number)
   if (at === start || at === end || data[at] !== 0x20) return null;
   const methodEnd = at++;
   const targetStart = at;
-  while (at < end && data[at]! > 0x20 && data[at] !== 0x7f) at++;
+  while (at < end && isRequestTargetCode(data[at]!)) at++;
   if (at === targetStart || at === end || data[at] !== 0x20) return null;
   const targetEnd = at++;
   if (end - at < 8 || !startsWithText(data, at, 'HTTP/1.')) return null;
@@ -77,8 +78,8 @@ export function scanRegularRequestHead(data: Buffer, start: number, end: number)
   const method = scanner.text(start, methodEnd);
   if (method === 'CONNECT') return null;
   const fields: FieldLine[] = [];
-  for (let step = scanner.next(); step !== FieldStep.End; step = scanner.next()) {
-    if (step === FieldStep.Irregular || scanner.count > requestHeadLimits.maxFields) return null;
+  for (let step = scanner.next(); step !== 'end'; step = scanner.next()) {
+    if (step === 'irregular' || scanner.count > requestHeadLimits.maxFields) return null;
     const name = scanner.name();
     fields.push({ name, key: name.toLowerCase(), value: scanner.value() });
   }
@@ -165,10 +166,13 @@ function requestOf(method: string, target: string, http10: boolean, fields: Fiel
 function isRequestTarget(target: string): boolean {
   if (target.length === 0) return false;
   for (let i = 0; i < target.length; i++) {
-    const c = target.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f) return false;
+    if (!isRequestTargetCode(target.charCodeAt(i))) return false;
   }
   return true;
+}
+
+function isRequestTargetCode(c: number): boolean {
+  return c > 0x20 && c !== 0x7f;
 }
 
 export interface ForwardedFor {

@@ -1,5 +1,5 @@
 import type { BodyFraming } from './request-head.js';
-import { FieldLineScanner, FieldStep, startsWithText } from './head-bytes.js';
+import { FieldLineScanner, startsWithText } from './head-bytes.js';
 import { HttpSyntaxError, listElements, parseContentLength, parseFieldLine, splitHeadLines } from './syntax.js';
 
 /** What the observer needs to know about a request to delimit its response. */
@@ -89,7 +89,9 @@ export function parseResponseHeadByLines(head: string, request: ExpectedResponse
 /**
  * A regular response head read from its bytes (see head-bytes.ts): a status
  * line `HTTP/1.x NNN` and regular field lines. Null for anything else, and
- * for a 101: the line-by-line parser decides those.
+ * for a 101: the line-by-line parser decides those. Refusals that depend on
+ * what the framing fields say (a bad Content-Length) are thrown as that
+ * parser throws them (responseBody).
  */
 export function scanRegularResponseHead(data: Buffer, start: number, end: number, request: ExpectedResponse): ResponseHead | null {
   if (end - start < 12 || !startsWithText(data, start, 'HTTP/1.')) return null;
@@ -109,8 +111,8 @@ export function scanRegularResponseHead(data: Buffer, start: number, end: number
   let transferEncodings: string[] | null = null;
   let connection: string[] | null = null;
   const fields = new FieldLineScanner(data, start, at, end);
-  for (let step = fields.next(); step !== FieldStep.End; step = fields.next()) {
-    if (step === FieldStep.Irregular) return null;
+  for (let step = fields.next(); step !== 'end'; step = fields.next()) {
+    if (step === 'irregular') return null;
     if (fields.named('content-length')) (contentLengths ??= []).push(fields.value());
     else if (fields.named('transfer-encoding')) (transferEncodings ??= []).push(fields.value());
     else if (fields.named('connection')) {

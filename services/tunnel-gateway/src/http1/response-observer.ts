@@ -1,6 +1,5 @@
 import { BodyFramer } from './body-framer.js';
-import { closingResponseHead, readResponseHead } from './response-head.js';
-import type { ExpectedResponse } from './response-head.js';
+import { closingResponseHead, readResponseHead, type ExpectedResponse } from './response-head.js';
 import { HttpSyntaxError, findHeadEnd } from './syntax.js';
 
 export type { ExpectedResponse };

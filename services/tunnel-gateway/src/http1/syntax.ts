@@ -35,11 +35,15 @@ export function isToken(text: string): boolean {
   return true;
 }
 
+/** One character of a field value: VCHAR, obs-text, SP or HTAB; never NUL, CR, LF or another control. */
+export function isFieldValueCode(c: number): boolean {
+  return (c >= 0x20 || c === 0x09) && c !== 0x7f;
+}
+
 /** field-value characters: VCHAR, obs-text, SP and HTAB; never NUL, CR, LF or other controls. */
 export function isFieldValue(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return false;
+    if (!isFieldValueCode(text.charCodeAt(i))) return false;
   }
   return true;
 }
@@ -128,7 +132,7 @@ export function parseContentLength(values: string[], what: string): number {
   for (const value of values) {
     for (const element of value.split(',')) {
       const digits = trimOws(element);
-      if (!/^[0-9]{1,15}$/.test(digits)) throw new HttpSyntaxError(400, `${what}: invalid Content-Length ${JSON.stringify(value)}`);
+      if (!isDigits(digits)) throw new HttpSyntaxError(400, `${what}: invalid Content-Length ${JSON.stringify(value)}`);
       const parsed = Number(digits);
       if (length !== null && parsed !== length) throw new HttpSyntaxError(400, `${what}: differing Content-Length values`);
       length = parsed;
@@ -138,7 +142,7 @@ export function parseContentLength(values: string[], what: string): number {
   return length;
 }
 
-/** 1 to 15 decimal digits: what a Content-Length element may be here. */
+/** 1 to 15 decimal digits: what a Content-Length element may be here (more would pass what a JavaScript number counts exactly). */
 function isDigits(text: string): boolean {
   if (text.length === 0 || text.length > 15) return false;
   for (let i = 0; i < text.length; i++) {
