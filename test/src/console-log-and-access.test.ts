@@ -194,6 +194,8 @@ it('a change without the CSRF token is refused, even with a valid admin session;
 });
 
 it('a wrong token is refused, and repeated failures are slowed down (429 with Retry-After), even for the right token afterwards', async () => {
+  // The page is open before the failures: the browser's attempt below must come while the address is slowed down.
+  const fresh = await system.newPage();
   const statuses: number[] = [];
   for (let attempt = 0; attempt < 3; attempt++) statuses.push((await apiSignIn('wrong-token')).status);
   expect(statuses).toEqual([401, 401, 401]);
@@ -201,7 +203,6 @@ it('a wrong token is refused, and repeated failures are slowed down (429 with Re
   expect(slowed.status).toBe(429);
   expect(Number(slowed.retryAfter)).toBeGreaterThanOrEqual(1);
   // In the browser, the message says so next to the field.
-  const fresh = await system.newPage();
   await fresh.getByLabel('Token or password').fill('wrong-again');
   await fresh.getByRole('button', { name: 'Sign in' }).click();
   await fresh.getByText(/too many failed sign-ins from this address; try again in \d+ s/).waitFor();
