@@ -6,7 +6,7 @@ import { connect } from 'amqplib';
 import { destination } from 'pino';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { Agent, fetch as undiciFetch, type RequestInit as UndiciRequestInit } from 'undici';
-import { createConsoleService, type ConsoleService } from '@st/console';
+import { createConsoleService, defaultThrottleRules, type ConsoleService } from '@st/console';
 import { createLogService, type LogService } from '@st/log-service';
 import { closeLogger, createLogger, type Logger } from '@st/logging';
 import { testAmqpUrl } from './infrastructure.js';
@@ -85,7 +85,7 @@ export async function startConsoleStack(options: StackOptions = {}): Promise<Con
     logger: consoleLogger,
     // The default rules, but a first wait of 5 s, not 1 s: a test signs in wrongly in the browser while the
     // address is slowed down, and opening a page and clicking took more than a second on a loaded machine.
-    throttle: { freeFailures: 3, firstDelayMs: 5_000, maxDelayMs: 5 * 60_000, windowMs: 15 * 60_000 },
+    throttle: { ...defaultThrottleRules, firstDelayMs: 5_000 },
   });
   const consoleUrl = (await consoleService.start()).url;
 

@@ -84,11 +84,6 @@ export class FieldLineScanner {
     return this.nameEnd - this.nameStart === lowerName.length && sameLetters(this.data, this.nameStart, lowerName);
   }
 
-  /** The current field's value is `lowerValue` in any case (a single list element compared without splitting). */
-  valueIs(lowerValue: string): boolean {
-    return this.valueEnd - this.valueStart === lowerValue.length && sameLetters(this.data, this.valueStart, lowerValue);
-  }
-
   name(): string {
     return this.text(this.nameStart, this.nameEnd);
   }
@@ -111,8 +106,7 @@ export class FieldLineScanner {
 /**
  * The bytes at `start` spell `lower` (lower-case letters and `-`) in any
  * case. ORing 0x20 maps only letters to lower-case letters and only `-` and
- * CR to `-`; a CR cannot be where this is asked (names are tokens, values
- * end before their CR).
+ * CR to `-`; a CR cannot be where this is asked (names are tokens).
  */
 function sameLetters(data: Buffer, start: number, lower: string): boolean {
   for (let i = 0; i < lower.length; i++) {

@@ -115,12 +115,7 @@ export function scanRegularResponseHead(data: Buffer, start: number, end: number
     if (step === 'irregular') return null;
     if (fields.named('content-length')) (contentLengths ??= []).push(fields.value());
     else if (fields.named('transfer-encoding')) (transferEncodings ??= []).push(fields.value());
-    else if (fields.named('connection')) {
-      connection ??= [];
-      if (fields.valueIs('keep-alive')) connection.push('keep-alive');
-      else if (fields.valueIs('close')) connection.push('close');
-      else connection.push(...listElements(fields.value()));
-    }
+    else if (fields.named('connection')) (connection ??= []).push(...listElements(fields.value()));
   }
   const close = connection?.includes('close') || (minor === 0x30 && !connection?.includes('keep-alive'));
   return { status, body: responseBody(status, request, contentLengths ?? [], transferEncodings ?? []), close };
